@@ -1,0 +1,136 @@
+// NATS requests and replies (DESIGN.md §6): node status, endpoint commands, registry queries.
+// Requests are imperative; every one has a literal `type` and `v`. Pure.
+import * as E from 'fp-ts/lib/Either.js'
+import * as J from 'fp-ts/lib/Json.js'
+import * as t from 'io-ts'
+import { type ContractError, contractError, fromValidation } from './errors.js'
+import { Address, EndpointId, Epoch, Millis, NodeId, Offset, SessionId, TunnelId } from './ids.js'
+import { Count, nullable, Role } from './parts.js'
+
+const request = <T extends string, P extends t.Props>(type: T, props: P) =>
+  t.type({ type: t.literal(type), v: t.literal(1), ...props }, type)
+
+/** Who sends a command, for the audit trail (CommandApplied.issuer). */
+const issued = { issuer: t.string }
+
+// --- l2tp-node ----------------------------------------------------------------------------
+export const GetNodeStatus = request('GetNodeStatus', {})
+export const ListTunnels = request('ListTunnels', { endpointId: EndpointId })
+export const ListSessions = request('ListSessions', { endpointId: EndpointId, localTunnelId: nullable(TunnelId) })
+export const CloseTunnel = request('CloseTunnel', {
+  ...issued,
+  endpointId: EndpointId,
+  localTunnelId: TunnelId,
+  reason: nullable(t.string),
+})
+export const CloseSession = request('CloseSession', {
+  ...issued,
+  endpointId: EndpointId,
+  localTunnelId: TunnelId,
+  localSessionId: SessionId,
+  reason: nullable(t.string),
+})
+/** Stop accepting new tunnels and sessions on the endpoint; established ones stay. */
+export const DrainEndpoint = request('DrainEndpoint', { ...issued, endpointId: EndpointId })
+/** Planned switchover: flush, emit EndpointReleased, give up the lease (DESIGN.md §5.3). */
+export const ReleaseEndpoint = request('ReleaseEndpoint', { ...issued, endpointId: EndpointId })
+/** Ask a standby node to claim an endpoint now instead of waiting for detection. */
+export const TakeOverEndpoint = request('TakeOverEndpoint', { ...issued, endpointId: EndpointId })
+
+// --- l2tp-registry ------------------------------------------------------------------------
+export const ListEndpoints = request('ListEndpoints', {})
+export const GetEndpoint = request('GetEndpoint', { endpointId: EndpointId })
+export const GetTunnel = request('GetTunnel', { endpointId: EndpointId, localTunnelId: TunnelId })
+export const GetSession = request('GetSession', {
+  endpointId: EndpointId,
+  localTunnelId: TunnelId,
+  localSessionId: SessionId,
+})
+/** State of one endpoint as of a wall-clock time or a Kafka offset of its partition. */
+export const GetStateAsOf = request('GetStateAsOf', {
+  endpointId: EndpointId,
+  asOf: t.union([t.type({ at: Millis }), t.type({ offset: Offset })]),
+})
+export const GetTimeline = request('GetTimeline', {
+  endpointId: EndpointId,
+  localTunnelId: TunnelId,
+  localSessionId: nullable(SessionId),
+})
+
+export const Command = t.union([
+  GetNodeStatus,
+  ListTunnels,
+  ListSessions,
+  CloseTunnel,
+  CloseSession,
+  DrainEndpoint,
+  ReleaseEndpoint,
+  TakeOverEndpoint,
+  ListEndpoints,
+  GetEndpoint,
+  GetTunnel,
+  GetSession,
+  GetStateAsOf,
+  GetTimeline,
+])
+export type Command = t.TypeOf<typeof Command>
+export type CommandType = Command['type']
+
+// --- replies ------------------------------------------------------------------------------
+/** One endpoint as a node or the registry sees it. */
+export const EndpointSummary = t.type({
+  endpointId: EndpointId,
+  epoch: Epoch,
+  owner: nullable(NodeId),
+  active: t.boolean,
+  role: nullable(Role),
+  address: nullable(Address),
+  tunnels: Count,
+  sessions: Count,
+  consistent: t.boolean,
+})
+export type EndpointSummary = t.TypeOf<typeof EndpointSummary>
+
+export const NodeStatus = t.type({
+  nodeId: NodeId,
+  uptimeMs: Count,
+  endpoints: t.array(EndpointSummary),
+  standbyFor: t.array(EndpointId),
+})
+export type NodeStatus = t.TypeOf<typeof NodeStatus>
+
+/** Why a request was refused. The reply always comes; a bad request never times out. */
+export const ErrorCode = t.keyof({
+  BadRequest: null,
+  NotFound: null,
+  NotOwner: null,
+  Conflict: null,
+  Unavailable: null,
+  Internal: null,
+})
+export type ErrorCode = t.TypeOf<typeof ErrorCode>
+
+export const ErrorReply = t.type({ ok: t.literal(false), code: ErrorCode, message: t.string })
+export type ErrorReply = t.TypeOf<typeof ErrorReply>
+
+/** `{ ok: true, result }` or `{ ok: false, code, message }`. */
+export const Reply = <C extends t.Mixed>(result: C) =>
+  t.union([t.type({ ok: t.literal(true), result }), ErrorReply])
+export type Reply<A> = { readonly ok: true; readonly result: A } | ErrorReply
+
+export const okReply = <A>(result: A): Reply<A> => ({ ok: true, result })
+export const errorReply = (code: ErrorCode, message: string): ErrorReply => ({ ok: false, code, message })
+
+/** bytes -> a command of the expected codec, with a readable error. */
+export const parseRequest = <C extends t.Mixed>(
+  codec: C,
+  bytes: Uint8Array,
+): E.Either<ContractError, t.TypeOf<C>> => {
+  const json = J.parse(Buffer.from(bytes).toString('utf8'))
+  if (E.isLeft(json)) return E.left(contractError('request', ['not JSON']))
+  const r = codec.decode(json.right)
+  return E.isLeft(r) ? E.left(fromValidation('request', r.left)) : E.right(r.right)
+}
+
+/** Counts in replies and summaries. */
+export const Counts = t.type({ tunnels: Count, sessions: Count })

@@ -1,0 +1,10 @@
+// contracts: everything that crosses a process (events, commands, replies, ids, names). No I/O.
+export * from './commands.js'
+export * from './errors.js'
+export * from './event-decode.js'
+export * from './events.js'
+export * from './ids.js'
+export * from './parts.js'
+export * from './subjects.js'
+export * from './topics.js'
+export * from './snapshot.js'

@@ -1,0 +1,94 @@
+// Canonical form of a table: plain data with a fixed key order and tunnels/sessions sorted by
+// id, so that two tables compare byte for byte. Snapshot encode/decode builds on it. Pure.
+import * as E from 'fp-ts/lib/Either.js'
+import * as J from 'fp-ts/lib/Json.js'
+import {
+  type ContractError,
+  contractError,
+  fromValidation,
+  type Offset,
+  Snapshot,
+  type TableView,
+} from '../../contracts/index.js'
+import { type EndpointTable, type SessionRecord, sessionRecord, type TunnelRecord, tunnelRecord } from './table.js'
+
+const byKey = <V>(m: Map<number, V>): V[] => [...m.keys()].sort((a, b) => a - b).map((k) => m.get(k) as V)
+
+const sessionView = (s: SessionRecord) => sessionRecord(s, s.establishedAt)
+
+const tunnelView = (t: TunnelRecord) => {
+  const { sessions, ...rest } = tunnelRecord(t, t.establishedAt, t)
+  void sessions
+  return { ...rest, sessions: byKey(t.sessions).map(sessionView) }
+}
+
+export const toView = (t: EndpointTable): TableView => ({
+  endpointId: t.endpointId,
+  epoch: t.epoch,
+  seq: t.seq,
+  owner: t.owner,
+  active: t.active,
+  role: t.role,
+  hostName: t.hostName,
+  address: t.address === null ? null : { host: t.address.host, port: t.address.port },
+  consistent: t.consistent,
+  lastGap: t.lastGap === null ? null : { epoch: t.lastGap.epoch, expected: t.lastGap.expected, got: t.lastGap.got },
+  lastEventAt: t.lastEventAt,
+  tunnels: byKey(t.tunnels).map(tunnelView),
+})
+
+/** The connection table as canonical JSON text (counters of the fold are not part of it). */
+export const canonicalJson = (t: EndpointTable): string => JSON.stringify(toView(t))
+
+export const fromView = (v: TableView, counters: EndpointTable['counters']): EndpointTable => {
+  const tunnels = new Map<number, TunnelRecord>()
+  for (const tv of v.tunnels) {
+    const sessions = new Map<number, SessionRecord>()
+    for (const sv of tv.sessions) sessions.set(sv.localSessionId, sessionRecord(sv, sv.establishedAt))
+    tunnels.set(tv.localTunnelId, tunnelRecord(tv, tv.establishedAt, tv, sessions))
+  }
+  return {
+    endpointId: v.endpointId,
+    epoch: v.epoch,
+    seq: v.seq,
+    owner: v.owner,
+    active: v.active,
+    role: v.role,
+    hostName: v.hostName,
+    address: v.address,
+    consistent: v.consistent,
+    lastGap: v.lastGap,
+    lastEventAt: v.lastEventAt,
+    counters: { ...counters },
+    tunnels,
+  }
+}
+
+/** A deep copy, for callers that must keep a version while the fold goes on. */
+export const cloneTable = (t: EndpointTable): EndpointTable => fromView(toView(t), t.counters)
+
+export interface SnapshotOf {
+  readonly table: EndpointTable
+  readonly partition: number
+  readonly nextOffset: Offset
+}
+
+export const encodeSnapshot = (s: SnapshotOf): string =>
+  JSON.stringify({
+    type: 'Snapshot',
+    v: 1,
+    endpointId: s.table.endpointId,
+    partition: s.partition,
+    nextOffset: s.nextOffset,
+    table: toView(s.table),
+    counters: { ...s.table.counters },
+  })
+
+export const decodeSnapshot = (bytes: Buffer | string): E.Either<ContractError, SnapshotOf> => {
+  const json = J.parse(typeof bytes === 'string' ? bytes : bytes.toString('utf8'))
+  if (E.isLeft(json)) return E.left(contractError('snapshot', ['not JSON']))
+  const r = Snapshot.decode(json.right)
+  if (E.isLeft(r)) return E.left(fromValidation('snapshot', r.left))
+  const s = r.right
+  return E.right({ table: fromView(s.table, s.counters), partition: s.partition, nextOffset: s.nextOffset })
+}

@@ -1,0 +1,4 @@
+// registry/domain: the pure connection-table model (evolve, replay, canonical form, snapshots).
+export * from './canonical.js'
+export * from './evolve.js'
+export * from './table.js'
