@@ -1,0 +1,36 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { Command, errorReply, okReply, parseRequest, Reply, TunnelId } from '../../contracts/index.js'
+import { commandArbs } from '../support/arbitraries.js'
+
+const bytes = (u: unknown) => new TextEncoder().encode(JSON.stringify(u))
+
+describe('command codecs', () => {
+  for (const [type, arb] of Object.entries(commandArbs)) {
+    it(`${type} round-trips through JSON bytes`, () => {
+      fc.assert(
+        fc.property(arb, (c) => {
+          expect(parseRequest(Command, bytes(Command.encode(c)))).toEqual({ _tag: 'Right', right: c })
+        }),
+        { numRuns: 100 },
+      )
+    })
+  }
+
+  it('a bad request names the faulty path', () => {
+    const r = parseRequest(Command, bytes({ type: 'CloseSession', v: 1, issuer: 'op', endpointId: 'lns.a', localTunnelId: 1, localSessionId: 0, reason: null }))
+    expect(r._tag).toBe('Left')
+    if (r._tag !== 'Left') return
+    const text = r.left.problems.join('\n')
+    expect(text).toContain('at .endpointId: expected EndpointId, got "lns.a"')
+    expect(text).toContain('at .localSessionId: expected SessionId, got 0')
+    expect(parseRequest(Command, new TextEncoder().encode('{'))).toMatchObject({ _tag: 'Left', left: { problems: ['not JSON'] } })
+  })
+
+  it('replies are ok with a result or an error with a code', () => {
+    const R = Reply(TunnelId)
+    expect(R.is(okReply(5))).toBe(true)
+    expect(R.is(errorReply('NotFound', 'no such tunnel'))).toBe(true)
+    expect(R.is({ ok: true, result: 0 })).toBe(false)
+  })
+})
