@@ -74,6 +74,10 @@ export const openEndpointWriter = (deps: EventLogDeps, endpointId: string): TE.T
     const partition = partitionFor(endpointId, partitions.right)
     const producer = deps.kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 })
     await producer.connect()
+    // kafkajs runs InitProducerId lazily at the first transaction: run it now, so that opening
+    // the writer is what fences the previous owner (not its first append).
+    const init = await producer.transaction()
+    await init.abort()
     return writer(deps, producer, endpointId, partition, transactionalId)
   }, kafkaError('openEndpointWriter', transactionalId))
 }

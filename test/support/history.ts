@@ -76,7 +76,7 @@ export function* history(o: HistoryOptions): Generator<L2tpEvent> {
       const sid = [...sessions][pick(sessions.size)] as number
       sessions.delete(sid)
       yield { type: 'SessionClosed', v: 1, ...env(), localTunnelId: tid, localSessionId: sid, resultCode: 3, errorCode: null, message: null, q931: null, closedBy: 'peer' } as L2tpEvent
-    } else if (r < 0.97) {
+    } else if (r < 0.97 && i + 1 < o.events) {
       yield { type: 'TunnelRecoveryStarted', v: 1, ...env(), localTunnelId: tid, recoveryTunnelId: null } as L2tpEvent
       yield { type: 'TunnelRecovered', v: 1, ...env(), localTunnelId: tid, recoveryTunnelId: 1 + pick(65535), suggestedNs: pick(65536), suggestedNr: pick(65536), sessionsKept: sessions.size, sessionsCleared: 0, durationMs: pick(500) } as L2tpEvent
       i++
