@@ -16,7 +16,10 @@ const issued = { issuer: t.string }
 // --- l2tp-node ----------------------------------------------------------------------------
 export const GetNodeStatus = request('GetNodeStatus', {})
 export const ListTunnels = request('ListTunnels', { endpointId: EndpointId })
-export const ListSessions = request('ListSessions', { endpointId: EndpointId, localTunnelId: nullable(TunnelId) })
+export const ListSessions = request('ListSessions', {
+  endpointId: EndpointId,
+  localTunnelId: nullable(TunnelId),
+})
 export const CloseTunnel = request('CloseTunnel', {
   ...issued,
   endpointId: EndpointId,

@@ -44,4 +44,5 @@ export const fromValidation = (what: string, errors: t.Errors): ContractError =>
   return contractError(what, [...new Set(lines)])
 }
 
-export const describeContractError = (e: ContractError): string => `invalid ${e.what}: ${e.problems.join('; ')}`
+export const describeContractError = (e: ContractError): string =>
+  `invalid ${e.what}: ${e.problems.join('; ')}`

@@ -9,8 +9,8 @@ import {
   EndpointActivated,
   EndpointReleased,
   type EventType,
-  exactEventCodecs,
   envelope,
+  exactEventCodecs,
   type L2tpEvent,
   SessionClosed,
   SessionEstablished,
@@ -90,13 +90,17 @@ export const decodeEvent = (u: unknown): E.Either<ContractError, L2tpEvent> => {
   }
   const { type, v } = u as { type?: unknown; v?: unknown }
   if (typeof type !== 'string' || !hasOwn.call(readers, type)) {
-    return E.left(contractError('event', [`at .type: unknown event type ${JSON.stringify(type) ?? 'nothing'}`]))
+    return E.left(
+      contractError('event', [`at .type: unknown event type ${JSON.stringify(type) ?? 'nothing'}`]),
+    )
   }
   const byVersion = readers[type as EventType]
   const reader = typeof v === 'number' ? byVersion[v] : undefined
   if (reader === undefined) {
     const known = Object.keys(byVersion).join(', ')
-    return E.left(contractError('event', [`at .v: ${type} has versions ${known}, got ${JSON.stringify(v) ?? 'nothing'}`]))
+    return E.left(
+      contractError('event', [`at .v: ${type} has versions ${known}, got ${JSON.stringify(v) ?? 'nothing'}`]),
+    )
   }
   if (reader.codec.is(u)) return E.right(reader.upcast(u as never))
   const r = reader.codec.decode(u)

@@ -30,7 +30,11 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/
 export interface EndpointIdBrand {
   readonly EndpointId: unique symbol
 }
-export const EndpointId = t.brand(t.string, (s): s is t.Branded<string, EndpointIdBrand> => NAME.test(s), 'EndpointId')
+export const EndpointId = t.brand(
+  t.string,
+  (s): s is t.Branded<string, EndpointIdBrand> => NAME.test(s),
+  'EndpointId',
+)
 export type EndpointId = t.TypeOf<typeof EndpointId>
 
 export interface NodeIdBrand {
@@ -64,7 +68,11 @@ export interface OffsetBrand {
   readonly Offset: unique symbol
 }
 /** A Kafka offset, kept as a decimal string (64-bit; never turned into a number). */
-export const Offset = t.brand(t.string, (s): s is t.Branded<string, OffsetBrand> => /^(0|[1-9][0-9]{0,18})$/.test(s), 'Offset')
+export const Offset = t.brand(
+  t.string,
+  (s): s is t.Branded<string, OffsetBrand> => /^(0|[1-9][0-9]{0,18})$/.test(s),
+  'Offset',
+)
 export type Offset = t.TypeOf<typeof Offset>
 
 /** UDP port 1..65535 (RFC 2661 §8.1: 1701 by default). */

@@ -20,7 +20,10 @@ export const Originator = t.keyof({ local: null, peer: null }, 'Originator')
 export type Originator = t.TypeOf<typeof Originator>
 
 /** Who ended a tunnel or session: this side, the peer, an operator command, or no response. */
-export const ClosedBy = t.keyof({ local: null, peer: null, operator: null, timeout: null, recovery: null }, 'ClosedBy')
+export const ClosedBy = t.keyof(
+  { local: null, peer: null, operator: null, timeout: null, recovery: null },
+  'ClosedBy',
+)
 export type ClosedBy = t.TypeOf<typeof ClosedBy>
 
 /** Framing Capabilities AVP 3 (RFC 2661 §4.4.3): bit 31 = A (async), bit 30 = S (sync). */

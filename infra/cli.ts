@@ -1,9 +1,10 @@
 // infra/up, infra/down, infra/status: start, stop and report the dev/test brokers.
 // Idempotent: up reuses brokers already answering; down stops only what infra started.
+
+import { ensureTopics } from '../registry/shell/topics.js'
 import { kafkaBrokers, loadInfraConfig, natsUrl } from './config.js'
 import { kafkaAnswers, kafkaDown, kafkaPaths, kafkaUp } from './kafka.js'
 import { natsAnswers, natsDown, natsPaths, natsUp } from './nats.js'
-import { ensureTopics } from '../registry/shell/topics.js'
 
 export interface UpResult {
   readonly kafka: 'started' | 'reused'

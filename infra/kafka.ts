@@ -17,7 +17,8 @@ export const kafkaPaths = (c: InfraConfig) => ({
 /** Resolves the broker jars from Maven Central into infra/kafka/lib (pom.xml pins the version). */
 export const ensureKafkaJars = (c: InfraConfig): void => {
   if (existsSync(c.kafkaLibDir) && readdirSync(c.kafkaLibDir).some((f) => f.startsWith('kafka_2.13-'))) return
-  if (!which('mvn')) throw new Error('Maven (mvn) is needed to resolve the Kafka jars: apt-get install -y maven')
+  if (!which('mvn'))
+    throw new Error('Maven (mvn) is needed to resolve the Kafka jars: apt-get install -y maven')
   console.log('infra: resolving Kafka jars with Maven (infra/kafka/pom.xml)…')
   run('mvn', ['-q', '-B', 'dependency:copy-dependencies'], join(infraDir, 'kafka'))
 }
@@ -68,12 +69,18 @@ const formatStorage = (c: InfraConfig): void => {
   const p = kafkaPaths(c)
   if (existsSync(join(p.storage, 'meta.properties'))) return
   mkdirSync(p.storage, { recursive: true })
-  const uuid = spawnSync('java', javaArgs(c, 'kafka.tools.StorageTool', ['random-uuid']), { encoding: 'utf8' })
-  const clusterId = uuid.stdout.trim().split('\n').pop() ?? ''
-  if (uuid.status !== 0 || clusterId.length < 20) throw new Error(`kafka random-uuid failed: ${uuid.stderr}`)
-  const r = spawnSync('java', javaArgs(c, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', p.props]), {
+  const uuid = spawnSync('java', javaArgs(c, 'kafka.tools.StorageTool', ['random-uuid']), {
     encoding: 'utf8',
   })
+  const clusterId = uuid.stdout.trim().split('\n').pop() ?? ''
+  if (uuid.status !== 0 || clusterId.length < 20) throw new Error(`kafka random-uuid failed: ${uuid.stderr}`)
+  const r = spawnSync(
+    'java',
+    javaArgs(c, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', p.props]),
+    {
+      encoding: 'utf8',
+    },
+  )
   if (r.status !== 0) throw new Error(`kafka storage format failed: ${r.stdout}\n${r.stderr}`)
 }
 
@@ -102,14 +109,22 @@ export const kafkaAnswers = async (c: InfraConfig): Promise<boolean> => {
 
 /** Produces one record in a transaction and consumes it back (read committed). */
 export const kafkaRoundTrip = async (c: InfraConfig): Promise<void> => {
-  const kafka = new Kafka({ clientId: 'l2tp-infra-probe', brokers: [`127.0.0.1:${c.kafkaPort}`], logLevel: logLevel.NOTHING })
+  const kafka = new Kafka({
+    clientId: 'l2tp-infra-probe',
+    brokers: [`127.0.0.1:${c.kafkaPort}`],
+    logLevel: logLevel.NOTHING,
+  })
   const topic = 'l2tp.infra.probe'
   const a = kafka.admin()
   await a.connect()
   await a.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true }).catch(() => false)
   await a.disconnect()
   const token = `probe-${process.pid}-${Date.now()}`
-  const producer = kafka.producer({ transactionalId: 'l2tp-infra-probe', idempotent: true, maxInFlightRequests: 1 })
+  const producer = kafka.producer({
+    transactionalId: 'l2tp-infra-probe',
+    idempotent: true,
+    maxInFlightRequests: 1,
+  })
   await producer.connect()
   const tx = await producer.transaction()
   await tx.send({ topic, messages: [{ key: 'probe', value: token }] })
@@ -142,8 +157,10 @@ export const kafkaUp = async (c: InfraConfig): Promise<StartResult> => {
   if (await kafkaAnswers(c)) return 'reused'
   const old = readPid(p.pid)
   if (old !== null && alive(old)) await stopPid(old, p.pid) // half-started leftover
-  if (await portOpen(c.kafkaPort)) throw new Error(`port ${c.kafkaPort} is taken by something that is not Kafka`)
-  if (!which('java')) throw new Error('java is needed to run Kafka: apt-get install -y openjdk-17-jre-headless')
+  if (await portOpen(c.kafkaPort))
+    throw new Error(`port ${c.kafkaPort} is taken by something that is not Kafka`)
+  if (!which('java'))
+    throw new Error('java is needed to run Kafka: apt-get install -y openjdk-17-jre-headless')
   ensureKafkaJars(c)
   mkdirSync(c.runDir, { recursive: true })
   writeFileSync(p.props, serverProperties(c))
@@ -164,7 +181,9 @@ export const kafkaUp = async (c: InfraConfig): Promise<StartResult> => {
     await sleep(500)
   }
   await stopPid(pid, p.pid)
-  throw new Error(`kafka did not come up on 127.0.0.1:${c.kafkaPort}; last log lines of ${p.log}:\n${tail(p.log)}`)
+  throw new Error(
+    `kafka did not come up on 127.0.0.1:${c.kafkaPort}; last log lines of ${p.log}:\n${tail(p.log)}`,
+  )
 }
 
 export const kafkaDown = async (c: InfraConfig): Promise<boolean> => {

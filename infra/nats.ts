@@ -4,8 +4,8 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { connect } from 'nats'
 import { type InfraConfig, infraDir, natsUsers } from './config.js'
-import { alive, portOpen, readPid, run, sleep, startDetached, stopPid, tail, which } from './proc.js'
 import type { StartResult } from './kafka.js'
+import { alive, portOpen, readPid, run, sleep, startDetached, stopPid, tail, which } from './proc.js'
 
 export const natsPaths = (c: InfraConfig) => ({
   store: join(c.dataDir, 'nats'),

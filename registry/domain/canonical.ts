@@ -10,7 +10,13 @@ import {
   Snapshot,
   type TableView,
 } from '../../contracts/index.js'
-import { type EndpointTable, type SessionRecord, sessionRecord, type TunnelRecord, tunnelRecord } from './table.js'
+import {
+  type EndpointTable,
+  type SessionRecord,
+  sessionRecord,
+  type TunnelRecord,
+  tunnelRecord,
+} from './table.js'
 
 const byKey = <V>(m: Map<number, V>): V[] => [...m.keys()].sort((a, b) => a - b).map((k) => m.get(k) as V)
 
@@ -32,7 +38,8 @@ export const toView = (t: EndpointTable): TableView => ({
   hostName: t.hostName,
   address: t.address === null ? null : { host: t.address.host, port: t.address.port },
   consistent: t.consistent,
-  lastGap: t.lastGap === null ? null : { epoch: t.lastGap.epoch, expected: t.lastGap.expected, got: t.lastGap.got },
+  lastGap:
+    t.lastGap === null ? null : { epoch: t.lastGap.epoch, expected: t.lastGap.expected, got: t.lastGap.got },
   lastEventAt: t.lastEventAt,
   tunnels: byKey(t.tunnels).map(tunnelView),
 })

@@ -4,7 +4,7 @@
 // Ownership: evolve updates the table it is given and returns it (the fold owns its
 // accumulator; see docs/decisions.md). Keep `cloneTable` of a version you still need.
 import type { L2tpEvent } from '../../contracts/index.js'
-import { address, emptyTable, type EndpointTable, sessionRecord, tunnelRecord } from './table.js'
+import { address, type EndpointTable, emptyTable, sessionRecord, tunnelRecord } from './table.js'
 
 /** What the seq/epoch rules made of one event (for metrics). */
 export type Verdict = 'applied' | 'gap' | 'duplicate' | 'stale' | 'foreign'
@@ -61,7 +61,10 @@ const applyBody = (t: EndpointTable, e: L2tpEvent): void => {
       return
     case 'TunnelEstablished':
       if (t.tunnels.has(e.localTunnelId)) t.counters.anomalies++
-      t.tunnels.set(e.localTunnelId, tunnelRecord(e, e.at, { recovering: false, recoveries: 0, lastRecoveredAt: null }))
+      t.tunnels.set(
+        e.localTunnelId,
+        tunnelRecord(e, e.at, { recovering: false, recoveries: 0, lastRecoveredAt: null }),
+      )
       return
     case 'TunnelClosed':
     case 'TunnelRecoveryFailed':
@@ -85,16 +88,21 @@ const applyBody = (t: EndpointTable, e: L2tpEvent): void => {
     case 'TunnelRecoveryStarted':
     case 'TunnelRecovered':
     case 'SessionsReconciled':
-      return applyRecovery(t, e)
+      applyRecovery(t, e)
+      return
     case 'SetupRejected':
     case 'CommandApplied':
       return // audit and forensics only: the timeline keeps them, the table does not change
     default:
-      return absurd(e)
+      absurd(e)
+      return
   }
 }
 
-type RecoveryEvent = Extract<L2tpEvent, { type: 'TunnelRecoveryStarted' | 'TunnelRecovered' | 'SessionsReconciled' }>
+type RecoveryEvent = Extract<
+  L2tpEvent,
+  { type: 'TunnelRecoveryStarted' | 'TunnelRecovered' | 'SessionsReconciled' }
+>
 
 const applyRecovery = (t: EndpointTable, e: RecoveryEvent): void => {
   const tunnel = t.tunnels.get(e.localTunnelId)
@@ -115,7 +123,8 @@ const applyRecovery = (t: EndpointTable, e: RecoveryEvent): void => {
       for (const sid of e.clearedSessionIds) tunnel.sessions.delete(sid)
       return
     default:
-      return absurd(e)
+      absurd(e)
+      return
   }
 }
 

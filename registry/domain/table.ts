@@ -121,7 +121,10 @@ const bearerCaps = (b: BearerCaps): BearerCaps => ({ digital: b.digital, analog:
 const failover = (f: FailoverCapability | null): FailoverCapability | null =>
   f === null ? null : { control: f.control, data: f.data, recoveryTimeMs: f.recoveryTimeMs }
 
-type SessionFields = Omit<SessionEstablished, 'type' | 'v' | 'endpointId' | 'epoch' | 'seq' | 'nodeId' | 'at' | 'localTunnelId'>
+type SessionFields = Omit<
+  SessionEstablished,
+  'type' | 'v' | 'endpointId' | 'epoch' | 'seq' | 'nodeId' | 'at' | 'localTunnelId'
+>
 
 export const sessionRecord = (e: SessionFields, establishedAt: Millis): SessionRecord => ({
   localSessionId: e.localSessionId,

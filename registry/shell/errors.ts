@@ -24,7 +24,10 @@ export const isFencing = (e: unknown, depth = 0): boolean => {
   const x = e as ErrorLike
   if (typeof x.type === 'string' && FENCING.has(x.type)) return true
   if (typeof x.code === 'number' && FENCING_CODES.has(x.code)) return true
-  if (typeof x.message === 'string' && /fenced|old epoch|newer producer with the same transactionalId/i.test(x.message)) {
+  if (
+    typeof x.message === 'string' &&
+    /fenced|old epoch|newer producer with the same transactionalId/i.test(x.message)
+  ) {
     return true
   }
   return isFencing(x.cause, depth + 1) || isFencing(x.originalError, depth + 1)
@@ -32,10 +35,12 @@ export const isFencing = (e: unknown, depth = 0): boolean => {
 
 export const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
-export const kafkaError = (op: string, transactionalId: string | null) => (e: unknown): InfraError =>
-  transactionalId !== null && isFencing(e)
-    ? { _tag: 'Fenced', transactionalId, detail: messageOf(e) }
-    : { _tag: 'KafkaFailed', op, detail: messageOf(e) }
+export const kafkaError =
+  (op: string, transactionalId: string | null) =>
+  (e: unknown): InfraError =>
+    transactionalId !== null && isFencing(e)
+      ? { _tag: 'Fenced', transactionalId, detail: messageOf(e) }
+      : { _tag: 'KafkaFailed', op, detail: messageOf(e) }
 
 export const describeInfraError = (e: InfraError): string =>
   e._tag === 'Fenced' ? `fenced: ${e.transactionalId} (${e.detail})` : `${e._tag} in ${e.op}: ${e.detail}`

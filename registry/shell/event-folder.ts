@@ -1,6 +1,6 @@
 // Live fold of l2tp.events in a consumer group: decode at the edge, evolve the fleet, and send
 // what does not decode to l2tp.events.dead with partition, offset and reason, then go on.
-import { type Consumer, type Producer } from 'kafkajs'
+import type { Consumer, Producer } from 'kafkajs'
 import {
   type DeadLetter,
   describeContractError,
@@ -55,7 +55,11 @@ export const startEventFolder = async (deps: EventLogDeps, o: FolderOptions): Pr
   }
   const positions = new Map<number, Offset>()
   const dlq: Producer = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
-  const consumer: Consumer = deps.kafka.consumer({ groupId: o.groupId, readUncommitted: false, maxWaitTimeInMs: 200 })
+  const consumer: Consumer = deps.kafka.consumer({
+    groupId: o.groupId,
+    readUncommitted: false,
+    maxWaitTimeInMs: 200,
+  })
   await dlq.connect()
   await consumer.connect()
   await consumer.subscribe({ topic: deps.names.events, fromBeginning: o.fromBeginning })

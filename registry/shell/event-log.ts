@@ -51,35 +51,44 @@ export const partitionFor = (endpointId: string, partitions: number): number =>
   })
 
 export const partitionCount = (deps: EventLogDeps, topic: string): TE.TaskEither<InfraError, number> =>
-  TE.tryCatch(async () => {
-    const admin = deps.kafka.admin()
-    await admin.connect()
-    try {
-      const md = await admin.fetchTopicMetadata({ topics: [topic] })
-      return md.topics[0]?.partitions.length ?? 0
-    } finally {
-      await admin.disconnect()
-    }
-  }, kafkaError('partitionCount', null))
+  TE.tryCatch(
+    async () => {
+      const admin = deps.kafka.admin()
+      await admin.connect()
+      try {
+        const md = await admin.fetchTopicMetadata({ topics: [topic] })
+        return md.topics[0]?.partitions.length ?? 0
+      } finally {
+        await admin.disconnect()
+      }
+    },
+    kafkaError('partitionCount', null),
+  )
 
 /**
  * Opens the endpoint's transactional producer. Connecting runs InitProducerId, which fences
  * any older producer with the same transactional id at the broker (DESIGN.md §3).
  */
-export const openEndpointWriter = (deps: EventLogDeps, endpointId: string): TE.TaskEither<InfraError, EndpointWriter> => {
+export const openEndpointWriter = (
+  deps: EventLogDeps,
+  endpointId: string,
+): TE.TaskEither<InfraError, EndpointWriter> => {
   const transactionalId = transactionalIdOf(endpointId)
-  return TE.tryCatch(async () => {
-    const partitions = await partitionCount(deps, deps.names.events)()
-    if (E.isLeft(partitions)) throw new Error(partitions.left.detail)
-    const partition = partitionFor(endpointId, partitions.right)
-    const producer = deps.kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 })
-    await producer.connect()
-    // kafkajs runs InitProducerId lazily at the first transaction: run it now, so that opening
-    // the writer is what fences the previous owner (not its first append).
-    const init = await producer.transaction()
-    await init.abort()
-    return writer(deps, producer, endpointId, partition, transactionalId)
-  }, kafkaError('openEndpointWriter', transactionalId))
+  return TE.tryCatch(
+    async () => {
+      const partitions = await partitionCount(deps, deps.names.events)()
+      if (E.isLeft(partitions)) throw new Error(partitions.left.detail)
+      const partition = partitionFor(endpointId, partitions.right)
+      const producer = deps.kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 })
+      await producer.connect()
+      // kafkajs runs InitProducerId lazily at the first transaction: run it now, so that opening
+      // the writer is what fences the previous owner (not its first append).
+      const init = await producer.transaction()
+      await init.abort()
+      return writer(deps, producer, endpointId, partition, transactionalId)
+    },
+    kafkaError('openEndpointWriter', transactionalId),
+  )
 }
 
 const writer = (
@@ -91,23 +100,29 @@ const writer = (
 ): EndpointWriter => {
   let fenced: InfraError | null = null
   const toError = kafkaError('append', transactionalId)
-  const append = (events: readonly L2tpEvent[]): TE.TaskEither<InfraError, Appended> => async () => {
-    if (fenced !== null) return E.left(fenced)
-    const tx = await producer.transaction().catch((e: unknown) => toError(e))
-    if ('_tag' in tx) return E.left(remember(tx))
-    try {
-      const meta = await tx.send({
-        topic: deps.names.events,
-        messages: events.map((e) => ({ key: endpointId, value: encodeEvent(e), partition })),
-      })
-      await tx.commit()
-      const first = meta.find((m) => m.partition === partition)
-      return E.right({ partition, firstOffset: unsafe.offset(first?.baseOffset ?? '0'), count: events.length })
-    } catch (e) {
-      await tx.abort().catch(() => undefined)
-      return E.left(remember(toError(e)))
+  const append =
+    (events: readonly L2tpEvent[]): TE.TaskEither<InfraError, Appended> =>
+    async () => {
+      if (fenced !== null) return E.left(fenced)
+      const tx = await producer.transaction().catch((e: unknown) => toError(e))
+      if ('_tag' in tx) return E.left(remember(tx))
+      try {
+        const meta = await tx.send({
+          topic: deps.names.events,
+          messages: events.map((e) => ({ key: endpointId, value: encodeEvent(e), partition })),
+        })
+        await tx.commit()
+        const first = meta.find((m) => m.partition === partition)
+        return E.right({
+          partition,
+          firstOffset: unsafe.offset(first?.baseOffset ?? '0'),
+          count: events.length,
+        })
+      } catch (e) {
+        await tx.abort().catch(() => undefined)
+        return E.left(remember(toError(e)))
+      }
     }
-  }
   const remember = (e: InfraError): InfraError => {
     if (e._tag === 'Fenced') fenced = e
     return e

@@ -29,6 +29,10 @@ export interface Endpoint<C extends t.Mixed, A> {
   readonly handle: (req: t.TypeOf<C>) => Promise<Reply<A>>
 }
 
+/** Builds an endpoint with its request type inferred from the codec. */
+export const endpoint = <C extends t.Mixed, A>(e: Endpoint<C, A>): Endpoint<t.Mixed, unknown> =>
+  e as unknown as Endpoint<t.Mixed, unknown>
+
 export interface ServiceSpec {
   readonly name: string
   readonly version: string
@@ -81,30 +85,33 @@ export type RequestError =
 
 const requestError = (subject: string, e: unknown): RequestError => {
   const code = (e as Partial<NatsError>).code
-  if (code === ErrorCode.PermissionsViolation) return { _tag: 'PermissionDenied', subject, detail: messageOf(e) }
+  if (code === ErrorCode.PermissionsViolation)
+    return { _tag: 'PermissionDenied', subject, detail: messageOf(e) }
   if (code === ErrorCode.NoResponders) return { _tag: 'NoResponders', subject }
   if (code === ErrorCode.Timeout) return { _tag: 'Timeout', subject }
   return { _tag: 'Failed', subject, detail: messageOf(e) }
 }
 
 /** Sends a JSON request and returns the parsed JSON reply (callers decode it with its codec). */
-export const request = (
-  nc: NatsConnection,
-  subject: string,
-  body: unknown,
-  timeoutMs = 5000,
-): TE.TaskEither<RequestError, unknown> => async () => {
-  try {
-    const msg = await nc.request(subject, encoder.encode(JSON.stringify(body)), { timeout: timeoutMs })
+export const request =
+  (
+    nc: NatsConnection,
+    subject: string,
+    body: unknown,
+    timeoutMs = 5000,
+  ): TE.TaskEither<RequestError, unknown> =>
+  async () => {
     try {
-      return E.right(JSON.parse(Buffer.from(msg.data).toString('utf8')) as unknown)
+      const msg = await nc.request(subject, encoder.encode(JSON.stringify(body)), { timeout: timeoutMs })
+      try {
+        return E.right(JSON.parse(Buffer.from(msg.data).toString('utf8')) as unknown)
+      } catch (e) {
+        return E.left({ _tag: 'BadReply', subject, detail: messageOf(e) })
+      }
     } catch (e) {
-      return E.left({ _tag: 'BadReply', subject, detail: messageOf(e) })
+      return E.left(requestError(subject, e))
     }
-  } catch (e) {
-    return E.left(requestError(subject, e))
   }
-}
 
 export const describeRequestError = (e: RequestError): string => {
   switch (e._tag) {
@@ -130,16 +137,27 @@ export type CasResult =
 export interface KvBucket {
   readonly get: (key: string) => TE.TaskEither<InfraError, { value: Uint8Array; revision: number } | null>
   /** Writes only if the key's revision is `expected` (0: only if the key does not exist). */
-  readonly compareAndSet: (key: string, value: Uint8Array, expected: number) => TE.TaskEither<InfraError, CasResult>
+  readonly compareAndSet: (
+    key: string,
+    value: Uint8Array,
+    expected: number,
+  ) => TE.TaskEither<InfraError, CasResult>
 }
 
 const isCasConflict = (e: unknown): boolean =>
-  /wrong last sequence|key exists/i.test(messageOf(e)) || (e as { api_error?: { err_code?: number } }).api_error?.err_code === 10071
+  /wrong last sequence|key exists/i.test(messageOf(e)) ||
+  (e as { api_error?: { err_code?: number } }).api_error?.err_code === 10071
 
-export const openKv = (nc: NatsConnection, bucket: string, historyTtlMs = 0): TE.TaskEither<InfraError, KvBucket> =>
+export const openKv = (
+  nc: NatsConnection,
+  bucket: string,
+  historyTtlMs = 0,
+): TE.TaskEither<InfraError, KvBucket> =>
   TE.tryCatch(
     async () => {
-      const kv: KV = await nc.jetstream().views.kv(bucket, { history: 1, ...(historyTtlMs > 0 ? { ttl: historyTtlMs } : {}) })
+      const kv: KV = await nc
+        .jetstream()
+        .views.kv(bucket, { history: 1, ...(historyTtlMs > 0 ? { ttl: historyTtlMs } : {}) })
       const get: KvBucket['get'] = (key) =>
         TE.tryCatch(
           async () => {
@@ -150,7 +168,8 @@ export const openKv = (nc: NatsConnection, bucket: string, historyTtlMs = 0): TE
         )
       const compareAndSet: KvBucket['compareAndSet'] = (key, value, expected) => async () => {
         try {
-          const revision = expected === 0 ? await kv.create(key, value) : await kv.update(key, value, expected)
+          const revision =
+            expected === 0 ? await kv.create(key, value) : await kv.update(key, value, expected)
           return E.right({ _tag: 'Written', revision })
         } catch (e) {
           if (isCasConflict(e)) return E.right({ _tag: 'Conflict', detail: messageOf(e) })

@@ -31,19 +31,25 @@ export const compareOffsets = (a: string, b: string): number =>
 
 export const nextOf = (o: string): Offset => unsafe.offset((BigInt(o) + 1n).toString())
 
-export const partitionOffsets = (deps: EventLogDeps, topic: string): TE.TaskEither<InfraError, PartitionOffsets[]> =>
-  TE.tryCatch(async () => {
-    const admin = deps.kafka.admin()
-    await admin.connect()
-    try {
-      const rows = await admin.fetchTopicOffsets(topic)
-      return rows
-        .map((r) => ({ partition: r.partition, low: unsafe.offset(r.low), high: unsafe.offset(r.high) }))
-        .sort((a, b) => a.partition - b.partition)
-    } finally {
-      await admin.disconnect()
-    }
-  }, kafkaError('partitionOffsets', null))
+export const partitionOffsets = (
+  deps: EventLogDeps,
+  topic: string,
+): TE.TaskEither<InfraError, PartitionOffsets[]> =>
+  TE.tryCatch(
+    async () => {
+      const admin = deps.kafka.admin()
+      await admin.connect()
+      try {
+        const rows = await admin.fetchTopicOffsets(topic)
+        return rows
+          .map((r) => ({ partition: r.partition, low: unsafe.offset(r.low), high: unsafe.offset(r.high) }))
+          .sort((a, b) => a.partition - b.partition)
+      } finally {
+        await admin.disconnect()
+      }
+    },
+    kafkaError('partitionOffsets', null),
+  )
 
 export interface ReadRange {
   readonly topic: string
@@ -60,22 +66,25 @@ export interface ReadDone {
   readonly records: number
 }
 
-export const readPartition = (
-  deps: EventLogDeps,
-  range: ReadRange,
-  onBatch: (records: readonly RawRecord[]) => void,
-): TE.TaskEither<InfraError, ReadDone> => async () => {
-  let to = range.to
-  if (to === undefined) {
-    const offsets = await partitionOffsets(deps, range.topic)()
-    if (E.isLeft(offsets)) return offsets
-    const p = offsets.right.find((o) => o.partition === range.partition)
-    if (p === undefined) return E.left({ _tag: 'KafkaFailed', op: 'readPartition', detail: `no partition ${range.partition}` })
-    to = p.high
+export const readPartition =
+  (
+    deps: EventLogDeps,
+    range: ReadRange,
+    onBatch: (records: readonly RawRecord[]) => void,
+  ): TE.TaskEither<InfraError, ReadDone> =>
+  async () => {
+    let to = range.to
+    if (to === undefined) {
+      const offsets = await partitionOffsets(deps, range.topic)()
+      if (E.isLeft(offsets)) return offsets
+      const p = offsets.right.find((o) => o.partition === range.partition)
+      if (p === undefined)
+        return E.left({ _tag: 'KafkaFailed', op: 'readPartition', detail: `no partition ${range.partition}` })
+      to = p.high
+    }
+    if (compareOffsets(range.from, to) >= 0) return E.right({ nextOffset: range.from, records: 0 })
+    return TE.tryCatch(() => readUntil(deps, range, to, onBatch), kafkaError('readPartition', null))()
   }
-  if (compareOffsets(range.from, to) >= 0) return E.right({ nextOffset: range.from, records: 0 })
-  return TE.tryCatch(() => readUntil(deps, range, to, onBatch), kafkaError('readPartition', null))()
-}
 
 const readUntil = async (
   deps: EventLogDeps,
@@ -106,7 +115,8 @@ const readUntil = async (
   })
   consumer.on(consumer.events.CRASH, ({ payload }) => fail?.(new Error(messageOf(payload.error))))
   const timer = setTimeout(
-    () => fail?.(new Error(`end offset ${to} of ${topic}/${partition} not reached in time (open transaction?)`)),
+    () =>
+      fail?.(new Error(`end offset ${to} of ${topic}/${partition} not reached in time (open transaction?)`)),
     range.timeoutMs ?? 60_000,
   )
   try {

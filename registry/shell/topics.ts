@@ -1,10 +1,5 @@
 // Creates the project's topics idempotently through the kafkajs admin API (DESIGN.md §3).
-import {
-  EVENTS_PARTITIONS,
-  EVENTS_RETENTION_MS,
-  type TopicNames,
-  topicNames,
-} from '../../contracts/index.js'
+import { EVENTS_PARTITIONS, EVENTS_RETENTION_MS, type TopicNames, topicNames } from '../../contracts/index.js'
 import { type KafkaDeps, makeKafka } from './kafka-client.js'
 
 export interface TopicOptions extends KafkaDeps {

@@ -18,13 +18,27 @@ describe('command codecs', () => {
   }
 
   it('a bad request names the faulty path', () => {
-    const r = parseRequest(Command, bytes({ type: 'CloseSession', v: 1, issuer: 'op', endpointId: 'lns.a', localTunnelId: 1, localSessionId: 0, reason: null }))
+    const r = parseRequest(
+      Command,
+      bytes({
+        type: 'CloseSession',
+        v: 1,
+        issuer: 'op',
+        endpointId: 'lns.a',
+        localTunnelId: 1,
+        localSessionId: 0,
+        reason: null,
+      }),
+    )
     expect(r._tag).toBe('Left')
     if (r._tag !== 'Left') return
     const text = r.left.problems.join('\n')
     expect(text).toContain('at .endpointId: expected EndpointId, got "lns.a"')
     expect(text).toContain('at .localSessionId: expected SessionId, got 0')
-    expect(parseRequest(Command, new TextEncoder().encode('{'))).toMatchObject({ _tag: 'Left', left: { problems: ['not JSON'] } })
+    expect(parseRequest(Command, new TextEncoder().encode('{'))).toMatchObject({
+      _tag: 'Left',
+      left: { problems: ['not JSON'] },
+    })
   })
 
   it('replies are ok with a result or an error with a code', () => {

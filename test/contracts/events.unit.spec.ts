@@ -51,7 +51,9 @@ describe('event codecs', () => {
 
   it('rejects ids outside the RFC range 1..65535 (RFC 2661 §3.1)', () => {
     const e = fc.sample(eventArbs.TunnelClosed, 1)[0] as L2tpEvent
-    expect(problems({ ...e, localTunnelId: 0 }).join()).toContain('at .localTunnelId: expected TunnelId, got 0')
+    expect(problems({ ...e, localTunnelId: 0 }).join()).toContain(
+      'at .localTunnelId: expected TunnelId, got 0',
+    )
     expect(problems({ ...e, localTunnelId: 65536 }).join()).toContain('at .localTunnelId')
   })
 

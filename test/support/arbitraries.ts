@@ -12,7 +12,13 @@ const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: null })
 const address = fc.record({ host: fc.ipV4(), port: fc.integer({ min: 1, max: 65535 }) })
 const failover = fc.record({ control: fc.boolean(), data: fc.boolean(), recoveryTimeMs: u32 })
 const role = fc.constantFrom('LAC' as const, 'LNS' as const)
-const closedBy = fc.constantFrom('local' as const, 'peer' as const, 'operator' as const, 'timeout' as const, 'recovery' as const)
+const closedBy = fc.constantFrom(
+  'local' as const,
+  'peer' as const,
+  'operator' as const,
+  'timeout' as const,
+  'recovery' as const,
+)
 
 export const envelope = fc.record({
   endpointId: name,
@@ -89,7 +95,11 @@ export const eventArbs: Record<L2tpEvent['type'], fc.Arbitrary<L2tpEvent>> = {
       closedBy,
     }),
   ),
-  TunnelRecoveryStarted: withEnvelope('TunnelRecoveryStarted', 1, fc.record({ localTunnelId: id16, recoveryTunnelId: opt(id16) })),
+  TunnelRecoveryStarted: withEnvelope(
+    'TunnelRecoveryStarted',
+    1,
+    fc.record({ localTunnelId: id16, recoveryTunnelId: opt(id16) }),
+  ),
   TunnelRecovered: withEnvelope(
     'TunnelRecovered',
     1,
@@ -103,7 +113,11 @@ export const eventArbs: Record<L2tpEvent['type'], fc.Arbitrary<L2tpEvent>> = {
       durationMs: count,
     }),
   ),
-  TunnelRecoveryFailed: withEnvelope('TunnelRecoveryFailed', 1, fc.record({ localTunnelId: id16, reason: text, durationMs: count })),
+  TunnelRecoveryFailed: withEnvelope(
+    'TunnelRecoveryFailed',
+    1,
+    fc.record({ localTunnelId: id16, reason: text, durationMs: count }),
+  ),
   SessionsReconciled: withEnvelope(
     'SessionsReconciled',
     1,
@@ -145,10 +159,19 @@ export const commandArbs: Record<Command['type'], fc.Arbitrary<Command>> = {
   GetNodeStatus: req('GetNodeStatus', fc.constant({})),
   ListTunnels: req('ListTunnels', fc.record({ endpointId: name })),
   ListSessions: req('ListSessions', fc.record({ endpointId: name, localTunnelId: opt(id16) })),
-  CloseTunnel: req('CloseTunnel', fc.record({ issuer: text, endpointId: name, localTunnelId: id16, reason: opt(text) })),
+  CloseTunnel: req(
+    'CloseTunnel',
+    fc.record({ issuer: text, endpointId: name, localTunnelId: id16, reason: opt(text) }),
+  ),
   CloseSession: req(
     'CloseSession',
-    fc.record({ issuer: text, endpointId: name, localTunnelId: id16, localSessionId: id16, reason: opt(text) }),
+    fc.record({
+      issuer: text,
+      endpointId: name,
+      localTunnelId: id16,
+      localSessionId: id16,
+      reason: opt(text),
+    }),
   ),
   DrainEndpoint: req('DrainEndpoint', fc.record({ issuer: text, endpointId: name })),
   ReleaseEndpoint: req('ReleaseEndpoint', fc.record({ issuer: text, endpointId: name })),
@@ -167,5 +190,8 @@ export const commandArbs: Record<Command['type'], fc.Arbitrary<Command>> = {
       ),
     }),
   ),
-  GetTimeline: req('GetTimeline', fc.record({ endpointId: name, localTunnelId: id16, localSessionId: opt(id16) })),
+  GetTimeline: req(
+    'GetTimeline',
+    fc.record({ endpointId: name, localTunnelId: id16, localSessionId: opt(id16) }),
+  ),
 }

@@ -3,7 +3,13 @@ import { randomUUID } from 'node:crypto'
 import * as E from 'fp-ts/lib/Either.js'
 import { type TopicNames, topicNames } from '../../contracts/index.js'
 import { kafkaBrokers, type NatsRole, natsUrl, natsUsers } from '../../infra/config.js'
-import { connectNats, ensureTopics, type EventLogDeps, makeKafka, type NatsConnection } from '../../registry/shell/index.js'
+import {
+  connectNats,
+  type EventLogDeps,
+  ensureTopics,
+  makeKafka,
+  type NatsConnection,
+} from '../../registry/shell/index.js'
 
 /** Topics of their own for one test file: `t<random>.l2tp.events` and friends. */
 export const freshTopics = async (partitions = 12): Promise<TopicNames> => {

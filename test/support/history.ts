@@ -49,7 +49,14 @@ export function* history(o: HistoryOptions): Generator<L2tpEvent> {
   const pickTunnel = (): number | undefined => [...tunnels.keys()][pick(tunnels.size)]
   for (let i = 0; i < o.events; i++) {
     if (i === 0) {
-      yield { type: 'EndpointActivated', v: 1, ...env(), address: { host: '127.0.0.2', port: 1701 }, role: 'LNS', hostName: o.endpointId } as L2tpEvent
+      yield {
+        type: 'EndpointActivated',
+        v: 1,
+        ...env(),
+        address: { host: '127.0.0.2', port: 1701 },
+        role: 'LNS',
+        hostName: o.endpointId,
+      } as L2tpEvent
       continue
     }
     const r = rnd()
@@ -65,7 +72,16 @@ export function* history(o: HistoryOptions): Generator<L2tpEvent> {
     const sessions = tunnels.get(tid) as Set<number>
     if (r < 0.13) {
       tunnels.delete(tid)
-      yield { type: 'TunnelClosed', v: 1, ...env(), localTunnelId: tid, resultCode: 1, errorCode: null, message: null, closedBy: 'peer' } as L2tpEvent
+      yield {
+        type: 'TunnelClosed',
+        v: 1,
+        ...env(),
+        localTunnelId: tid,
+        resultCode: 1,
+        errorCode: null,
+        message: null,
+        closedBy: 'peer',
+      } as L2tpEvent
     } else if (r < 0.7 && sessions.size < maxSessions) {
       const sid = nextSession
       nextSession = (nextSession % 65535) + 1
@@ -75,13 +91,52 @@ export function* history(o: HistoryOptions): Generator<L2tpEvent> {
     } else if (r < 0.95 && sessions.size > 0) {
       const sid = [...sessions][pick(sessions.size)] as number
       sessions.delete(sid)
-      yield { type: 'SessionClosed', v: 1, ...env(), localTunnelId: tid, localSessionId: sid, resultCode: 3, errorCode: null, message: null, q931: null, closedBy: 'peer' } as L2tpEvent
+      yield {
+        type: 'SessionClosed',
+        v: 1,
+        ...env(),
+        localTunnelId: tid,
+        localSessionId: sid,
+        resultCode: 3,
+        errorCode: null,
+        message: null,
+        q931: null,
+        closedBy: 'peer',
+      } as L2tpEvent
     } else if (r < 0.97 && i + 1 < o.events) {
-      yield { type: 'TunnelRecoveryStarted', v: 1, ...env(), localTunnelId: tid, recoveryTunnelId: null } as L2tpEvent
-      yield { type: 'TunnelRecovered', v: 1, ...env(), localTunnelId: tid, recoveryTunnelId: 1 + pick(65535), suggestedNs: pick(65536), suggestedNr: pick(65536), sessionsKept: sessions.size, sessionsCleared: 0, durationMs: pick(500) } as L2tpEvent
+      yield {
+        type: 'TunnelRecoveryStarted',
+        v: 1,
+        ...env(),
+        localTunnelId: tid,
+        recoveryTunnelId: null,
+      } as L2tpEvent
+      yield {
+        type: 'TunnelRecovered',
+        v: 1,
+        ...env(),
+        localTunnelId: tid,
+        recoveryTunnelId: 1 + pick(65535),
+        suggestedNs: pick(65536),
+        suggestedNr: pick(65536),
+        sessionsKept: sessions.size,
+        sessionsCleared: 0,
+        durationMs: pick(500),
+      } as L2tpEvent
       i++
     } else {
-      yield { type: 'CommandApplied', v: 1, ...env(), command: 'CloseTunnel', subject: 'l2tp.ep.x.close-tunnel', issuer: 'operator', result: 'rejected', detail: 'test', localTunnelId: tid, localSessionId: null } as L2tpEvent
+      yield {
+        type: 'CommandApplied',
+        v: 1,
+        ...env(),
+        command: 'CloseTunnel',
+        subject: 'l2tp.ep.x.close-tunnel',
+        issuer: 'operator',
+        result: 'rejected',
+        detail: 'test',
+        localTunnelId: tid,
+        localSessionId: null,
+      } as L2tpEvent
     }
   }
 }
@@ -113,7 +168,12 @@ export const tunnelEstablished = (env: Env, localTunnelId: number, remoteTunnelI
     secretRef: 'default',
   }) as L2tpEvent
 
-export const sessionEstablished = (env: Env, localTunnelId: number, localSessionId: number, callSerial: number): L2tpEvent =>
+export const sessionEstablished = (
+  env: Env,
+  localTunnelId: number,
+  localSessionId: number,
+  callSerial: number,
+): L2tpEvent =>
   ({
     type: 'SessionEstablished',
     v: 2,

@@ -6,9 +6,9 @@ import {
   canonicalJson,
   cloneTable,
   decodeSnapshot,
+  type EndpointTable,
   emptyTable,
   encodeSnapshot,
-  type EndpointTable,
   evolve,
   replay,
   sessionCount,
@@ -20,7 +20,11 @@ const fold = (events: readonly L2tpEvent[], from?: EndpointTable): EndpointTable
   events.reduce(evolve, from ?? emptyTable(unsafe.endpointId(events[0]?.endpointId ?? 'lns-a')))
 
 const historyArb = fc
-  .record({ seed: fc.nat(), events: fc.integer({ min: 1, max: 400 }), maxTunnels: fc.integer({ min: 1, max: 8 }) })
+  .record({
+    seed: fc.nat(),
+    events: fc.integer({ min: 1, max: 400 }),
+    maxTunnels: fc.integer({ min: 1, max: 8 }),
+  })
   .map((o) => [...history({ endpointId: 'lns-a', ...o })])
 
 const full = (t: EndpointTable) => `${canonicalJson(t)}|${JSON.stringify(t.counters)}`
@@ -49,7 +53,9 @@ describe('evolve and replay (DESIGN.md §4)', () => {
         const whole = full(fold(events))
         for (let cut = 0; cut <= events.length; cut++) {
           const head = fold(events.slice(0, cut), emptyTable(unsafe.endpointId('lns-a')))
-          const snap = decodeSnapshot(encodeSnapshot({ table: head, partition: 3, nextOffset: unsafe.offset(String(cut)) }))
+          const snap = decodeSnapshot(
+            encodeSnapshot({ table: head, partition: 3, nextOffset: unsafe.offset(String(cut)) }),
+          )
           if (snap._tag === 'Left') throw new Error(snap.left.problems.join())
           expect(snap.right.partition).toBe(3)
           expect(snap.right.nextOffset).toBe(String(cut))
@@ -110,7 +116,12 @@ describe('evolve and replay (DESIGN.md §4)', () => {
     expect(t.owner).toBe('node-2')
     expect(t.epoch).toBe(2)
     const before = canonicalJson(t)
-    const zombie = sessionEstablished({ endpointId: 'lns-a', epoch: 1, seq: 51, at: 2, nodeId: 'node-1' }, 1, 999, 1)
+    const zombie = sessionEstablished(
+      { endpointId: 'lns-a', epoch: 1, seq: 51, at: 2, nodeId: 'node-1' },
+      1,
+      999,
+      1,
+    )
     expect(apply(t, zombie)).toBe('stale')
     expect(t.counters.staleRejected).toBe(1)
     expect(canonicalJson(t)).toBe(before)

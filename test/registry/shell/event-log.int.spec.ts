@@ -90,9 +90,13 @@ describe('event log on real Kafka', () => {
     expect(appended.partition).toBe(w.partition)
     const seen: string[] = []
     rightOrThrow(
-      await readPartition(deps, { topic: names.events, partition: w.partition, from: appended.firstOffset }, (rs) => {
-        for (const r of rs) if (r.key === 'lns-partition-check') seen.push(r.offset)
-      })(),
+      await readPartition(
+        deps,
+        { topic: names.events, partition: w.partition, from: appended.firstOffset },
+        (rs) => {
+          for (const r of rs) if (r.key === 'lns-partition-check') seen.push(r.offset)
+        },
+      )(),
     )
     expect(seen.length).toBe(20)
     expect(seen[0]).toBe(appended.firstOffset)
@@ -116,12 +120,16 @@ describe('event log on real Kafka', () => {
     rightOrThrow(await next.append(events.slice(2, 4))())
     const seqs: number[] = []
     rightOrThrow(
-      await readPartition(deps, { topic: names.events, partition: next.partition, from: unsafe.offset('0') }, (rs) => {
-        for (const rec of rs) {
-          const e = parseEvent(rec.value ?? '')
-          if (E.isRight(e) && e.right.endpointId === endpointId) seqs.push(e.right.seq)
-        }
-      })(),
+      await readPartition(
+        deps,
+        { topic: names.events, partition: next.partition, from: unsafe.offset('0') },
+        (rs) => {
+          for (const rec of rs) {
+            const e = parseEvent(rec.value ?? '')
+            if (E.isRight(e) && e.right.endpointId === endpointId) seqs.push(e.right.seq)
+          }
+        },
+      )(),
     )
     expect(seqs).toEqual([1, 2, 3, 4])
   })

@@ -1,0 +1,18 @@
+// npm run bench -- NAME: runs one benchmark, prints a table, writes bench/results/NAME.json.
+import { replayBench } from './replay.js'
+
+const benches: Record<string, () => Promise<void>> = { replay: replayBench }
+
+const name = process.argv[2]
+const bench = name === undefined ? undefined : benches[name]
+if (bench === undefined) {
+  console.error(`usage: npm run bench -- <${Object.keys(benches).join('|')}>`)
+  process.exit(2)
+}
+bench().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e)
+    process.exit(1)
+  },
+)
