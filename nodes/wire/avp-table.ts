@@ -1,6 +1,6 @@
 // The AVP table (RFC 2661 §4.4, RFC 4951 §5): attribute type -> field name, value codec,
 // the M bit we send, whether it may be hidden. Decode and encode are driven from it. Pure.
-import { AvpType } from './constants.js'
+
 import {
   type Accm,
   accm,
@@ -30,6 +30,7 @@ import {
   u32,
   type ValueCodec,
 } from './avp-values.js'
+import { AvpType } from './constants.js'
 
 export interface FramingBits {
   readonly sync: boolean
@@ -105,7 +106,14 @@ const spec = <T>(
   hideable: boolean,
   codec: ValueCodec<T>,
   repeated?: true,
-): AvpSpec => ({ type, field, mandatory, hideable, codec: codec as ValueCodec<unknown>, ...(repeated ? { repeated } : {}) })
+): AvpSpec => ({
+  type,
+  field,
+  mandatory,
+  hideable,
+  codec: codec as ValueCodec<unknown>,
+  ...(repeated ? { repeated } : {}),
+})
 
 const framing = bits2('sync', 'async')
 const bearer = bits2('digital', 'analog')

@@ -1,7 +1,9 @@
 // Value codecs for AVP payloads: fixed-size integers, bit sets, strings, composite layouts.
 // Each decode gets the value octets (after un-hiding) and returns the value or a reason. Pure.
 
-export type Decoded<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string }
+export type Decoded<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly reason: string }
 export interface ValueCodec<T> {
   readonly decode: (b: Uint8Array) => Decoded<T>
   readonly encode: (v: T) => Uint8Array
@@ -60,7 +62,10 @@ export const empty: ValueCodec<true> = {
 }
 
 /** Two-bit capability masks carried in a u32 (Framing: 1 sync, 2 async; Bearer: 1 digital, 2 analog). */
-export const bits2 = <A extends string, B extends string>(low: A, high: B): ValueCodec<Record<A | B, boolean>> => ({
+export const bits2 = <A extends string, B extends string>(
+  low: A,
+  high: B,
+): ValueCodec<Record<A | B, boolean>> => ({
   decode: (b) => {
     const r = u32.decode(b)
     if (!r.ok) return r
@@ -102,7 +107,8 @@ export interface ProtocolVersion {
   readonly rev: number
 }
 export const protocolVersion: ValueCodec<ProtocolVersion> = {
-  decode: (b) => (b.length === 2 ? ok({ ver: b[0] as number, rev: b[1] as number }) : wrongLength('2', b.length)),
+  decode: (b) =>
+    b.length === 2 ? ok({ ver: b[0] as number, rev: b[1] as number }) : wrongLength('2', b.length),
   encode: (p) => Uint8Array.of(p.ver, p.rev),
 }
 
@@ -139,7 +145,14 @@ export interface CallErrors {
   readonly timeouts: number
   readonly alignment: number
 }
-const CALL_ERROR_FIELDS = ['crc', 'framing', 'hardwareOverruns', 'bufferOverruns', 'timeouts', 'alignment'] as const
+const CALL_ERROR_FIELDS = [
+  'crc',
+  'framing',
+  'hardwareOverruns',
+  'bufferOverruns',
+  'timeouts',
+  'alignment',
+] as const
 /** Call Errors AVP 34: u16 reserved, six u32 counters (RFC 2661 §4.4.6). */
 export const callErrors: ValueCodec<CallErrors> = {
   decode: (b) => {
@@ -154,7 +167,9 @@ export const callErrors: ValueCodec<CallErrors> = {
   encode: (c) => {
     const out = new Uint8Array(26)
     const v = view(out)
-    CALL_ERROR_FIELDS.forEach((f, i) => v.setUint32(2 + 4 * i, c[f] >>> 0))
+    CALL_ERROR_FIELDS.forEach((f, i) => {
+      v.setUint32(2 + 4 * i, c[f] >>> 0)
+    })
     return out
   },
 }
