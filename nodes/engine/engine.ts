@@ -1,0 +1,227 @@
+// The endpoint engine: one L2TP address serving many tunnels. Demultiplexes datagrams to
+// tunnels (new SCCRQs by the peer's address and Assigned Tunnel ID), runs reliable delivery,
+// then the tunnel and call FSMs. step(engine, input, now, rng) -> effects. Sans-IO.
+import type { Address } from '../../contracts/index.js'
+import { openChannel, receive, tick } from '../control/channel.js'
+import {
+  type ControlMessage,
+  checkAvps,
+  decodePacket,
+  describeWireError,
+  MessageType,
+  messageTypeName,
+  StopCcnResult,
+} from '../wire/index.js'
+import { arm, type Ctx, peerKey, pickId, transmit } from './io.js'
+import { closeSession, onSessionMessage, openSession, sendRequest } from './session.js'
+import { fsmError, onDead, onScccn, onSccrp, onSccrq, onStopCcn, startTunnel, stopTunnel } from './tunnel.js'
+import type { Effect, Engine, EngineConfig, Input, Rng, Tunnel } from './types.js'
+import { DEFAULT_WINDOW } from './window.js'
+
+export const createEngine = (config: EngineConfig, local: Address): Engine => ({
+  config,
+  local,
+  tunnels: new Map(),
+  byPeer: new Map(),
+  nextCallSerial: 1,
+  stats: { datagrams: 0, discarded: 0, malformed: 0, violations: 0, wen: 0, sli: 0, dataMessages: 0 },
+})
+
+const newTunnel = (ctx: Ctx, peer: Address, originator: Tunnel['originator']): Tunnel => {
+  const e = ctx.engine
+  const localId = pickId(ctx.rng, (id) => e.tunnels.has(id))
+  const t: Tunnel = {
+    localId,
+    peer,
+    state: originator === 'local' ? 'wait-ctl-reply' : 'wait-ctl-conn',
+    originator,
+    channel: openChannel(e.config.channel, ctx.now, DEFAULT_WINDOW),
+    peerHostName: '',
+    peerVendorName: null,
+    peerFirmwareRevision: null,
+    peerFraming: { sync: false, async: false },
+    peerBearer: { digital: false, analog: false },
+    peerWindow: DEFAULT_WINDOW,
+    peerFailover: null,
+    ourChallenge: null,
+    peerAssignedId: 0,
+    authenticated: false,
+    secret: originator === 'local' ? e.config.secretFor(null) : null,
+    sessions: new Map(),
+    forgetAt: null,
+    establishedReported: false,
+  }
+  e.tunnels.set(localId, t)
+  return t
+}
+
+export const step = (engine: Engine, input: Input, now: number, rng: Rng): Effect[] => {
+  const ctx: Ctx = { engine, now, rng, fx: [] }
+  switch (input._tag) {
+    case 'Datagram':
+      onDatagram(ctx, input.from, input.bytes)
+      break
+    case 'Timer':
+      onTimer(ctx, input.tunnelId)
+      break
+    case 'OpenTunnel': {
+      const t = newTunnel(ctx, input.peer, 'local')
+      startTunnel(ctx, t)
+      break
+    }
+    case 'OpenSession': {
+      const t = engine.tunnels.get(input.tunnelId)
+      if (t !== undefined && t.state !== 'closing') openSession(ctx, t, input.direction, input.params)
+      if (t !== undefined) arm(ctx, t)
+      break
+    }
+    case 'CloseSession': {
+      const t = engine.tunnels.get(input.tunnelId)
+      const s = t?.sessions.get(input.sessionId)
+      if (t !== undefined && s !== undefined) {
+        closeSession(ctx, t, s, input.resultCode, null, input.reason, 'operator')
+        arm(ctx, t)
+      }
+      break
+    }
+    case 'CloseTunnel': {
+      const t = engine.tunnels.get(input.tunnelId)
+      if (t !== undefined) {
+        stopTunnel(ctx, t, input.resultCode, null, input.reason, 'operator')
+        arm(ctx, t)
+      }
+      break
+    }
+  }
+  return ctx.fx
+}
+
+const drop = (ctx: Ctx, reason: string): void => {
+  ctx.engine.stats.discarded++
+  ctx.fx.push({ _tag: 'Dropped', reason })
+}
+
+const onDatagram = (ctx: Ctx, from: Address, bytes: Uint8Array): void => {
+  const e = ctx.engine
+  e.stats.datagrams++
+  // Hidden AVPs are un-hidden with the tunnel's secret (a new SCCRQ: the default secret).
+  const r = decodePacket(
+    bytes,
+    (tid) =>
+      (tid === 0 ? undefined : e.tunnels.get(tid))?.secret?.secret ??
+      e.config.secretFor(null)?.secret ??
+      null,
+  )
+  if (r._tag === 'Left') {
+    e.stats.malformed++
+    return drop(ctx, describeWireError(r.left))
+  }
+  if (r.right._tag === 'Data') {
+    e.stats.dataMessages++
+    return // no PPP here: data messages are counted and dropped (data plane is out of scope)
+  }
+  const m = r.right.msg
+  let t = m.tunnelId === 0 ? undefined : e.tunnels.get(m.tunnelId)
+  if (m.tunnelId === 0) {
+    if (m.type !== MessageType.SCCRQ || m.avps.assignedTunnelId === undefined)
+      return drop(ctx, 'Tunnel ID 0 on a message that is not an SCCRQ')
+    const existing = e.byPeer.get(peerKey(from, m.avps.assignedTunnelId))
+    t = existing === undefined ? undefined : e.tunnels.get(existing)
+    if (t === undefined) {
+      t = newTunnel(ctx, from, 'peer')
+      t.channel.peerTunnelId = m.avps.assignedTunnelId
+      e.byPeer.set(peerKey(from, m.avps.assignedTunnelId), t.localId)
+    }
+  }
+  if (t === undefined) return drop(ctx, `no tunnel ${m.tunnelId}`)
+  if (from.host !== t.peer.host || from.port !== t.peer.port) {
+    // The 4-tuple is fixed for the life of the tunnel (RFC 2661 §8.1, L2-53); the initiator's
+    // first reply may come from another port, which we then adopt.
+    if (!(t.state === 'wait-ctl-reply' && from.host === t.peer.host))
+      return drop(ctx, `tunnel ${t.localId}: wrong source ${from.host}:${from.port}`)
+    ;(t as { peer: Address }).peer = from
+  }
+  const got = receive(t.channel, m, ctx.now)
+  transmit(ctx, t.peer, got.out)
+  for (const msg of got.deliver) {
+    if (!t.channel.dead) deliver(ctx, t, msg)
+  }
+  arm(ctx, t)
+}
+
+/** One in-order control message on a tunnel: judge its AVPs, then the FSMs. */
+const deliver = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
+  if (t.state === 'closing') return // only acks while lingering (L2-48)
+  const type = m.type as number
+  if (messageTypeName(type) === null) {
+    // Unknown message type: M=1 clears the tunnel, M=0 is ignored (L2-15, L2-16).
+    if (m.typeMandatory)
+      stopTunnel(ctx, t, StopCcnResult.GeneralError, 8, `unknown mandatory message type ${type}`)
+    return
+  }
+  const violation = checkAvps(m)
+  if (violation !== null) {
+    ctx.engine.stats.violations++
+    if (
+      violation.scope === 'tunnel' ||
+      (m.sessionId === 0 && type !== MessageType.ICRQ && type !== MessageType.OCRQ)
+    ) {
+      return stopTunnel(ctx, t, violation.resultCode, violation.errorCode, violation.message)
+    }
+    const s = t.sessions.get(m.sessionId)
+    if (s !== undefined)
+      return closeSession(ctx, t, s, violation.resultCode, violation.errorCode, violation.message)
+    return
+  }
+  switch (type) {
+    case MessageType.SCCRQ:
+      return t.state === 'wait-ctl-conn' && t.peerAssignedId === 0 ? onSccrq(ctx, t, m) : fsmError(ctx, t, m)
+    case MessageType.SCCRP:
+      if (t.state !== 'wait-ctl-reply') return fsmError(ctx, t, m)
+      onSccrp(ctx, t, m)
+      return sessionsWaiting(ctx, t)
+    case MessageType.SCCCN:
+      if (t.state !== 'wait-ctl-conn') return fsmError(ctx, t, m)
+      onScccn(ctx, t, m)
+      return sessionsWaiting(ctx, t)
+    case MessageType.StopCCN:
+      return onStopCcn(ctx, t, m)
+    case MessageType.HELLO:
+    case MessageType.FSQ:
+    case MessageType.FSR:
+      return
+    default:
+      if (t.state !== 'established') return fsmError(ctx, t, m)
+      return onSessionMessage(ctx, t, m)
+  }
+}
+
+const sessionsWaiting = (ctx: Ctx, t: Tunnel): void => {
+  if (t.state !== 'established') return
+  for (const s of t.sessions.values()) if (s.state === 'wait-tunnel') sendRequest(ctx, t, s)
+}
+
+const onTimer = (ctx: Ctx, tunnelId: number): void => {
+  const t = ctx.engine.tunnels.get(tunnelId)
+  if (t === undefined) return
+  const r = tick(t.channel, ctx.now)
+  transmit(ctx, t.peer, r.out)
+  if (r.died && t.state !== 'closing') onDead(ctx, t)
+  if (
+    t.forgetAt !== null &&
+    ctx.now >= t.forgetAt &&
+    (t.channel.inFlight.length === 0 || t.channel.dead || r.died)
+  ) {
+    forget(ctx, t)
+    ctx.fx.push({ _tag: 'Arm', tunnelId, at: null })
+    return
+  }
+  arm(ctx, t)
+}
+
+const forget = (ctx: Ctx, t: Tunnel): void => {
+  ctx.engine.tunnels.delete(t.localId)
+  ctx.engine.byPeer.delete(peerKey(t.peer, t.channel.peerTunnelId))
+}
+
+export type { EngineConfig }

@@ -1,0 +1,58 @@
+// Small helpers shared by the tunnel and session handlers: sending through the channel with
+// hiding, emitting events, arming timers, picking unpredictable ids. Sans-IO.
+import type { Address } from '../../contracts/index.js'
+import { nextDeadline, send } from '../control/channel.js'
+import { type Avps, encodeControl, type HideOptions } from '../wire/index.js'
+import type { Effect, Engine, EventBody, Rng, Tunnel } from './types.js'
+
+export interface Ctx {
+  readonly engine: Engine
+  readonly now: number
+  readonly rng: Rng
+  readonly fx: Effect[]
+}
+
+const hideFor = (ctx: Ctx, t: Tunnel): HideOptions | undefined => {
+  if (t.secret === null || ctx.engine.config.hide.size === 0) return undefined
+  return { secret: t.secret.secret, randomVector: ctx.rng.bytes(16), fields: ctx.engine.config.hide }
+}
+
+/** Sends a control message reliably on the tunnel (header Session ID given). */
+export const sendControl = (ctx: Ctx, t: Tunnel, type: number, avps: Avps, sessionId = 0): void => {
+  const hide = hideFor(ctx, t)
+  const ch = t.channel
+  const out = send(
+    ch,
+    (ns, nr) => encodeControl({ tunnelId: ch.peerTunnelId, sessionId, ns, nr, type, avps }, hide),
+    ctx.now,
+  )
+  for (const bytes of out) ctx.fx.push({ _tag: 'Send', to: t.peer, bytes })
+}
+
+export const transmit = (ctx: Ctx, to: Address, datagrams: readonly Uint8Array[]): void => {
+  for (const bytes of datagrams) ctx.fx.push({ _tag: 'Send', to, bytes })
+}
+
+export const emit = (ctx: Ctx, event: EventBody): void => {
+  ctx.fx.push({ _tag: 'Emit', event })
+}
+
+export const arm = (ctx: Ctx, t: Tunnel): void => {
+  let at = nextDeadline(t.channel)
+  if (t.forgetAt !== null && (at === null || t.forgetAt < at)) at = t.forgetAt
+  ctx.fx.push({ _tag: 'Arm', tunnelId: t.localId, at })
+}
+
+const u16 = (b: Uint8Array): number => (((b[0] as number) << 8) | (b[1] as number)) & 0xffff
+
+/** A random, unused, non-zero 16-bit id (RFC 2661 §9.1: unpredictable ids, L2-07, L2-08). */
+export const pickId = (rng: Rng, used: (id: number) => boolean): number => {
+  for (let i = 0; i < 64; i++) {
+    const id = u16(rng.bytes(2))
+    if (id !== 0 && !used(id)) return id
+  }
+  for (let id = 1; id <= 0xffff; id++) if (!used(id)) return id
+  return 0
+}
+
+export const peerKey = (a: Address, peerTunnelId: number): string => `${a.host}:${a.port}/${peerTunnelId}`

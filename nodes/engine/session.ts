@@ -1,0 +1,350 @@
+// Call FSMs (RFC 2661 §7.4, §7.5; l2tpv2.md §10.2-10.5): incoming calls ICRQ/ICRP/ICCN and
+// outgoing calls OCRQ/OCRP/OCCN on the LAC and the LNS side, CDN, WEN and SLI. Sans-IO.
+import { CdnResult, type ControlMessage, ErrorCode, MessageType } from '../wire/index.js'
+import { type Ctx, emit, pickId, sendControl } from './io.js'
+import type { OpenSessionParams, Session, Tunnel } from './types.js'
+
+const newSession = (localId: number, direction: Session['direction'], serial: number): Session => ({
+  localId,
+  peerId: 0,
+  state: 'wait-tunnel',
+  direction,
+  callSerial: serial,
+  bearer: null,
+  framing: 'sync',
+  txConnectSpeed: 0,
+  rxConnectSpeed: null,
+  callingNumber: null,
+  calledNumber: null,
+  physicalChannelId: null,
+  sequencing: false,
+  wanErrors: 0,
+  accm: null,
+})
+
+/** Framing we use: a subset of what the peer advertised (L2-28). */
+const framingFor = (t: Tunnel): 'sync' | 'async' =>
+  t.peerFraming.sync || !t.peerFraming.async ? 'sync' : 'async'
+
+const established = (ctx: Ctx, t: Tunnel, s: Session): void => {
+  s.state = 'established'
+  emit(ctx, {
+    type: 'SessionEstablished',
+    v: 2,
+    localTunnelId: t.localId,
+    localSessionId: s.localId,
+    remoteSessionId: s.peerId,
+    callSerial: s.callSerial,
+    direction: s.direction,
+    framing: s.framing,
+    bearer: s.bearer,
+    txConnectSpeed: s.txConnectSpeed,
+    rxConnectSpeed: s.rxConnectSpeed,
+    callingNumber: s.callingNumber,
+    calledNumber: s.calledNumber,
+    physicalChannelId: s.physicalChannelId,
+    sequencing: s.sequencing,
+  } as never)
+  ctx.fx.push({ _tag: 'SessionUp', tunnelId: t.localId, sessionId: s.localId })
+}
+
+/** Local request for a call: LAC incoming (ICRQ) or LNS outgoing (OCRQ). Returns the session id, or 0. */
+export const openSession = (
+  ctx: Ctx,
+  t: Tunnel,
+  direction: Session['direction'],
+  p: OpenSessionParams = {},
+): number => {
+  const role = ctx.engine.config.role
+  if ((direction === 'incoming') !== (role === 'LAC')) return 0
+  // An LNS MUST have received Bearer Capabilities before it sends OCRQ (L2-26).
+  if (direction === 'outgoing' && !t.peerBearer.digital && !t.peerBearer.analog) return 0
+  const id = pickId(ctx.rng, (x) => t.sessions.has(x))
+  if (id === 0) return 0
+  const s = newSession(id, direction, ctx.engine.nextCallSerial++ >>> 0)
+  s.callingNumber = p.callingNumber ?? null
+  s.calledNumber = p.calledNumber ?? null
+  s.txConnectSpeed = p.txConnectSpeed ?? 100_000_000
+  t.sessions.set(id, s)
+  if (t.state === 'established') sendRequest(ctx, t, s)
+  return id
+}
+
+/** Sends ICRQ / OCRQ for a session that was waiting for its tunnel (RFC 2661 §7.4.1, §7.5.2). */
+export const sendRequest = (ctx: Ctx, t: Tunnel, s: Session): void => {
+  s.state = 'wait-reply'
+  if (s.direction === 'incoming') {
+    sendControl(ctx, t, MessageType.ICRQ, {
+      assignedSessionId: s.localId,
+      callSerialNumber: s.callSerial,
+      bearerType: { digital: t.peerBearer.digital, analog: false },
+      ...(s.callingNumber === null ? {} : { callingNumber: s.callingNumber }),
+      ...(s.calledNumber === null ? {} : { calledNumber: s.calledNumber }),
+    })
+  } else {
+    s.bearer = t.peerBearer.digital ? 'digital' : 'analog'
+    s.framing = framingFor(t)
+    sendControl(ctx, t, MessageType.OCRQ, {
+      assignedSessionId: s.localId,
+      callSerialNumber: s.callSerial,
+      minimumBps: 0,
+      maximumBps: s.txConnectSpeed,
+      bearerType: { digital: s.bearer === 'digital', analog: s.bearer === 'analog' },
+      framingType: { sync: s.framing === 'sync', async: s.framing === 'async' },
+      calledNumber: s.calledNumber ?? '',
+    })
+  }
+}
+
+/** Clears a session from our side: CDN with Result Code and our Assigned Session ID (L2-27). */
+export const closeSession = (
+  ctx: Ctx,
+  t: Tunnel,
+  s: Session,
+  resultCode: number,
+  errorCode: number | null,
+  message: string | null,
+  closedBy: 'local' | 'operator' = 'local',
+): void => {
+  sendControl(
+    ctx,
+    t,
+    MessageType.CDN,
+    { resultCode: { result: resultCode, error: errorCode, message }, assignedSessionId: s.localId },
+    s.peerId,
+  )
+  gone(ctx, t, s, resultCode, errorCode, message, closedBy)
+}
+
+const gone = (
+  ctx: Ctx,
+  t: Tunnel,
+  s: Session,
+  resultCode: number,
+  errorCode: number | null,
+  message: string | null,
+  closedBy: 'local' | 'peer' | 'operator',
+): void => {
+  t.sessions.delete(s.localId)
+  if (s.state === 'established') {
+    emit(ctx, {
+      type: 'SessionClosed',
+      v: 1,
+      localTunnelId: t.localId,
+      localSessionId: s.localId,
+      resultCode,
+      errorCode,
+      message,
+      q931: null,
+      closedBy,
+    } as never)
+  } else {
+    emit(ctx, {
+      type: 'SetupRejected',
+      v: 1,
+      peer: t.peer,
+      stage: 'session',
+      reason: message ?? `result ${resultCode}`,
+      resultCode,
+      errorCode,
+      localTunnelId: t.localId,
+    } as never)
+  }
+  ctx.fx.push({
+    _tag: 'SessionDown',
+    tunnelId: t.localId,
+    sessionId: s.localId,
+    reason: message ?? `result ${resultCode}`,
+  })
+}
+
+/** Refuses a call request we cannot take: CDN to the peer's session, nothing kept. */
+const refuse = (
+  ctx: Ctx,
+  t: Tunnel,
+  m: ControlMessage,
+  result: number,
+  error: number | null,
+  message: string,
+): void => {
+  const peerId = m.avps.assignedSessionId ?? 0
+  sendControl(
+    ctx,
+    t,
+    MessageType.CDN,
+    { resultCode: { result, error, message }, assignedSessionId: pickId(ctx.rng, (x) => t.sessions.has(x)) },
+    peerId,
+  )
+  emit(ctx, {
+    type: 'SetupRejected',
+    v: 1,
+    peer: t.peer,
+    stage: 'session',
+    reason: message,
+    resultCode: result,
+    errorCode: error,
+    localTunnelId: t.localId,
+  } as never)
+}
+
+const findSession = (t: Tunnel, m: ControlMessage): Session | undefined => {
+  const byHeader = m.sessionId === 0 ? undefined : t.sessions.get(m.sessionId)
+  if (byHeader !== undefined) return byHeader
+  const peerId = m.avps.assignedSessionId
+  if (peerId === undefined) return undefined
+  for (const s of t.sessions.values()) if (s.peerId === peerId) return s
+  return undefined
+}
+
+/** A session-scoped message on an established tunnel. */
+export const onSessionMessage = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
+  const role = ctx.engine.config.role
+  if (m.type === MessageType.ICRQ || m.type === MessageType.OCRQ) {
+    const expected = m.type === MessageType.ICRQ ? 'LNS' : 'LAC'
+    if (role !== expected)
+      return refuse(
+        ctx,
+        t,
+        m,
+        CdnResult.ErrorCode,
+        ErrorCode.VendorSpecific,
+        `a ${role} does not take ${m.type === MessageType.ICRQ ? 'ICRQ' : 'OCRQ'}`,
+      )
+    if (ctx.engine.config.refuseNew)
+      return refuse(
+        ctx,
+        t,
+        m,
+        CdnResult.NoFacilitiesTemporary,
+        ErrorCode.NoResources,
+        'not accepting new sessions',
+      )
+    if (t.sessions.size >= ctx.engine.config.maxSessionsPerTunnel) {
+      return refuse(
+        ctx,
+        t,
+        m,
+        CdnResult.NoFacilitiesTemporary,
+        ErrorCode.NoResources,
+        'session limit of the tunnel reached',
+      )
+    }
+    return m.type === MessageType.ICRQ ? onIcrq(ctx, t, m) : onOcrq(ctx, t, m)
+  }
+  const s = findSession(t, m)
+  if (s === undefined) return // idle + ICRP/ICCN/OCRP/OCCN/CDN/WEN/SLI: clean up, nothing to answer (RFC 2661 §7.4, §7.5)
+  switch (m.type) {
+    case MessageType.CDN: {
+      const r = m.avps.resultCode
+      return gone(ctx, t, s, r?.result ?? 0, r?.error ?? null, r?.message ?? null, 'peer')
+    }
+    case MessageType.ICRP:
+      return inState(
+        ctx,
+        t,
+        s,
+        m,
+        role === 'LAC' && s.direction === 'incoming' && s.state === 'wait-reply',
+        () => onIcrp(ctx, t, s, m),
+      )
+    case MessageType.ICCN:
+      return inState(ctx, t, s, m, role === 'LNS' && s.state === 'wait-connect', () => onIccn(ctx, t, s, m))
+    case MessageType.OCRP:
+      return inState(ctx, t, s, m, role === 'LNS' && s.state === 'wait-reply', () => {
+        s.peerId = m.avps.assignedSessionId ?? 0
+        s.physicalChannelId = m.avps.physicalChannelId ?? null
+        s.state = 'wait-connect'
+      })
+    case MessageType.OCCN:
+      return inState(ctx, t, s, m, role === 'LNS' && s.state === 'wait-connect', () =>
+        onConnected(ctx, t, s, m),
+      )
+    case MessageType.WEN:
+      ctx.engine.stats.wen++
+      s.wanErrors++
+      return
+    case MessageType.SLI:
+      ctx.engine.stats.sli++
+      s.accm = m.avps.accm ? { send: m.avps.accm.send, receive: m.avps.accm.receive } : s.accm
+      return
+    default:
+      return
+  }
+}
+
+/** Out-of-sequence call messages get a CDN and the session is cleared (L2-62). */
+const inState = (ctx: Ctx, t: Tunnel, s: Session, m: ControlMessage, ok: boolean, then: () => void): void => {
+  if (ok) then()
+  else
+    closeSession(
+      ctx,
+      t,
+      s,
+      CdnResult.ErrorCode,
+      ErrorCode.VendorSpecific,
+      `message type ${m.type} not expected in state ${s.state}`,
+    )
+}
+
+const onIcrq = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
+  const id = pickId(ctx.rng, (x) => t.sessions.has(x))
+  const s = newSession(id, 'incoming', m.avps.callSerialNumber ?? 0)
+  s.peerId = m.avps.assignedSessionId ?? 0
+  s.bearer = m.avps.bearerType?.digital ? 'digital' : m.avps.bearerType?.analog ? 'analog' : null
+  s.callingNumber = m.avps.callingNumber ?? null
+  s.calledNumber = m.avps.calledNumber ?? null
+  s.physicalChannelId = m.avps.physicalChannelId ?? null
+  s.state = 'wait-connect'
+  t.sessions.set(id, s)
+  sendControl(ctx, t, MessageType.ICRP, { assignedSessionId: id }, s.peerId)
+}
+
+const onIcrp = (ctx: Ctx, t: Tunnel, s: Session, m: ControlMessage): void => {
+  s.peerId = m.avps.assignedSessionId ?? 0
+  s.framing = framingFor(t)
+  sendControl(
+    ctx,
+    t,
+    MessageType.ICCN,
+    {
+      txConnectSpeed: s.txConnectSpeed,
+      framingType: { sync: s.framing === 'sync', async: s.framing === 'async' },
+    },
+    s.peerId,
+  )
+  established(ctx, t, s)
+}
+
+const onIccn = (ctx: Ctx, t: Tunnel, s: Session, m: ControlMessage): void => onConnected(ctx, t, s, m)
+
+const onConnected = (ctx: Ctx, t: Tunnel, s: Session, m: ControlMessage): void => {
+  s.txConnectSpeed = m.avps.txConnectSpeed ?? 0
+  s.rxConnectSpeed = m.avps.rxConnectSpeed ?? null
+  s.framing = m.avps.framingType?.async && !m.avps.framingType.sync ? 'async' : 'sync'
+  s.sequencing = m.avps.sequencingRequired === true
+  established(ctx, t, s)
+}
+
+/** LAC outgoing call: OCRP at once, then OCCN as the (simulated) call is answered (RFC 2661 §7.5.1). */
+const onOcrq = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
+  const id = pickId(ctx.rng, (x) => t.sessions.has(x))
+  const s = newSession(id, 'outgoing', m.avps.callSerialNumber ?? 0)
+  s.peerId = m.avps.assignedSessionId ?? 0
+  s.bearer = m.avps.bearerType?.digital ? 'digital' : m.avps.bearerType?.analog ? 'analog' : null
+  s.framing = m.avps.framingType?.sync ? 'sync' : 'async'
+  s.calledNumber = m.avps.calledNumber ?? null
+  s.txConnectSpeed = m.avps.maximumBps ?? 0
+  t.sessions.set(id, s)
+  sendControl(ctx, t, MessageType.OCRP, { assignedSessionId: id }, s.peerId)
+  sendControl(
+    ctx,
+    t,
+    MessageType.OCCN,
+    {
+      txConnectSpeed: s.txConnectSpeed,
+      framingType: { sync: s.framing === 'sync', async: s.framing === 'async' },
+    },
+    s.peerId,
+  )
+  established(ctx, t, s)
+}

@@ -1,0 +1,247 @@
+// Control connection FSM (RFC 2661 §7.2; l2tpv2.md §10.1): SCCRQ/SCCRP/SCCCN/StopCCN/HELLO as
+// initiator and responder, challenge authentication, teardown with linger. Sans-IO.
+import {
+  type ControlMessage,
+  challengeResponse,
+  ErrorCode,
+  MessageType,
+  StopCcnResult,
+} from '../wire/index.js'
+import { arm, type Ctx, emit, sendControl } from './io.js'
+import type { Tunnel } from './types.js'
+import { DEFAULT_WINDOW, setPeerWindowOf } from './window.js'
+
+const PROTOCOL_VERSION = { ver: 1, rev: 0 } as const
+
+const equal = (a: Uint8Array, b: Uint8Array): boolean =>
+  a.length === b.length && a.every((x, i) => x === b[i])
+
+/** The AVPs both SCCRQ and SCCRP carry (RFC 2661 §6.1, §6.2; L2-21, L2-22, L2-23). */
+const startAvps = (ctx: Ctx, t: Tunnel) => {
+  const c = ctx.engine.config
+  return {
+    protocolVersion: PROTOCOL_VERSION,
+    hostName: c.hostName,
+    framingCapabilities: c.framing,
+    bearerCapabilities: c.bearer,
+    assignedTunnelId: t.localId,
+    receiveWindowSize: c.channel.receiveWindow,
+    firmwareRevision: c.firmwareRevision,
+    vendorName: c.vendorName,
+    ...(c.failover === null ? {} : { failoverCapability: c.failover }),
+  }
+}
+
+const newChallenge = (ctx: Ctx, t: Tunnel): Uint8Array | null =>
+  ctx.engine.config.challenge && t.secret !== null ? ctx.rng.bytes(16) : null
+
+/** Initiator: sends SCCRQ (Tunnel ID 0 in the header until the peer assigns one; L2-05). */
+export const startTunnel = (ctx: Ctx, t: Tunnel): void => {
+  t.ourChallenge = newChallenge(ctx, t)
+  sendControl(ctx, t, MessageType.SCCRQ, {
+    ...startAvps(ctx, t),
+    ...(t.ourChallenge ? { challenge: t.ourChallenge } : {}),
+  })
+  arm(ctx, t)
+}
+
+/** Records what the peer said about itself in SCCRQ/SCCRP. */
+const learnPeer = (t: Tunnel, m: ControlMessage): void => {
+  const a = m.avps
+  t.peerHostName = a.hostName ?? ''
+  t.peerVendorName = a.vendorName ?? null
+  t.peerFirmwareRevision = a.firmwareRevision ?? null
+  t.peerFraming = a.framingCapabilities ?? { sync: false, async: false }
+  t.peerBearer = a.bearerCapabilities ?? { digital: false, analog: false }
+  t.peerFailover = a.failoverCapability ?? null
+  t.peerAssignedId = a.assignedTunnelId ?? 0
+  t.channel.peerTunnelId = t.peerAssignedId
+  setPeerWindowOf(t, a.receiveWindowSize ?? DEFAULT_WINDOW)
+}
+
+/** Responder: an acceptable SCCRQ gets an SCCRP (answering the peer's challenge with ID 2). */
+export const onSccrq = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
+  learnPeer(t, m)
+  if (m.avps.protocolVersion?.ver !== 1) {
+    return stopTunnel(
+      ctx,
+      t,
+      StopCcnResult.BadProtocolVersion,
+      0x0100,
+      'only protocol version 1.0 is supported',
+    )
+  }
+  if (ctx.engine.config.refuseNew)
+    return stopTunnel(ctx, t, 2, ErrorCode.NoResources, 'not accepting new tunnels')
+  t.secret = ctx.engine.config.secretFor(t.peerHostName)
+  if (m.avps.challenge !== undefined && t.secret === null) {
+    return stopTunnel(ctx, t, StopCcnResult.NotAuthorized, null, 'challenged, but no secret for this peer')
+  }
+  t.ourChallenge = newChallenge(ctx, t)
+  const response =
+    m.avps.challenge && t.secret
+      ? challengeResponse(MessageType.SCCRP, t.secret.secret, m.avps.challenge)
+      : undefined
+  sendControl(ctx, t, MessageType.SCCRP, {
+    ...startAvps(ctx, t),
+    ...(t.ourChallenge ? { challenge: t.ourChallenge } : {}),
+    ...(response ? { challengeResponse: response } : {}),
+  })
+  t.state = 'wait-ctl-conn'
+}
+
+/** Checks the peer's answer to our challenge; true when none was asked or it matches (L2-30, L2-31). */
+const responseOk = (t: Tunnel, m: ControlMessage, id: number): boolean => {
+  if (t.ourChallenge === null) return true
+  const got = m.avps.challengeResponse
+  return (
+    got !== undefined &&
+    t.secret !== null &&
+    equal(got, challengeResponse(id, t.secret.secret, t.ourChallenge))
+  )
+}
+
+/** Initiator: SCCRP in wait-ctl-reply -> SCCCN, established. */
+export const onSccrp = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
+  learnPeer(t, m)
+  if (m.avps.protocolVersion?.ver !== 1) {
+    return stopTunnel(
+      ctx,
+      t,
+      StopCcnResult.BadProtocolVersion,
+      0x0100,
+      'only protocol version 1.0 is supported',
+    )
+  }
+  if (m.avps.challenge !== undefined && t.secret === null) {
+    return stopTunnel(ctx, t, StopCcnResult.NotAuthorized, null, 'challenged, but no secret for this peer')
+  }
+  if (!responseOk(t, m, MessageType.SCCRP)) {
+    return stopTunnel(ctx, t, StopCcnResult.NotAuthorized, null, 'challenge response does not match')
+  }
+  const response =
+    m.avps.challenge && t.secret
+      ? challengeResponse(MessageType.SCCCN, t.secret.secret, m.avps.challenge)
+      : undefined
+  sendControl(ctx, t, MessageType.SCCCN, response ? { challengeResponse: response } : {})
+  established(ctx, t)
+}
+
+/** Responder: SCCCN in wait-ctl-conn -> established (if the challenge response matches). */
+export const onScccn = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
+  if (!responseOk(t, m, MessageType.SCCCN)) {
+    return stopTunnel(ctx, t, StopCcnResult.NotAuthorized, null, 'challenge response does not match')
+  }
+  established(ctx, t)
+}
+
+const established = (ctx: Ctx, t: Tunnel): void => {
+  t.state = 'established'
+  t.authenticated = t.ourChallenge !== null
+  t.establishedReported = true
+  const c = ctx.engine.config
+  emit(ctx, {
+    type: 'TunnelEstablished',
+    v: 1,
+    localTunnelId: t.localId,
+    remoteTunnelId: t.peerAssignedId,
+    local: ctx.engine.local,
+    peer: t.peer,
+    role: c.role,
+    originator: t.originator,
+    localHostName: c.hostName,
+    peerHostName: t.peerHostName,
+    peerVendorName: t.peerVendorName,
+    peerFirmwareRevision: t.peerFirmwareRevision,
+    peerFraming: t.peerFraming,
+    peerBearer: t.peerBearer,
+    localReceiveWindow: c.channel.receiveWindow,
+    peerReceiveWindow: t.peerWindow,
+    localFailover: c.failover,
+    peerFailover: t.peerFailover,
+    authenticated: t.authenticated,
+    secretRef: t.secret?.ref ?? null,
+  } as never)
+  ctx.fx.push({ _tag: 'TunnelUp', tunnelId: t.localId })
+}
+
+/**
+ * Ends the tunnel from our side: StopCCN with our first Assigned Tunnel ID (L2-24) and a Result
+ * Code, reliable delivery kept running until it is acknowledged or gives up (L2-49).
+ */
+export const stopTunnel = (
+  ctx: Ctx,
+  t: Tunnel,
+  resultCode: number,
+  errorCode: number | null,
+  message: string | null,
+  closedBy: 'local' | 'operator' = 'local',
+): void => {
+  if (t.state === 'closing') return
+  sendControl(ctx, t, MessageType.StopCCN, {
+    assignedTunnelId: t.localId,
+    resultCode: { result: resultCode, error: errorCode, message },
+  })
+  closed(ctx, t, resultCode, errorCode, message, closedBy)
+}
+
+/** StopCCN received: ack it and keep re-acking retransmissions for the linger time (L2-48, L2-51). */
+export const onStopCcn = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
+  const r = m.avps.resultCode
+  closed(ctx, t, r?.result ?? 0, r?.error ?? null, r?.message ?? null, 'peer')
+}
+
+/** The peer stopped answering: retransmissions exhausted (L2-42). */
+export const onDead = (ctx: Ctx, t: Tunnel): void => {
+  closed(
+    ctx,
+    t,
+    StopCcnResult.GeneralError,
+    null,
+    'peer stopped answering (retransmissions exhausted)',
+    'timeout',
+  )
+  t.forgetAt = ctx.now
+}
+
+const closed = (
+  ctx: Ctx,
+  t: Tunnel,
+  resultCode: number,
+  errorCode: number | null,
+  message: string | null,
+  closedBy: 'local' | 'peer' | 'operator' | 'timeout',
+): void => {
+  const wasUp = t.establishedReported
+  t.state = 'closing'
+  t.forgetAt = ctx.now + ctx.engine.config.lingerMs
+  t.sessions.clear() // StopCCN clears every session implicitly (RFC 2661 §6.4)
+  if (wasUp) {
+    emit(ctx, {
+      type: 'TunnelClosed',
+      v: 1,
+      localTunnelId: t.localId,
+      resultCode,
+      errorCode,
+      message,
+      closedBy,
+    } as never)
+  } else if (closedBy !== 'peer' || t.originator === 'peer') {
+    emit(ctx, {
+      type: 'SetupRejected',
+      v: 1,
+      peer: t.peer,
+      stage: 'tunnel',
+      reason: message ?? `result ${resultCode}`,
+      resultCode,
+      errorCode,
+      localTunnelId: t.localId,
+    } as never)
+  }
+  ctx.fx.push({ _tag: 'TunnelDown', tunnelId: t.localId, reason: message ?? `result code ${resultCode}` })
+}
+
+/** An unexpected control message in this state (RFC 2661 §7.1): clear the control connection. */
+export const fsmError = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
+  stopTunnel(ctx, t, StopCcnResult.FsmError, null, `unexpected message type ${m.type} in state ${t.state}`)
+}

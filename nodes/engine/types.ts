@@ -1,0 +1,159 @@
+// State, inputs and effects of the L2TP endpoint engine (tunnels + sessions, RFC 2661 §7).
+// Sans-IO: datagrams, timers and commands go in; datagrams, events and timer requests come out.
+import type { Address, L2tpEvent } from '../../contracts/index.js'
+import type { Channel, ChannelConfig } from '../control/channel.js'
+import type { AvpField, BearerBits, FailoverCapability, FramingBits } from '../wire/index.js'
+
+/** Randomness comes in from the shell (crypto) or a test (seeded). */
+export interface Rng {
+  readonly bytes: (n: number) => Uint8Array
+}
+
+export interface SecretRef {
+  readonly ref: string
+  readonly secret: Uint8Array
+}
+
+export interface EngineConfig {
+  readonly role: 'LAC' | 'LNS'
+  readonly hostName: string
+  readonly vendorName: string
+  readonly firmwareRevision: number
+  /** The shared secret for a peer, by its host name (null before SCCRQ names it). */
+  readonly secretFor: (peerHostName: string | null) => SecretRef | null
+  /** Challenge every peer (RFC 2661 §5.1.1); needs a secret for the peer. */
+  readonly challenge: boolean
+  /** AVPs we hide when a secret exists (RFC 2661 §4.3). */
+  readonly hide: ReadonlySet<AvpField>
+  readonly framing: FramingBits
+  readonly bearer: BearerBits
+  /** Failover Capability we advertise (RFC 4951 §5.1), or null for none. */
+  readonly failover: FailoverCapability | null
+  readonly channel: ChannelConfig
+  /** How long closed tunnels keep re-acking (RFC 2661 §5.7: a full retransmission cycle, 31 s). */
+  readonly lingerMs: number
+  /** Sessions per tunnel we accept (refuse beyond with CDN 4). */
+  readonly maxSessionsPerTunnel: number
+  /** Refuse new tunnels and sessions (drain, or the outbox is full). */
+  readonly refuseNew: boolean
+}
+
+export type TunnelState = 'wait-ctl-reply' | 'wait-ctl-conn' | 'established' | 'closing'
+
+export type SessionState = 'wait-tunnel' | 'wait-reply' | 'wait-connect' | 'wait-cs-answer' | 'established'
+
+export interface Session {
+  readonly localId: number
+  peerId: number
+  state: SessionState
+  readonly direction: 'incoming' | 'outgoing'
+  readonly callSerial: number
+  bearer: 'digital' | 'analog' | null
+  framing: 'sync' | 'async'
+  txConnectSpeed: number
+  rxConnectSpeed: number | null
+  callingNumber: string | null
+  calledNumber: string | null
+  physicalChannelId: number | null
+  sequencing: boolean
+  /** Last WEN counters and SLI ACCM received (RFC 2661 §6.14, §6.15). */
+  wanErrors: number
+  accm: { send: number; receive: number } | null
+}
+
+export interface Tunnel {
+  readonly localId: number
+  readonly peer: Address
+  state: TunnelState
+  readonly originator: 'local' | 'peer'
+  readonly channel: Channel
+  peerHostName: string
+  peerVendorName: string | null
+  peerFirmwareRevision: number | null
+  peerFraming: FramingBits
+  peerBearer: BearerBits
+  peerWindow: number
+  peerFailover: FailoverCapability | null
+  /** Our challenge, awaiting the peer's response (RFC 2661 §5.1.1). */
+  ourChallenge: Uint8Array | null
+  /** The peer's Assigned Tunnel ID, once known. */
+  peerAssignedId: number
+  authenticated: boolean
+  secret: SecretRef | null
+  readonly sessions: Map<number, Session>
+  /** closing: when to forget the tunnel (linger end). */
+  forgetAt: number | null
+  establishedReported: boolean
+}
+
+export interface Engine {
+  readonly config: EngineConfig
+  readonly local: Address
+  readonly tunnels: Map<number, Tunnel>
+  /** `${host}:${port}/${peerTunnelId}` -> local id: a retransmitted SCCRQ finds its tunnel. */
+  readonly byPeer: Map<string, number>
+  nextCallSerial: number
+  readonly stats: EngineStats
+}
+
+export interface EngineStats {
+  datagrams: number
+  discarded: number
+  malformed: number
+  violations: number
+  wen: number
+  sli: number
+  dataMessages: number
+}
+
+type Envelope = 'endpointId' | 'epoch' | 'seq' | 'at' | 'nodeId'
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+/** An event without its envelope; the shell adds endpoint, epoch, seq, time and node. */
+export type EventBody = DistributiveOmit<L2tpEvent, Envelope>
+
+export interface OpenSessionParams {
+  readonly callingNumber?: string
+  readonly calledNumber?: string
+  readonly txConnectSpeed?: number
+}
+
+export type Input =
+  | { readonly _tag: 'Datagram'; readonly from: Address; readonly bytes: Uint8Array }
+  | { readonly _tag: 'Timer'; readonly tunnelId: number }
+  | { readonly _tag: 'OpenTunnel'; readonly peer: Address }
+  | {
+      readonly _tag: 'OpenSession'
+      readonly tunnelId: number
+      readonly direction: 'incoming' | 'outgoing'
+      readonly params?: OpenSessionParams
+    }
+  | {
+      readonly _tag: 'CloseSession'
+      readonly tunnelId: number
+      readonly sessionId: number
+      readonly resultCode: number
+      readonly reason: string | null
+    }
+  | {
+      readonly _tag: 'CloseTunnel'
+      readonly tunnelId: number
+      readonly resultCode: number
+      readonly reason: string | null
+    }
+
+export type Effect =
+  | { readonly _tag: 'Send'; readonly to: Address; readonly bytes: Uint8Array }
+  | { readonly _tag: 'Emit'; readonly event: EventBody }
+  /** Run a Timer input for this tunnel at `at` (null: no timer needed). */
+  | { readonly _tag: 'Arm'; readonly tunnelId: number; readonly at: number | null }
+  | { readonly _tag: 'TunnelUp'; readonly tunnelId: number }
+  | { readonly _tag: 'TunnelDown'; readonly tunnelId: number; readonly reason: string }
+  | { readonly _tag: 'SessionUp'; readonly tunnelId: number; readonly sessionId: number }
+  | {
+      readonly _tag: 'SessionDown'
+      readonly tunnelId: number
+      readonly sessionId: number
+      readonly reason: string
+    }
+  /** A datagram that was dropped, and why (counted; logged by the shell at debug). */
+  | { readonly _tag: 'Dropped'; readonly reason: string }

@@ -1,0 +1,290 @@
+// Control messages <-> bytes (RFC 2661 §3, §4): AVP walk driven by the AVP table, hidden AVPs,
+// unknown and malformed AVPs kept for the FSM to judge by their M bit. Never throws. Pure.
+import { AVP_BY_TYPE, type AvpField, type Avps, ENCODE_ORDER } from './avp-table.js'
+import {
+  AVP_H,
+  AVP_HEADER_LEN,
+  AVP_LENGTH_MASK,
+  AVP_M,
+  AVP_MAX_LEN,
+  AVP_RESERVED,
+  AvpType,
+  CONTROL_HEADER_LEN,
+  MessageType,
+} from './constants.js'
+import type { WireError } from './errors.js'
+import { decodeHeader, type Header, writeControlHeader } from './header.js'
+import { hideValue, revealValue } from './hidden.js'
+
+export interface UnknownAvp {
+  readonly vendor: number
+  readonly type: number
+  readonly mandatory: boolean
+  readonly value: Uint8Array
+}
+export interface MalformedAvp {
+  readonly type: number
+  readonly mandatory: boolean
+  readonly reason: string
+}
+
+export interface ControlMessage {
+  readonly tunnelId: number
+  readonly sessionId: number
+  readonly ns: number
+  readonly nr: number
+  /** Message Type, or null for a ZLB acknowledgement (header only). */
+  readonly type: number | null
+  /** M bit of the Message Type AVP: whether an unknown type must clear the tunnel (RFC 2661 §4.2). */
+  readonly typeMandatory: boolean
+  readonly avps: Avps
+  /** Attribute types that arrived hidden (for tests and logs). */
+  readonly hidden: readonly number[]
+  /** Unrecognised AVPs (unknown type or vendor, or reserved flag bits set: L2-14). */
+  readonly unknown: readonly UnknownAvp[]
+  /** Known AVPs whose value did not parse or could not be un-hidden. */
+  readonly malformed: readonly MalformedAvp[]
+}
+
+export interface DataMessage {
+  readonly tunnelId: number
+  readonly sessionId: number
+  readonly ns: number | null
+  readonly priority: boolean
+  readonly payload: Uint8Array
+}
+
+export type Packet =
+  | { readonly _tag: 'Control'; readonly msg: ControlMessage }
+  | { readonly _tag: 'Data'; readonly msg: DataMessage }
+export type DecodeResult =
+  | { readonly _tag: 'Left'; readonly left: WireError }
+  | { readonly _tag: 'Right'; readonly right: Packet }
+
+const left = (e: WireError): DecodeResult => ({ _tag: 'Left', left: e })
+
+/** The shared secret that un-hides AVPs of a message to this (header) Tunnel ID, if any. */
+export type SecretLookup = Uint8Array | null | ((tunnelId: number) => Uint8Array | null)
+
+/** Decodes one datagram. Hidden AVPs need the secret; without it they are malformed. */
+export const decodePacket = (d: Uint8Array, secretFor: SecretLookup = null): DecodeResult => {
+  const h = decodeHeader(d)
+  if (!h.ok) return left(h.error)
+  const header = h.header
+  const secret = typeof secretFor === 'function' ? secretFor(header.tunnelId) : secretFor
+  if (!header.control) {
+    return {
+      _tag: 'Right',
+      right: {
+        _tag: 'Data',
+        msg: {
+          tunnelId: header.tunnelId,
+          sessionId: header.sessionId,
+          ns: header.ns,
+          priority: header.priority,
+          payload: d.subarray(header.bodyOffset, header.end),
+        },
+      },
+    }
+  }
+  const body = decodeAvps(d, header, secret)
+  return 'left' in body ? left(body.left) : { _tag: 'Right', right: { _tag: 'Control', msg: body } }
+}
+
+const decodeAvps = (
+  d: Uint8Array,
+  header: Header,
+  secret: Uint8Array | null,
+): ControlMessage | { left: WireError } => {
+  const v = new DataView(d.buffer, d.byteOffset, d.byteLength)
+  const avps: Avps = {}
+  const hidden: number[] = []
+  const unknown: UnknownAvp[] = []
+  const malformed: MalformedAvp[] = []
+  let type: number | null = null
+  let typeMandatory = true
+  let randomVector: Uint8Array | null = null
+  let at = header.bodyOffset
+  while (at < header.end) {
+    if (at + AVP_HEADER_LEN > header.end)
+      return { left: { _tag: 'MalformedAvp', offset: at, avpType: null, reason: 'truncated AVP header' } }
+    const flags = v.getUint16(at)
+    const len = flags & AVP_LENGTH_MASK
+    const vendor = v.getUint16(at + 2)
+    const attr = v.getUint16(at + 4)
+    if (len < AVP_HEADER_LEN || at + len > header.end) {
+      return {
+        left: {
+          _tag: 'MalformedAvp',
+          offset: at,
+          avpType: attr,
+          reason: `length ${len} does not fit the message`,
+        },
+      }
+    }
+    const mandatory = (flags & AVP_M) !== 0
+    const value = d.subarray(at + AVP_HEADER_LEN, at + len)
+    const first = at === header.bodyOffset
+    at += len
+    if (first) {
+      // Message Type MUST be the first AVP (RFC 2661 §4.4.1).
+      if (vendor !== 0 || attr !== AvpType.MessageType)
+        return { left: { _tag: 'MissingMessageType', offset: at - len } }
+      if (value.length !== 2)
+        return { left: { _tag: 'MalformedAvp', offset: at - len, avpType: 0, reason: 'Message Type length' } }
+      type = v.getUint16(at - len + AVP_HEADER_LEN)
+      typeMandatory = mandatory
+      continue
+    }
+    const spec = vendor === 0 && (flags & AVP_RESERVED) === 0 ? AVP_BY_TYPE.get(attr) : undefined
+    if (vendor === 0 && attr === AvpType.RandomVector && (flags & AVP_RESERVED) === 0) {
+      randomVector = value.slice()
+      continue
+    }
+    if (spec === undefined) {
+      unknown.push({ vendor, type: attr, mandatory, value: value.slice() })
+      continue
+    }
+    let plain: Uint8Array | null = value
+    if ((flags & AVP_H) !== 0) {
+      plain = secret === null || randomVector === null ? null : revealValue(value, attr, secret, randomVector)
+      if (plain === null) {
+        malformed.push({
+          type: attr,
+          mandatory,
+          reason: secret === null ? 'hidden, and no shared secret' : 'hidden value does not reveal',
+        })
+        continue
+      }
+      hidden.push(attr)
+    }
+    const r = spec.codec.decode(plain)
+    if (!r.ok) {
+      malformed.push({ type: attr, mandatory, reason: r.reason })
+      continue
+    }
+    setField(avps, spec.field, r.value, spec.repeated === true)
+  }
+  return {
+    tunnelId: header.tunnelId,
+    sessionId: header.sessionId,
+    ns: header.ns ?? 0,
+    nr: header.nr ?? 0,
+    type,
+    typeMandatory,
+    avps,
+    hidden,
+    unknown,
+    malformed,
+  }
+}
+
+const setField = (avps: Avps, field: AvpField, value: unknown, repeated: boolean): void => {
+  const rec = avps as Record<string, unknown>
+  if (repeated) {
+    const list = (rec[field] as unknown[] | undefined) ?? []
+    list.push(value)
+    rec[field] = list
+  } else rec[field] = value
+}
+
+// --- encoding -------------------------------------------------------------------------------
+
+export interface OutgoingControl {
+  readonly tunnelId: number
+  readonly sessionId: number
+  readonly ns: number
+  readonly nr: number
+  /** null: a ZLB. */
+  readonly type: number | null
+  /** Defaults to true, false for FSQ/FSR (RFC 4951 §7: M=0 so old peers ignore them). */
+  readonly typeMandatory?: boolean
+  readonly avps: Avps
+  /** Raw AVPs appended as they are (vendor AVPs; test peers use it to send unknown ones). */
+  readonly extra?: readonly RawAvp[]
+}
+
+export interface RawAvp {
+  readonly vendor: number
+  readonly type: number
+  readonly mandatory: boolean
+  readonly hidden?: boolean
+  /** Extra flag bits (tests set reserved bits with it, L2-14). */
+  readonly flags?: number
+  readonly value: Uint8Array
+}
+
+export interface HideOptions {
+  readonly secret: Uint8Array
+  readonly randomVector: Uint8Array
+  /** Fields to hide; fields that MUST NOT be hidden (L2-20) are sent in clear regardless. */
+  readonly fields: ReadonlySet<AvpField>
+  readonly padding?: Uint8Array
+}
+
+const avpBytes = (flags: number, vendor: number, type: number, value: Uint8Array): Uint8Array => {
+  const len = AVP_HEADER_LEN + value.length
+  const out = new Uint8Array(len)
+  const v = new DataView(out.buffer)
+  v.setUint16(0, flags | len)
+  v.setUint16(2, vendor)
+  v.setUint16(4, type)
+  out.set(value, AVP_HEADER_LEN)
+  return out
+}
+
+/** Encodes a control message (or ZLB). Message Type first, Random Vector before hidden AVPs. */
+export const encodeControl = (m: OutgoingControl, hide?: HideOptions): Uint8Array => {
+  const parts: Uint8Array[] = []
+  if (m.type !== null) {
+    const mandatory = m.typeMandatory ?? !(m.type === MessageType.FSQ || m.type === MessageType.FSR)
+    parts.push(
+      avpBytes(mandatory ? AVP_M : 0, 0, AvpType.MessageType, Uint8Array.of(m.type >>> 8, m.type & 0xff)),
+    )
+    const rec = m.avps as Record<string, unknown>
+    const hiding =
+      hide !== undefined &&
+      ENCODE_ORDER.some((s) => s.hideable && hide.fields.has(s.field) && rec[s.field] !== undefined)
+    if (hiding && hide !== undefined) parts.push(avpBytes(AVP_M, 0, AvpType.RandomVector, hide.randomVector))
+    for (const spec of ENCODE_ORDER) {
+      const raw = rec[spec.field]
+      if (raw === undefined) continue
+      for (const item of spec.repeated ? (raw as unknown[]) : [raw]) {
+        let value = spec.codec.encode(item)
+        let flags = spec.mandatory ? AVP_M : 0
+        if (hiding && hide !== undefined && spec.hideable && hide.fields.has(spec.field)) {
+          value = hideValue(value, spec.type, hide.secret, hide.randomVector, hide.padding)
+          flags |= AVP_H
+        }
+        parts.push(avpBytes(flags, 0, spec.type, value))
+      }
+    }
+    for (const x of m.extra ?? []) {
+      parts.push(
+        avpBytes(
+          (x.mandatory ? AVP_M : 0) | (x.hidden ? AVP_H : 0) | (x.flags ?? 0),
+          x.vendor,
+          x.type,
+          x.value,
+        ),
+      )
+    }
+  }
+  const length = CONTROL_HEADER_LEN + parts.reduce((n, p) => n + p.length, 0)
+  const out = new Uint8Array(length)
+  writeControlHeader(out, length, m.tunnelId, m.sessionId, m.ns, m.nr)
+  let at = CONTROL_HEADER_LEN
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
+}
+
+/** Rewrites Nr in an encoded control message (retransmission: same Ns, current Nr, RFC 2661 §5.8). */
+export const patchNr = (encoded: Uint8Array, nr: number): void => {
+  encoded[10] = (nr >>> 8) & 0xff
+  encoded[11] = nr & 0xff
+}
+
+export const MAX_AVP_VALUE = AVP_MAX_LEN - AVP_HEADER_LEN
