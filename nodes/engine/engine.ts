@@ -24,7 +24,16 @@ export const createEngine = (config: EngineConfig, local: Address): Engine => ({
   tunnels: new Map(),
   byPeer: new Map(),
   nextCallSerial: 1,
-  stats: { datagrams: 0, discarded: 0, malformed: 0, violations: 0, wen: 0, sli: 0, dataMessages: 0 },
+  stats: {
+    datagrams: 0,
+    discarded: 0,
+    malformed: 0,
+    violations: 0,
+    wen: 0,
+    sli: 0,
+    dataMessages: 0,
+    hiddenReceived: 0,
+  },
 })
 
 const newTunnel = (ctx: Ctx, peer: Address, originator: Tunnel['originator']): Tunnel => {
@@ -121,6 +130,7 @@ const onDatagram = (ctx: Ctx, from: Address, bytes: Uint8Array): void => {
     return // no PPP here: data messages are counted and dropped (data plane is out of scope)
   }
   const m = r.right.msg
+  e.stats.hiddenReceived += m.hidden.length
   let t = m.tunnelId === 0 ? undefined : e.tunnels.get(m.tunnelId)
   if (m.tunnelId === 0) {
     if (m.type !== MessageType.SCCRQ || m.avps.assignedTunnelId === undefined)

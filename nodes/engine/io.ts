@@ -2,7 +2,7 @@
 // hiding, emitting events, arming timers, picking unpredictable ids. Sans-IO.
 import type { Address } from '../../contracts/index.js'
 import { nextDeadline, send } from '../control/channel.js'
-import { type Avps, encodeControl, type HideOptions } from '../wire/index.js'
+import { type Avps, encodeControl, type HideOptions, MessageType } from '../wire/index.js'
 import type { Effect, Engine, EventBody, Rng, Tunnel } from './types.js'
 
 export interface Ctx {
@@ -12,14 +12,20 @@ export interface Ctx {
   readonly fx: Effect[]
 }
 
-const hideFor = (ctx: Ctx, t: Tunnel): HideOptions | undefined => {
+/**
+ * Hiding needs the secret on both sides. Peers pick the secret by the Host Name in SCCRQ/SCCRP,
+ * and xl2tpd cannot un-hide AVPs in those two messages, so we hide from SCCCN on (RFC 2661 §4.3
+ * allows hiding anywhere; this is the interoperable subset).
+ */
+const hideFor = (ctx: Ctx, t: Tunnel, type: number): HideOptions | undefined => {
   if (t.secret === null || ctx.engine.config.hide.size === 0) return undefined
+  if (type === MessageType.SCCRQ || type === MessageType.SCCRP) return undefined
   return { secret: t.secret.secret, randomVector: ctx.rng.bytes(16), fields: ctx.engine.config.hide }
 }
 
 /** Sends a control message reliably on the tunnel (header Session ID given). */
 export const sendControl = (ctx: Ctx, t: Tunnel, type: number, avps: Avps, sessionId = 0): void => {
-  const hide = hideFor(ctx, t)
+  const hide = hideFor(ctx, t, type)
   const ch = t.channel
   const out = send(
     ch,

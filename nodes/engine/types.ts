@@ -104,6 +104,8 @@ export interface EngineStats {
   wen: number
   sli: number
   dataMessages: number
+  /** AVPs that arrived hidden and were un-hidden (RFC 2661 §4.3). */
+  hiddenReceived: number
 }
 
 type Envelope = 'endpointId' | 'epoch' | 'seq' | 'at' | 'nodeId'

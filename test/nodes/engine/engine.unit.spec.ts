@@ -80,13 +80,15 @@ describe('LAC <-> LNS engines', () => {
         expect(lnsSessions.find((x) => x.peerId === s.localId)?.localId).toBe(s.peerId)
       if (variant.hide) {
         // Hidden AVPs went over the wire (H bit set on some AVP of the LAC's SCCRQ).
-        const sccrq = sim.wire.find((w) => w.from === LAC)?.bytes as Uint8Array
-        const flags = avpFlags(sccrq)
+        // Hiding starts after SCCRQ/SCCRP (peers choose the secret by Host Name): check the ICRQ.
+        const icrq = sim.wire.find((w) => w.from === LAC && w.bytes.length > 19 && w.bytes[19] === 10)
+          ?.bytes as Uint8Array
+        const flags = avpFlags(icrq)
         // A Random Vector (36) precedes the first hidden AVP (L2-17).
         const firstHidden = flags.findIndex((f) => f.hidden)
         expect(firstHidden).toBeGreaterThan(0)
         expect(flags.slice(0, firstHidden).some((f) => f.type === 36)).toBe(true)
-        expect(flags.find((f) => f.type === 9)?.hidden).toBe(true)
+        expect(flags.find((f) => f.type === 14)?.hidden).toBe(true)
         expect(tableOf(lns.events, 'lns-a').tunnels.size).toBe(1)
       }
     })

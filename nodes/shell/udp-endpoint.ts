@@ -1,0 +1,146 @@
+// The shell of one endpoint: a UDP socket on the endpoint's address serving every tunnel, one
+// timer for all tunnels (a heap), crypto randomness, and the node's own connection table kept
+// with the registry's evolve over the events the FSMs emit. The shell decides nothing itself.
+import { randomBytes } from 'node:crypto'
+import { createSocket, type Socket } from 'node:dgram'
+import { isIPv6 } from 'node:net'
+import { type Address, type EndpointId, type L2tpEvent, type NodeId, unsafe } from '../../contracts/index.js'
+import { type EndpointTable, emptyTable, evolve } from '../../registry/index.js'
+import { createEngine, step } from '../engine/engine.js'
+import type { Effect, Engine, EngineConfig, EventBody, Input, Rng } from '../engine/types.js'
+import { TimerHeap } from './timer-heap.js'
+
+export const cryptoRng: Rng = { bytes: (n) => randomBytes(n) }
+
+export interface EndpointIdentity {
+  readonly endpointId: EndpointId
+  readonly nodeId: NodeId
+  readonly epoch: number
+}
+
+export interface EndpointHooks {
+  /** Every event, with its envelope, after it was applied to the node's own table. */
+  readonly onEvent?: (e: L2tpEvent) => void
+  /** Every effect (tests and the simulator watch TunnelUp/SessionUp/Dropped here). */
+  readonly onEffect?: (f: Effect) => void
+  readonly clock?: () => number
+}
+
+export class UdpEndpoint {
+  readonly engine: Engine
+  readonly table: EndpointTable
+  private socket: Socket | null = null
+  private readonly timers = new TimerHeap()
+  private timer: NodeJS.Timeout | null = null
+  private timerAt: number | null = null
+  private seq = 0
+  private readonly now: () => number
+  sent = 0
+  sendErrors = 0
+
+  constructor(
+    config: EngineConfig,
+    readonly bind: Address,
+    readonly identity: EndpointIdentity,
+    private readonly hooks: EndpointHooks = {},
+  ) {
+    this.engine = createEngine(config, bind)
+    this.table = emptyTable(identity.endpointId)
+    this.now = hooks.clock ?? Date.now
+  }
+
+  /** Binds the endpoint's address (RFC 2661 §8.1: UDP, normally port 1701). */
+  async start(): Promise<void> {
+    const socket = createSocket({ type: isIPv6(this.bind.host) ? 'udp6' : 'udp4', reuseAddr: false })
+    socket.on('message', (msg, rinfo) => {
+      this.input({
+        _tag: 'Datagram',
+        from: { host: rinfo.address, port: unsafe.port(rinfo.port) },
+        bytes: msg,
+      })
+    })
+    socket.on('error', () => {
+      this.sendErrors++
+    })
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject)
+      socket.bind(this.bind.port, this.bind.host, () => {
+        socket.off('error', reject)
+        resolve()
+      })
+    })
+    socket.setRecvBufferSize(8 * 1024 * 1024)
+    socket.setSendBufferSize(8 * 1024 * 1024)
+    this.socket = socket
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = null
+    const s = this.socket
+    this.socket = null
+    if (s !== null) await new Promise<void>((r) => s.close(() => r()))
+  }
+
+  /** Feeds one input through the engine and carries out its effects. */
+  input(i: Input): Effect[] {
+    const fx = step(this.engine, i, this.now(), cryptoRng)
+    for (const f of fx) this.apply(f)
+    this.rearm()
+    return fx
+  }
+
+  /** Records an event as the node's own: envelope, own table (same evolve as the registry). */
+  record(body: EventBody): L2tpEvent {
+    const e = {
+      ...body,
+      endpointId: this.identity.endpointId,
+      epoch: this.identity.epoch,
+      seq: ++this.seq,
+      at: this.now(),
+      nodeId: this.identity.nodeId,
+    } as unknown as L2tpEvent
+    evolve(this.table, e)
+    this.hooks.onEvent?.(e)
+    return e
+  }
+
+  private apply(f: Effect): void {
+    switch (f._tag) {
+      case 'Send':
+        this.sent++
+        this.socket?.send(f.bytes, f.to.port, f.to.host, (err) => {
+          if (err) this.sendErrors++
+        })
+        break
+      case 'Arm':
+        this.timers.set(f.tunnelId, f.at)
+        break
+      case 'Emit':
+        this.record(f.event)
+        break
+      default:
+        break
+    }
+    this.hooks.onEffect?.(f)
+  }
+
+  private rearm(): void {
+    const at = this.timers.peek()
+    if (at === this.timerAt) return
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timerAt = at
+    this.timer = at === null ? null : setTimeout(() => this.fire(), Math.max(0, at - this.now()))
+  }
+
+  private fire(): void {
+    this.timer = null
+    this.timerAt = null
+    const now = this.now()
+    for (const id of this.timers.due(now)) {
+      const fx = step(this.engine, { _tag: 'Timer', tunnelId: id }, now, cryptoRng)
+      for (const f of fx) this.apply(f)
+    }
+    this.rearm()
+  }
+}
