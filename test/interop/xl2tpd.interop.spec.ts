@@ -9,7 +9,7 @@ import type { Effect } from '../../nodes/engine/types.js'
 import { UdpEndpoint } from '../../nodes/shell/udp-endpoint.js'
 import { engineConfig } from '../support/sim.js'
 import { type Capture, decodeCapture, startCapture } from '../support/tshark.js'
-import { startXl2tpd, type Xl2tpd } from '../support/xl2tpd.js'
+import { startXl2tpd } from '../support/xl2tpd.js'
 
 const SECRET = 's3cret'
 const secret = { ref: 'lab', secret: new TextEncoder().encode(SECRET) }
