@@ -97,7 +97,7 @@ export const resultCode: ValueCodec<ResultCode> = {
     const v = view(out)
     v.setUint16(0, r.result)
     if (withError) v.setUint16(2, r.error ?? 0)
-    out.set(msg, 4)
+    if (withError) out.set(msg, 4)
     return out
   },
 }
