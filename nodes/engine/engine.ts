@@ -13,7 +13,7 @@ import {
   StopCcnResult,
 } from '../wire/index.js'
 import { arm, type Ctx, peerKey, pickId, transmit } from './io.js'
-import { closeSession, onSessionMessage, openSession, sendRequest } from './session.js'
+import { closeSession, findSession, onSessionMessage, openSession, refuse, sendRequest } from './session.js'
 import { fsmError, onDead, onScccn, onSccrp, onSccrq, onStopCcn, startTunnel, stopTunnel } from './tunnel.js'
 import type { Effect, Engine, EngineConfig, Input, Rng, Tunnel } from './types.js'
 import { DEFAULT_WINDOW } from './window.js'
@@ -24,6 +24,7 @@ export const createEngine = (config: EngineConfig, local: Address): Engine => ({
   tunnels: new Map(),
   byPeer: new Map(),
   nextCallSerial: 1,
+  refuseNew: config.refuseNew,
   stats: {
     datagrams: 0,
     discarded: 0,
@@ -172,13 +173,14 @@ const deliver = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
   const violation = checkAvps(m)
   if (violation !== null) {
     ctx.engine.stats.violations++
-    if (
-      violation.scope === 'tunnel' ||
-      (m.sessionId === 0 && type !== MessageType.ICRQ && type !== MessageType.OCRQ)
-    ) {
+    if (violation.scope === 'tunnel')
       return stopTunnel(ctx, t, violation.resultCode, violation.errorCode, violation.message)
+    if (t.state !== 'established') return fsmError(ctx, t, m)
+    // A call request we cannot read is refused; a message of a known call ends that call only (L2-13).
+    if (type === MessageType.ICRQ || type === MessageType.OCRQ) {
+      return refuse(ctx, t, m, violation.resultCode, violation.errorCode, violation.message)
     }
-    const s = t.sessions.get(m.sessionId)
+    const s = findSession(t, m)
     if (s !== undefined)
       return closeSession(ctx, t, s, violation.resultCode, violation.errorCode, violation.message)
     return

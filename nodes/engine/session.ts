@@ -159,7 +159,7 @@ const gone = (
 }
 
 /** Refuses a call request we cannot take: CDN to the peer's session, nothing kept. */
-const refuse = (
+export const refuse = (
   ctx: Ctx,
   t: Tunnel,
   m: ControlMessage,
@@ -187,7 +187,7 @@ const refuse = (
   } as never)
 }
 
-const findSession = (t: Tunnel, m: ControlMessage): Session | undefined => {
+export const findSession = (t: Tunnel, m: ControlMessage): Session | undefined => {
   const byHeader = m.sessionId === 0 ? undefined : t.sessions.get(m.sessionId)
   if (byHeader !== undefined) return byHeader
   const peerId = m.avps.assignedSessionId
@@ -210,7 +210,7 @@ export const onSessionMessage = (ctx: Ctx, t: Tunnel, m: ControlMessage): void =
         ErrorCode.VendorSpecific,
         `a ${role} does not take ${m.type === MessageType.ICRQ ? 'ICRQ' : 'OCRQ'}`,
       )
-    if (ctx.engine.config.refuseNew)
+    if (ctx.engine.refuseNew)
       return refuse(
         ctx,
         t,

@@ -71,8 +71,7 @@ export const onSccrq = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
       'only protocol version 1.0 is supported',
     )
   }
-  if (ctx.engine.config.refuseNew)
-    return stopTunnel(ctx, t, 2, ErrorCode.NoResources, 'not accepting new tunnels')
+  if (ctx.engine.refuseNew) return stopTunnel(ctx, t, 2, ErrorCode.NoResources, 'not accepting new tunnels')
   t.secret = ctx.engine.config.secretFor(t.peerHostName)
   if (m.avps.challenge !== undefined && t.secret === null) {
     return stopTunnel(ctx, t, StopCcnResult.NotAuthorized, null, 'challenged, but no secret for this peer')

@@ -93,6 +93,8 @@ export interface Engine {
   /** `${host}:${port}/${peerTunnelId}` -> local id: a retransmitted SCCRQ finds its tunnel. */
   readonly byPeer: Map<string, number>
   nextCallSerial: number
+  /** Refuse new tunnels and sessions: drain, or the event outbox is near full. Starts from config. */
+  refuseNew: boolean
   readonly stats: EngineStats
 }
 

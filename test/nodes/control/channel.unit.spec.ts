@@ -1,6 +1,13 @@
 // Reliable delivery (RFC 2661 §5.8, App. A, App. B) on a fake clock: each test names its L2 id.
 import { describe, expect, it } from 'vitest'
-import { type Channel, DEFAULT_CHANNEL, openChannel, receive, send, tick } from '../../../nodes/control/channel.js'
+import {
+  type Channel,
+  DEFAULT_CHANNEL,
+  openChannel,
+  receive,
+  send,
+  tick,
+} from '../../../nodes/control/channel.js'
 import { acknowledges, classify, seqDiff } from '../../../nodes/control/seq.js'
 import { type ControlMessage, decodePacket, encodeControl } from '../../../nodes/wire/index.js'
 
