@@ -1,6 +1,6 @@
 // ContractError: why bytes or JSON did not decode to a contract type, with the path of the fault.
 import type * as t from 'io-ts'
-import { UnionType } from 'io-ts'
+import { IntersectionType, UnionType } from 'io-ts'
 
 export interface ContractError {
   readonly _tag: 'ContractError'
@@ -34,8 +34,14 @@ export const fromValidation = (what: string, errors: t.Errors): ContractError =>
     for (let i = 1; i < e.context.length; i++) {
       const parent = e.context[i - 1]
       const entry = e.context[i]
-      // A union's branches appear as numeric keys: they are not part of the data path.
-      if (entry === undefined || parent === undefined || parent.type instanceof UnionType) continue
+      // Union and intersection members appear as numeric keys: they are not part of the data path.
+      if (
+        entry === undefined ||
+        parent === undefined ||
+        parent.type instanceof UnionType ||
+        parent.type instanceof IntersectionType
+      )
+        continue
       path.push(entry.key)
     }
     const expected = e.context[e.context.length - 1]?.type.name ?? 'value'

@@ -1,0 +1,159 @@
+#!/usr/bin/env node
+// l2tp-node: runs the endpoints of a config file as LAC or LNS; with --simulate, one LAC
+// endpoint opens N tunnels x M sessions toward a peer and holds them (the peer simulator).
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import * as E from 'fp-ts/lib/Either.js'
+import { pino } from 'pino'
+import { unsafe } from '../../contracts/index.js'
+import { nodeMetrics, serveMetrics } from '../shell/metrics.js'
+import { Simulation } from '../shell/simulator.js'
+import { UdpEndpoint } from '../shell/udp-endpoint.js'
+import { engineConfigOf, parseConfig } from './config.js'
+
+const HELP = `l2tp-node: an L2TPv2 edge node (RFC 2661 LAC or LNS)
+
+Usage: l2tp-node --config FILE [options]
+
+Options:
+  --config FILE        node config (JSON): nodeId, endpoints[] (id, role LAC|LNS, address {host, port},
+                       hostName, secrets[{ref, peerHostName|"*", secret|secretEnv}], challenge, hideAvps,
+                       receiveWindow, retransmit {initialMs, maxMs>=8000, retries}, helloIntervalMs,
+                       maxSessionsPerTunnel, failover {control, data, recoveryTimeMs}), metricsPort.
+                       Errors name the path of the bad field.
+  --simulate ID        run endpoint ID (role LAC) as the peer simulator: open tunnels and sessions
+  --peer HOST:PORT     the LNS the simulator connects to (default port 1701)
+  --tunnels N          tunnels the simulator opens (default 1)
+  --sessions M         sessions per tunnel (default 1)
+  --concurrency K      tunnel set-ups in flight at once (default 64)
+  --duration SECONDS   exit after this long (default: run until SIGINT/SIGTERM)
+  --metrics-port PORT  serve Prometheus metrics on 127.0.0.1:PORT/metrics (0 = off; overrides config)
+  --log-level LEVEL    trace|debug|info|warn|error (default info); logs are JSON lines
+  --help               this text
+
+Environment: KAFKA_BROKERS, NATS_URL (used by event publishing and control; see README).
+Exit codes: 0 ok, 1 runtime failure, 2 bad arguments or config.`
+
+const fail = (msg: string): never => {
+  console.error(`l2tp-node: ${msg}`)
+  process.exit(2)
+}
+
+const parsePeer = (s: string) => {
+  const m = /^([^:]+|\[[^\]]+\])(?::(\d+))?$/.exec(s)
+  if (m === null) return fail(`--peer must be HOST[:PORT], got '${s}'`)
+  const port = Number(m[2] ?? 1701)
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return fail(`--peer port out of range: ${m[2]}`)
+  return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port: unsafe.port(port) }
+}
+
+const count = (name: string, v: string | undefined, dflt: number): number => {
+  if (v === undefined) return dflt
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0) return fail(`--${name} must be a whole number, got '${v}'`)
+  return n
+}
+
+const main = async (): Promise<void> => {
+  const { values } = (() => {
+    try {
+      return parseArgs({
+        options: {
+          config: { type: 'string' },
+          simulate: { type: 'string' },
+          peer: { type: 'string' },
+          tunnels: { type: 'string' },
+          sessions: { type: 'string' },
+          concurrency: { type: 'string' },
+          duration: { type: 'string' },
+          'metrics-port': { type: 'string' },
+          'log-level': { type: 'string' },
+          help: { type: 'boolean' },
+        },
+        strict: true,
+      })
+    } catch (e) {
+      return fail(`${e instanceof Error ? e.message : String(e)} (see --help)`)
+    }
+  })()
+  if (values.help) {
+    console.log(HELP)
+    return
+  }
+  if (values.config === undefined) return fail('--config FILE is required (see --help)')
+  const text = (() => {
+    try {
+      return readFileSync(values.config, 'utf8')
+    } catch (e) {
+      return fail(`cannot read ${values.config}: ${e instanceof Error ? e.message : String(e)}`)
+    }
+  })()
+  const parsed = parseConfig(text)
+  if (E.isLeft(parsed)) return fail(parsed.left)
+  const config = parsed.right
+  let sim: { endpoint: string; run: Simulation } | undefined
+  const log = pino({ level: values['log-level'] ?? 'info', base: { nodeId: config.nodeId } })
+  const endpoints = config.endpoints.map(
+    (ep) =>
+      new UdpEndpoint(
+        engineConfigOf(ep),
+        ep.address,
+        { endpointId: ep.id, nodeId: config.nodeId, epoch: 1 },
+        {
+          onEvent: (e) => log.info({ event: e }, e.type),
+          onEffect: (f) => {
+            if (f._tag === 'Dropped') log.debug({ endpoint: ep.id, reason: f.reason }, 'datagram dropped')
+            if (sim?.endpoint === ep.id) sim.run.onEffect(f)
+          },
+        },
+      ),
+  )
+  for (const e of endpoints) {
+    await e.start()
+    log.info(
+      { endpoint: e.identity.endpointId, address: e.bind, role: e.engine.config.role },
+      'endpoint serving',
+    )
+  }
+  const metricsPort = count('metrics-port', values['metrics-port'], config.metricsPort ?? 0)
+  const server =
+    metricsPort > 0
+      ? await serveMetrics(
+          nodeMetrics(() => endpoints),
+          metricsPort,
+        )
+      : null
+  if (server !== null) log.info({ port: metricsPort }, 'metrics on /metrics')
+  if (values.simulate !== undefined) {
+    const ep = endpoints.find((e) => e.identity.endpointId === values.simulate)
+    if (ep === undefined || ep.engine.config.role !== 'LAC')
+      return fail(`--simulate needs an endpoint of role LAC, got '${values.simulate}'`)
+    if (values.peer === undefined) return fail('--simulate needs --peer HOST:PORT')
+    const run = new Simulation(ep, {
+      peer: parsePeer(values.peer),
+      tunnels: count('tunnels', values.tunnels, 1),
+      sessionsPerTunnel: count('sessions', values.sessions, 1),
+      concurrentTunnels: count('concurrency', values.concurrency, 64),
+    })
+    sim = { endpoint: values.simulate, run }
+    run.start()
+    void run.done.then(() =>
+      log.info({ progress: run.progress }, 'simulation settled: holding tunnels and sessions'),
+    )
+  }
+  const stop = async (why: string) => {
+    log.info({ why }, 'stopping')
+    server?.close()
+    for (const e of endpoints) await e.stop()
+    process.exit(0)
+  }
+  process.once('SIGINT', () => void stop('SIGINT'))
+  process.once('SIGTERM', () => void stop('SIGTERM'))
+  if (values.duration !== undefined)
+    setTimeout(() => void stop('duration'), count('duration', values.duration, 0) * 1000)
+}
+
+main().catch((e: unknown) => {
+  console.error(`l2tp-node: ${e instanceof Error ? e.stack : String(e)}`)
+  process.exit(1)
+})

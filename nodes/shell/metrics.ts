@@ -1,0 +1,51 @@
+// Prometheus metrics of a node (prom-client) served on /metrics. Shell.
+import { createServer, type Server } from 'node:http'
+import { Gauge, Registry } from 'prom-client'
+import { sessionCount } from '../../registry/index.js'
+import type { UdpEndpoint } from './udp-endpoint.js'
+
+export const nodeMetrics = (endpoints: () => readonly UdpEndpoint[]): Registry => {
+  const registry = new Registry()
+  const gauge = (name: string, help: string, read: (e: UdpEndpoint) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['endpoint'],
+      registers: [registry],
+      collect() {
+        for (const e of endpoints()) this.set({ endpoint: e.identity.endpointId }, read(e))
+      },
+    })
+  gauge('l2tp_tunnels', 'Established tunnels in the node table', (e) => e.table.tunnels.size)
+  gauge('l2tp_sessions', 'Established sessions in the node table', (e) => sessionCount(e.table))
+  gauge('l2tp_datagrams_total', 'Datagrams received', (e) => e.engine.stats.datagrams)
+  gauge('l2tp_malformed_total', 'Datagrams that did not decode', (e) => e.engine.stats.malformed)
+  gauge(
+    'l2tp_discarded_total',
+    'Datagrams discarded (malformed, unknown tunnel, wrong source)',
+    (e) => e.engine.stats.discarded,
+  )
+  gauge(
+    'l2tp_violations_total',
+    'Messages refused for unknown/malformed mandatory or missing AVPs',
+    (e) => e.engine.stats.violations,
+  )
+  gauge('l2tp_sent_total', 'Datagrams sent', (e) => e.sent)
+  return registry
+}
+
+export const serveMetrics = (registry: Registry, port: number, host = '127.0.0.1'): Promise<Server> =>
+  new Promise((resolve, reject) => {
+    const server = createServer((req, res) => {
+      if (req.url !== '/metrics') {
+        res.writeHead(404).end()
+        return
+      }
+      registry.metrics().then(
+        (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
+        (e: unknown) => res.writeHead(500).end(String(e)),
+      )
+    })
+    server.once('error', reject)
+    server.listen(port, host, () => resolve(server))
+  })
