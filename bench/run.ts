@@ -1,7 +1,8 @@
 // npm run bench -- NAME: runs one benchmark, prints a table, writes bench/results/NAME.json.
 import { replayBench } from './replay.js'
+import { setupBench } from './setup.js'
 
-const benches: Record<string, () => Promise<void>> = { replay: replayBench }
+const benches: Record<string, () => Promise<void>> = { replay: replayBench, setup: setupBench }
 
 const name = process.argv[2]
 const bench = name === undefined ? undefined : benches[name]

@@ -138,7 +138,9 @@ const onDatagram = (ctx: Ctx, from: Address, bytes: Uint8Array): void => {
       return drop(ctx, 'Tunnel ID 0 on a message that is not an SCCRQ')
     const existing = e.byPeer.get(peerKey(from, m.avps.assignedTunnelId))
     t = existing === undefined ? undefined : e.tunnels.get(existing)
-    if (t === undefined) {
+    // A retransmitted SCCRQ finds its tunnel; one that reuses the id of a tunnel we are closing
+    // (the peer restarted) opens a new tunnel.
+    if (t === undefined || t.state === 'closing') {
       t = newTunnel(ctx, from, 'peer')
       t.channel.peerTunnelId = m.avps.assignedTunnelId
       e.byPeer.set(peerKey(from, m.avps.assignedTunnelId), t.localId)
@@ -233,7 +235,8 @@ const onTimer = (ctx: Ctx, tunnelId: number): void => {
 
 const forget = (ctx: Ctx, t: Tunnel): void => {
   ctx.engine.tunnels.delete(t.localId)
-  ctx.engine.byPeer.delete(peerKey(t.peer, t.channel.peerTunnelId))
+  const key = peerKey(t.peer, t.channel.peerTunnelId)
+  if (ctx.engine.byPeer.get(key) === t.localId) ctx.engine.byPeer.delete(key)
 }
 
 export type { EngineConfig }

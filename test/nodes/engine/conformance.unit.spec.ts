@@ -356,3 +356,21 @@ describe('RFC 2661 conformance (engine as DUT)', () => {
     expect(stop?.avps.resultCode).toMatchObject({ result: 2, error: 4 })
   })
 })
+
+describe('tunnel identity', () => {
+  it('a peer that restarts and reuses a tunnel id we are still closing gets a new tunnel; a retransmitted SCCRQ does not', () => {
+    const tp = new Tp()
+    const [sccrp] = tp.send({ tunnelId: 0, sessionId: 0, type: 1, avps: sccrqAvps(0x0909) })
+    const first = sccrp?.avps.assignedTunnelId as number
+    tp.ns = 0
+    const again = tp.send({ tunnelId: 0, sessionId: 0, type: 1, avps: sccrqAvps(0x0909) })
+    expect(again.filter((m) => m.type === 2)).toHaveLength(0) // a duplicate: acked, not answered twice
+    expect(tp.dut.tunnels.size).toBe(1)
+    tp.input({ _tag: 'CloseTunnel', tunnelId: first, resultCode: 1, reason: null })
+    tp.ns = 0
+    const fresh = tp.send({ tunnelId: 0, sessionId: 0, type: 1, avps: sccrqAvps(0x0909) })
+    const second = fresh.find((m) => m.type === 2)?.avps.assignedTunnelId
+    expect(second).toBeDefined()
+    expect(second).not.toBe(first)
+  })
+})
