@@ -10,7 +10,25 @@ import { createEngine, step } from '../engine/engine.js'
 import type { Effect, Engine, EngineConfig, EventBody, Input, Rng } from '../engine/types.js'
 import { TimerHeap } from './timer-heap.js'
 
-export const cryptoRng: Rng = { bytes: (n) => randomBytes(n) }
+/** Crypto randomness from a 64 KiB pool: one getrandom call per ~16,000 ids, not one per id. */
+export const pooledCryptoRng = (poolSize = 64 * 1024): Rng => {
+  let pool = randomBytes(poolSize)
+  let at = 0
+  return {
+    bytes: (n) => {
+      if (n > poolSize) return randomBytes(n)
+      if (at + n > poolSize) {
+        pool = randomBytes(poolSize)
+        at = 0
+      }
+      const out = pool.subarray(at, at + n)
+      at += n
+      return out
+    },
+  }
+}
+
+export const cryptoRng: Rng = pooledCryptoRng()
 
 export interface EndpointIdentity {
   readonly endpointId: EndpointId

@@ -51,10 +51,11 @@ export const MessageType = {
 export type MessageTypeName = keyof typeof MessageType
 export type MessageTypeNumber = (typeof MessageType)[MessageTypeName]
 
-export const messageTypeName = (n: number): MessageTypeName | null => {
-  for (const [k, v] of Object.entries(MessageType)) if (v === n) return k as MessageTypeName
-  return null
-}
+const MESSAGE_NAMES: ReadonlyMap<number, MessageTypeName> = new Map(
+  Object.entries(MessageType).map(([k, v]) => [v, k as MessageTypeName]),
+)
+
+export const messageTypeName = (n: number): MessageTypeName | null => MESSAGE_NAMES.get(n) ?? null
 
 /** Tunnel-scoped message types: an unknown M=1 AVP in them ends the tunnel (RFC 2661 §4.2). */
 export const TUNNEL_MESSAGES: ReadonlySet<number> = new Set([1, 2, 3, 4, 6, 21, 22])

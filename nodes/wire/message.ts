@@ -222,61 +222,75 @@ export interface HideOptions {
   readonly padding?: Uint8Array
 }
 
-const avpBytes = (flags: number, vendor: number, type: number, value: Uint8Array): Uint8Array => {
-  const len = AVP_HEADER_LEN + value.length
-  const out = new Uint8Array(len)
-  const v = new DataView(out.buffer)
-  v.setUint16(0, flags | len)
-  v.setUint16(2, vendor)
-  v.setUint16(4, type)
-  out.set(value, AVP_HEADER_LEN)
-  return out
+interface Part {
+  readonly flags: number
+  readonly vendor: number
+  readonly type: number
+  readonly value: Uint8Array
 }
 
 /** Encodes a control message (or ZLB). Message Type first, Random Vector before hidden AVPs. */
 export const encodeControl = (m: OutgoingControl, hide?: HideOptions): Uint8Array => {
-  const parts: Uint8Array[] = []
+  const parts: Part[] = []
   if (m.type !== null) {
     const mandatory = m.typeMandatory ?? !(m.type === MessageType.FSQ || m.type === MessageType.FSR)
-    parts.push(
-      avpBytes(mandatory ? AVP_M : 0, 0, AvpType.MessageType, Uint8Array.of(m.type >>> 8, m.type & 0xff)),
-    )
+    parts.push({
+      flags: mandatory ? AVP_M : 0,
+      vendor: 0,
+      type: AvpType.MessageType,
+      value: Uint8Array.of(m.type >>> 8, m.type & 0xff),
+    })
     const rec = m.avps as Record<string, unknown>
-    const hiding =
-      hide !== undefined &&
-      ENCODE_ORDER.some((s) => s.hideable && hide.fields.has(s.field) && rec[s.field] !== undefined)
-    if (hiding && hide !== undefined) parts.push(avpBytes(AVP_M, 0, AvpType.RandomVector, hide.randomVector))
+    let rvAt = -1
     for (const spec of ENCODE_ORDER) {
       const raw = rec[spec.field]
       if (raw === undefined) continue
+      const hiding = hide !== undefined && spec.hideable && hide.fields.has(spec.field)
+      if (hiding && rvAt < 0) {
+        rvAt = parts.length
+        parts.push({ flags: AVP_M, vendor: 0, type: AvpType.RandomVector, value: hide.randomVector })
+      }
       for (const item of spec.repeated ? (raw as unknown[]) : [raw]) {
-        let value = spec.codec.encode(item)
-        let flags = spec.mandatory ? AVP_M : 0
-        if (hiding && hide !== undefined && spec.hideable && hide.fields.has(spec.field)) {
-          value = hideValue(value, spec.type, hide.secret, hide.randomVector, hide.padding)
-          flags |= AVP_H
-        }
-        parts.push(avpBytes(flags, 0, spec.type, value))
+        const value = spec.codec.encode(item)
+        parts.push(
+          hiding
+            ? {
+                flags: (spec.mandatory ? AVP_M : 0) | AVP_H,
+                vendor: 0,
+                type: spec.type,
+                value: hideValue(value, spec.type, hide.secret, hide.randomVector, hide.padding),
+              }
+            : { flags: spec.mandatory ? AVP_M : 0, vendor: 0, type: spec.type, value },
+        )
       }
     }
+    // The Random Vector must precede the first hidden AVP: move it right after Message Type.
+    if (rvAt > 1) parts.splice(1, 0, ...parts.splice(rvAt, 1))
     for (const x of m.extra ?? []) {
-      parts.push(
-        avpBytes(
-          (x.mandatory ? AVP_M : 0) | (x.hidden ? AVP_H : 0) | (x.flags ?? 0),
-          x.vendor,
-          x.type,
-          x.value,
-        ),
-      )
+      parts.push({
+        flags: (x.mandatory ? AVP_M : 0) | (x.hidden ? AVP_H : 0) | (x.flags ?? 0),
+        vendor: x.vendor,
+        type: x.type,
+        value: x.value,
+      })
     }
   }
-  const length = CONTROL_HEADER_LEN + parts.reduce((n, p) => n + p.length, 0)
+  let length = CONTROL_HEADER_LEN
+  for (const p of parts) length += AVP_HEADER_LEN + p.value.length
   const out = new Uint8Array(length)
   writeControlHeader(out, length, m.tunnelId, m.sessionId, m.ns, m.nr)
   let at = CONTROL_HEADER_LEN
   for (const p of parts) {
-    out.set(p, at)
-    at += p.length
+    const len = AVP_HEADER_LEN + p.value.length
+    const word = p.flags | len
+    out[at] = word >>> 8
+    out[at + 1] = word & 0xff
+    out[at + 2] = p.vendor >>> 8
+    out[at + 3] = p.vendor & 0xff
+    out[at + 4] = p.type >>> 8
+    out[at + 5] = p.type & 0xff
+    out.set(p.value, at + AVP_HEADER_LEN)
+    at += len
   }
   return out
 }
