@@ -258,7 +258,13 @@ export const encodeControl = (m: OutgoingControl, hide?: HideOptions): Uint8Arra
                 flags: (spec.mandatory ? AVP_M : 0) | AVP_H,
                 vendor: 0,
                 type: spec.type,
-                value: hideValue(value, spec.type, hide.secret, hide.randomVector, hide.padding),
+                value: hideValue(
+                  value,
+                  spec.type,
+                  hide.secret,
+                  hide.randomVector,
+                  hide.padding ?? padTo16(value.length, hide.randomVector),
+                ),
               }
             : { flags: spec.mandatory ? AVP_M : 0, vendor: 0, type: spec.type, value },
         )
@@ -292,6 +298,19 @@ export const encodeControl = (m: OutgoingControl, hide?: HideOptions): Uint8Arra
     out.set(p.value, at + AVP_HEADER_LEN)
     at += len
   }
+  return out
+}
+
+/**
+ * Default padding of a hidden value: up to a multiple of 16 octets (at least 16) of subformat,
+ * which hides short values' lengths (RFC 2661 §4.3) and is what l2tpns requires ("Short hidden
+ * AVP" otherwise). The octets come from the message's Random Vector: random, and no extra input.
+ */
+const padTo16 = (valueLength: number, rv: Uint8Array): Uint8Array => {
+  const sub = 2 + valueLength
+  const want = Math.max(16, Math.ceil(sub / 16) * 16) - sub
+  const out = new Uint8Array(want)
+  for (let i = 0; i < want; i++) out[i] = rv.length === 0 ? 0 : (rv[i % rv.length] as number)
   return out
 }
 
