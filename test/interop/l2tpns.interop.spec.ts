@@ -12,6 +12,7 @@ import type { Effect } from '../../nodes/engine/types.js'
 import { UdpEndpoint } from '../../nodes/shell/udp-endpoint.js'
 import { createNetns, type Netns } from '../support/netns.js'
 import { engineConfig } from '../support/sim.js'
+import { decodeCapture, startCapture } from '../support/tshark.js'
 
 const L2TPNS = '/usr/sbin/l2tpns'
 const secret = { ref: 'lab', secret: new TextEncoder().encode('s3cret') }
@@ -88,6 +89,7 @@ describe('interop with l2tpns (in its own network namespace)', () => {
       { onEvent: (e) => events.push(e), onEffect: (f) => effects.push(f) },
     )
     await lac.start()
+    const capture = await startCapture('udp port 1701', ns.hostInterface)
     try {
       lac.input({ _tag: 'OpenTunnel', peer: { host: ns.nsAddress, port: unsafe.port(1701) } })
       await waitFor('tunnel', () => events.some((e) => e.type === 'TunnelEstablished'))
@@ -101,7 +103,12 @@ describe('interop with l2tpns (in its own network namespace)', () => {
       expect(lac.table.tunnels.get(tid)?.sessions.size).toBe(5)
       expect(lac.engine.stats.dataMessages).toBeGreaterThan(0)
       expect(lac.engine.stats.malformed).toBe(0)
+      await capture.stop()
+      const ours = decodeCapture(capture.file, ns.hostAddress)
+      expect(ours.l2tpPackets).toBeGreaterThan(0)
+      expect(ours.errors).toEqual([])
     } finally {
+      await capture.stop()
       await lac.stop()
     }
   }, 60_000)

@@ -2,6 +2,7 @@
 // xl2tpd as LAC toward our LNS, with challenge authentication and hidden AVPs both ways; pppd
 // cannot run here, so xl2tpd clears each session after ICCN: we assert on its CDN. Every
 // packet we send is decoded by tshark with no expert info of severity Error.
+import { createSocket } from 'node:dgram'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type L2tpEvent, unsafe } from '../../contracts/index.js'
 import { DEFAULT_CHANNEL } from '../../nodes/control/channel.js'
@@ -181,7 +182,20 @@ describe('interop with xl2tpd', () => {
   }, 60_000)
 
   it('tshark decodes every packet we sent with no expert info of severity Error', async () => {
+    // Control for the oracle itself: a malformed L2TP packet from another address is flagged.
+    const bad = createSocket('udp4')
+    await new Promise<void>((r) => bad.bind(1701, '127.0.0.36', () => r()))
+    await new Promise((r) =>
+      bad.send(
+        Buffer.from('c8020020000000000000000080080000000000018fff0000000700', 'hex'),
+        1701,
+        '127.0.0.37',
+        r,
+      ),
+    )
+    bad.close()
     await capture.stop()
+    expect(decodeCapture(capture.file, '127.0.0.36').errors.length).toBeGreaterThan(0)
     for (const src of ['127.0.0.31', '127.0.0.32', '127.0.0.35']) {
       const d = decodeCapture(capture.file, src)
       expect(d.l2tpPackets).toBeGreaterThan(0)

@@ -10,6 +10,7 @@ const sh = (args: string[]): void => {
 export interface Netns {
   readonly name: string
   readonly hostAddress: string
+  readonly hostInterface: string
   readonly nsAddress: string
   readonly exec: (cmd: string[]) => string[]
   readonly destroy: () => void
@@ -40,6 +41,7 @@ export const createNetns = (subnet: number): Netns => {
   return {
     name,
     hostAddress,
+    hostInterface: hostIf,
     nsAddress,
     exec: (cmd) => ['ip', 'netns', 'exec', name, ...cmd],
     destroy: () => {

@@ -10,10 +10,10 @@ export interface Capture {
   readonly stop: () => Promise<void>
 }
 
-export const startCapture = async (filter: string): Promise<Capture> => {
+export const startCapture = async (filter: string, iface = 'lo'): Promise<Capture> => {
   const file = join(mkdtempSync(join(tmpdir(), 'cap-')), 'l2tp.pcapng')
   let err = ''
-  const child: ChildProcess = spawn('tshark', ['-i', 'lo', '-f', filter, '-w', file, '-q'], {
+  const child: ChildProcess = spawn('tshark', ['-i', iface, '-f', filter, '-w', file, '-q'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   })
   child.stderr?.on('data', (b: Buffer) => {
@@ -28,7 +28,8 @@ export const startCapture = async (filter: string): Promise<Capture> => {
     file,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return
-      await new Promise((r) => setTimeout(r, 300))
+      // dumpcap hands packets over in buffered chunks: give the last ones time to be written.
+      await new Promise((r) => setTimeout(r, 1500))
       const exited = new Promise((r) => child.once('exit', r))
       child.kill('SIGINT')
       await exited
