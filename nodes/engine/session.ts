@@ -124,6 +124,7 @@ const gone = (
   errorCode: number | null,
   message: string | null,
   closedBy: 'local' | 'peer' | 'operator',
+  q931: { cause: number; msg: number; advisory: string | null } | null = null,
 ): void => {
   t.sessions.delete(s.localId)
   if (s.state === 'established') {
@@ -135,7 +136,7 @@ const gone = (
       resultCode,
       errorCode,
       message,
-      q931: null,
+      q931,
       closedBy,
     } as never)
   } else {
@@ -236,7 +237,16 @@ export const onSessionMessage = (ctx: Ctx, t: Tunnel, m: ControlMessage): void =
   switch (m.type) {
     case MessageType.CDN: {
       const r = m.avps.resultCode
-      return gone(ctx, t, s, r?.result ?? 0, r?.error ?? null, r?.message ?? null, 'peer')
+      return gone(
+        ctx,
+        t,
+        s,
+        r?.result ?? 0,
+        r?.error ?? null,
+        r?.message ?? null,
+        'peer',
+        m.avps.q931CauseCode ?? null,
+      )
     }
     case MessageType.ICRP:
       return inState(

@@ -374,3 +374,41 @@ describe('tunnel identity', () => {
     expect(second).not.toBe(first)
   })
 })
+
+describe('call teardown records', () => {
+  it('a CDN with Result, Error and Q.931 Cause Code is recorded in SessionClosed', () => {
+    const tp = new Tp()
+    const tid = tp.openTunnel()
+    const [icrp] = tp.send({
+      tunnelId: tid,
+      sessionId: 0,
+      type: 10,
+      avps: { assignedSessionId: 3, callSerialNumber: 1 },
+    })
+    const sid = icrp?.avps.assignedSessionId as number
+    tp.send({
+      tunnelId: tid,
+      sessionId: sid,
+      type: 12,
+      avps: { txConnectSpeed: 1000, framingType: { sync: true, async: false } },
+    })
+    tp.send({
+      tunnelId: tid,
+      sessionId: sid,
+      type: 14,
+      avps: {
+        assignedSessionId: 3,
+        resultCode: { result: 2, error: 6, message: 'vendor' },
+        q931CauseCode: { cause: 16, msg: 0x5a, advisory: 'normal' },
+      },
+    })
+    const closed = tp.effects.find((f) => f._tag === 'Emit' && f.event.type === 'SessionClosed')
+    expect(closed?._tag === 'Emit' && closed.event).toMatchObject({
+      resultCode: 2,
+      errorCode: 6,
+      message: 'vendor',
+      q931: { cause: 16, msg: 0x5a, advisory: 'normal' },
+      closedBy: 'peer',
+    })
+  })
+})
