@@ -1,4 +1,6 @@
 // contracts: everything that crosses a process (events, commands, replies, ids, names). No I/O.
+
+export * from './checkpoint.js'
 export * from './commands.js'
 export * from './dead-letter.js'
 export * from './errors.js'

@@ -46,7 +46,9 @@ export interface EndpointHooks {
 
 export class UdpEndpoint {
   readonly engine: Engine
-  readonly table: EndpointTable
+  table: EndpointTable
+  epoch: number
+  private readonly listeners: Array<(e: L2tpEvent) => void> = []
   private socket: Socket | null = null
   private readonly timers = new TimerHeap()
   private timer: NodeJS.Timeout | null = null
@@ -64,6 +66,7 @@ export class UdpEndpoint {
   ) {
     this.engine = createEngine(config, bind)
     this.table = emptyTable(identity.endpointId)
+    this.epoch = identity.epoch
     this.now = hooks.clock ?? Date.now
   }
 
@@ -113,14 +116,27 @@ export class UdpEndpoint {
     const e = {
       ...body,
       endpointId: this.identity.endpointId,
-      epoch: this.identity.epoch,
+      epoch: this.epoch,
       seq: ++this.seq,
       at: this.now(),
       nodeId: this.identity.nodeId,
     } as unknown as L2tpEvent
     evolve(this.table, e)
     this.hooks.onEvent?.(e)
+    for (const l of this.listeners) l(e)
     return e
+  }
+
+  /** Every recorded event also goes to `listener` (the outbox subscribes here). */
+  subscribe(listener: (e: L2tpEvent) => void): void {
+    this.listeners.push(listener)
+  }
+
+  /** Takes over a rehydrated table under a new epoch: seq counts from 1 again (DESIGN.md §3). */
+  adopt(table: EndpointTable, epoch: number): void {
+    this.table = table
+    this.epoch = epoch
+    this.seq = 0
   }
 
   private apply(f: Effect): void {

@@ -33,6 +33,10 @@ export interface FolderOptions {
   /** Called after each applied event (the registry service hangs snapshots and metrics here). */
   readonly onEvent?: (e: L2tpEvent, partition: number, offset: Offset, verdict: Verdict) => void
   readonly onDeadLetter?: (d: DeadLetter) => void
+  /** Start from these tables (loaded from snapshots) instead of empty ones. */
+  readonly fleet?: Fleet
+  /** Where to start reading each partition (snapshot checkpoints); others follow fromBeginning. */
+  readonly startOffsets?: ReadonlyMap<number, Offset>
 }
 
 /** Why a record is not a usable event, or null when it is. */
@@ -47,7 +51,7 @@ const checkRecord = (key: string | null, value: Buffer | null): { event: L2tpEve
 }
 
 export const startEventFolder = async (deps: EventLogDeps, o: FolderOptions): Promise<EventFolder> => {
-  const fleet: Fleet = new Map()
+  const fleet: Fleet = o.fleet ?? new Map()
   const stats: FolderStats = {
     events: 0,
     deadLetters: 0,
@@ -59,11 +63,23 @@ export const startEventFolder = async (deps: EventLogDeps, o: FolderOptions): Pr
     groupId: o.groupId,
     readUncommitted: false,
     maxWaitTimeInMs: 200,
+    maxBytesPerPartition: 16 * 1024 * 1024,
+  })
+  // Seek the partitions this member is given to their checkpoints (snapshot + tail).
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
+      if (topic !== deps.names.events) continue
+      for (const p of partitions) {
+        const at = o.startOffsets?.get(p)
+        if (at !== undefined) consumer.seek({ topic, partition: p, offset: at })
+      }
+    }
   })
   await dlq.connect()
   await consumer.connect()
   await consumer.subscribe({ topic: deps.names.events, fromBeginning: o.fromBeginning })
   await consumer.run({
+    autoCommit: o.startOffsets === undefined,
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
       const dead: DeadLetter[] = []

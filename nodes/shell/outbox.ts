@@ -1,0 +1,147 @@
+// The ordered event outbox of one endpoint (DESIGN.md §3): the L2TP loop pushes and never waits;
+// a flusher appends small transactions through the endpoint's transactional writer, in order,
+// one at a time. While Kafka is away events wait (bounded); near full, the endpoint refuses new
+// work; a fenced writer stops the endpoint (another owner took over).
+import * as E from 'fp-ts/lib/Either.js'
+import type * as TE from 'fp-ts/lib/TaskEither.js'
+import type { L2tpEvent } from '../../contracts/index.js'
+import { describeInfraError, type EndpointWriter, type InfraError } from '../../registry/shell/index.js'
+
+export interface OutboxOptions {
+  /** Most events held while Kafka is away. */
+  readonly capacity: number
+  /** Refuse new tunnels/sessions above this many pending (and accept again below half of it). */
+  readonly highWater: number
+  /** Events per transaction. */
+  readonly batch: number
+}
+
+export const DEFAULT_OUTBOX: OutboxOptions = { capacity: 200_000, highWater: 150_000, batch: 500 }
+
+export interface OutboxHooks {
+  /** Called with true when the outbox crosses the high-water mark, false when it drained back. */
+  readonly onPressure: (full: boolean) => void
+  readonly onFenced: (e: InfraError) => void
+  readonly log: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void
+}
+
+export class Outbox {
+  private readonly queue: L2tpEvent[] = []
+  private head = 0
+  private writer: EndpointWriter | null = null
+  private flushing = false
+  private stopped = false
+  private pressure = false
+  private failures = 0
+  appended = 0
+  dropped = 0
+
+  constructor(
+    private readonly open: () => TE.TaskEither<InfraError, EndpointWriter>,
+    private readonly options: OutboxOptions,
+    private readonly hooks: OutboxHooks,
+  ) {}
+
+  get pending(): number {
+    return this.queue.length - this.head
+  }
+
+  /** Takes an event; never blocks. Over capacity it is counted as dropped and logged (the engine refuses new work well before). */
+  push(e: L2tpEvent): void {
+    if (this.stopped) return
+    if (this.pending >= this.options.capacity) {
+      this.dropped++
+      this.hooks.log('error', 'event outbox over capacity: event dropped', { type: e.type, seq: e.seq })
+      return
+    }
+    this.queue.push(e)
+    this.checkPressure()
+    void this.flush()
+  }
+
+  private checkPressure(): void {
+    const p = this.pending
+    if (!this.pressure && p >= this.options.highWater) {
+      this.pressure = true
+      this.hooks.log('warn', 'event outbox near full: refusing new tunnels and sessions', { pending: p })
+      this.hooks.onPressure(true)
+    } else if (this.pressure && p < this.options.highWater / 2) {
+      this.pressure = false
+      this.hooks.log('info', 'event outbox drained: accepting new tunnels and sessions', { pending: p })
+      this.hooks.onPressure(false)
+    }
+  }
+
+  /** Appends until empty; one transaction in flight at a time keeps the order. */
+  private async flush(): Promise<void> {
+    if (this.flushing || this.stopped) return
+    this.flushing = true
+    try {
+      while (this.pending > 0 && !this.stopped) {
+        if (this.writer === null) {
+          const w = await this.open()()
+          if (E.isLeft(w)) {
+            await this.backoff(w.left)
+            continue
+          }
+          this.writer = w.right
+        }
+        const batch = this.queue.slice(this.head, this.head + this.options.batch)
+        const r = await this.writer.append(batch)()
+        if (E.isRight(r)) {
+          this.head += batch.length
+          this.appended += batch.length
+          if (this.failures > 0)
+            this.hooks.log('info', 'event log reachable again', { pending: this.pending })
+          this.failures = 0
+          if (this.head > 10_000) {
+            this.queue.splice(0, this.head)
+            this.head = 0
+          }
+          this.checkPressure()
+        } else if (r.left._tag === 'Fenced') {
+          this.stopped = true
+          this.hooks.log('error', 'event writer fenced: another owner took the endpoint over', {
+            detail: r.left.detail,
+          })
+          this.hooks.onFenced(r.left)
+        } else {
+          // The transaction was aborted; it may have committed anyway (lost response): the
+          // registry drops the duplicates by seq. Reopen the writer after a pause.
+          await this.writer.close().catch(() => undefined)
+          this.writer = null
+          await this.backoff(r.left)
+        }
+      }
+    } finally {
+      this.flushing = false
+    }
+  }
+
+  private async backoff(e: InfraError): Promise<void> {
+    this.failures++
+    if (this.failures === 1 || this.failures % 20 === 0) {
+      this.hooks.log('warn', 'event log unreachable; events wait in the outbox', {
+        pending: this.pending,
+        error: describeInfraError(e),
+      })
+    }
+    await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** Math.min(this.failures, 6))))
+  }
+
+  /** Resolves once everything pushed so far is appended (or the outbox stopped). */
+  async drain(timeoutMs = 30_000): Promise<boolean> {
+    const until = Date.now() + timeoutMs
+    while (this.pending > 0 && !this.stopped && Date.now() < until) {
+      void this.flush()
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    return this.pending === 0
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true
+    await this.writer?.close().catch(() => undefined)
+    this.writer = null
+  }
+}
