@@ -6,7 +6,11 @@ import { parseArgs } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
 import { pino } from 'pino'
 import { unsafe } from '../../contracts/index.js'
+import { brokersFromEnv, topicsFromEnv } from '../../registry/cli/env.js'
+import { ensureTopics, makeKafka } from '../../registry/shell/index.js'
 import { nodeMetrics, serveMetrics } from '../shell/metrics.js'
+import { DEFAULT_OUTBOX, type Outbox } from '../shell/outbox.js'
+import { startPublishing } from '../shell/publishing.js'
 import { Simulation } from '../shell/simulator.js'
 import { UdpEndpoint } from '../shell/udp-endpoint.js'
 import { engineConfigOf, parseConfig } from './config.js'
@@ -28,10 +32,12 @@ Options:
   --concurrency K      tunnel set-ups in flight at once (default 64)
   --duration SECONDS   exit after this long (default: run until SIGINT/SIGTERM)
   --metrics-port PORT  serve Prometheus metrics on 127.0.0.1:PORT/metrics (0 = off; overrides config)
+  --publish            publish every lifecycle event to Kafka (KAFKA_BROKERS) through the ordered
+                       outbox; at start the endpoint is rehydrated from the log under the next epoch
   --log-level LEVEL    trace|debug|info|warn|error (default info); logs are JSON lines
   --help               this text
 
-Environment: KAFKA_BROKERS, NATS_URL (used by event publishing and control; see README).
+Environment: KAFKA_BROKERS (default 127.0.0.1:19092), L2TP_TOPIC_PREFIX, NATS_URL.
 Exit codes: 0 ok, 1 runtime failure, 2 bad arguments or config.`
 
 const fail = (msg: string): never => {
@@ -68,6 +74,7 @@ const main = async (): Promise<void> => {
           duration: { type: 'string' },
           'metrics-port': { type: 'string' },
           'log-level': { type: 'string' },
+          publish: { type: 'boolean' },
           help: { type: 'boolean' },
         },
         strict: true,
@@ -108,8 +115,36 @@ const main = async (): Promise<void> => {
         },
       ),
   )
+  const deps = values.publish
+    ? {
+        kafka: makeKafka({ brokers: brokersFromEnv(), clientId: `l2tp-node-${config.nodeId}` }),
+        names: topicsFromEnv(),
+      }
+    : null
+  const outboxes: Outbox[] = []
+  if (deps !== null) await ensureTopics({ brokers: brokersFromEnv(), names: deps.names })
   for (const e of endpoints) {
     await e.start()
+    if (deps !== null) {
+      const p = await startPublishing(
+        e,
+        deps,
+        (level, msg, extra) => log[level]({ endpoint: e.identity.endpointId, ...extra }, msg),
+        DEFAULT_OUTBOX,
+        () => {
+          log.error(
+            { endpoint: e.identity.endpointId },
+            'fenced: another node owns this endpoint now; stopping it',
+          )
+          void e.stop()
+        },
+      )
+      outboxes.push(p.outbox)
+      log.info(
+        { endpoint: e.identity.endpointId, epoch: p.epoch, closedStaleTunnels: p.rehydratedTunnels },
+        'publishing to Kafka',
+      )
+    }
     log.info(
       { endpoint: e.identity.endpointId, address: e.bind, role: e.engine.config.role },
       'endpoint serving',
@@ -145,6 +180,10 @@ const main = async (): Promise<void> => {
     log.info({ why }, 'stopping')
     server?.close()
     for (const e of endpoints) await e.stop()
+    for (const o of outboxes) {
+      await o.drain(10_000)
+      await o.close()
+    }
     process.exit(0)
   }
   process.once('SIGINT', () => void stop('SIGINT'))

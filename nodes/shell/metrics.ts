@@ -1,5 +1,4 @@
 // Prometheus metrics of a node (prom-client) served on /metrics. Shell.
-import { createServer, type Server } from 'node:http'
 import { Gauge, Registry } from 'prom-client'
 import { sessionCount } from '../../registry/index.js'
 import type { UdpEndpoint } from './udp-endpoint.js'
@@ -34,18 +33,4 @@ export const nodeMetrics = (endpoints: () => readonly UdpEndpoint[]): Registry =
   return registry
 }
 
-export const serveMetrics = (registry: Registry, port: number, host = '127.0.0.1'): Promise<Server> =>
-  new Promise((resolve, reject) => {
-    const server = createServer((req, res) => {
-      if (req.url !== '/metrics') {
-        res.writeHead(404).end()
-        return
-      }
-      registry.metrics().then(
-        (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
-        (e: unknown) => res.writeHead(500).end(String(e)),
-      )
-    })
-    server.once('error', reject)
-    server.listen(port, host, () => resolve(server))
-  })
+export { serveMetrics } from '../../registry/shell/metrics-server.js'

@@ -44,3 +44,15 @@ export const kafkaError =
 
 export const describeInfraError = (e: InfraError): string =>
   e._tag === 'Fenced' ? `fenced: ${e.transactionalId} (${e.detail})` : `${e._tag} in ${e.op}: ${e.detail}`
+
+/** Retries an admin call through the moments right after topic creation or a broker restart. */
+export const withRetry = async <A>(f: () => Promise<A>, tries = 20, pauseMs = 250): Promise<A> => {
+  for (let i = 1; ; i++) {
+    try {
+      return await f()
+    } catch (e) {
+      if (i >= tries || isFencing(e)) throw e
+      await new Promise((r) => setTimeout(r, pauseMs))
+    }
+  }
+}

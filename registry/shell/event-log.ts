@@ -11,7 +11,7 @@ import {
   transactionalIdOf,
   unsafe,
 } from '../../contracts/index.js'
-import { type InfraError, kafkaError } from './errors.js'
+import { type InfraError, kafkaError, withRetry } from './errors.js'
 
 export interface EventLogDeps {
   readonly kafka: Kafka
@@ -56,7 +56,7 @@ export const partitionCount = (deps: EventLogDeps, topic: string): TE.TaskEither
       const admin = deps.kafka.admin()
       await admin.connect()
       try {
-        const md = await admin.fetchTopicMetadata({ topics: [topic] })
+        const md = await withRetry(() => admin.fetchTopicMetadata({ topics: [topic] }))
         return md.topics[0]?.partitions.length ?? 0
       } finally {
         await admin.disconnect()

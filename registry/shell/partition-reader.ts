@@ -6,7 +6,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import type { Offset } from '../../contracts/index.js'
 import { unsafe } from '../../contracts/index.js'
-import { type InfraError, kafkaError, messageOf } from './errors.js'
+import { type InfraError, kafkaError, messageOf, withRetry } from './errors.js'
 import type { EventLogDeps } from './event-log.js'
 
 export interface RawRecord {
@@ -40,7 +40,7 @@ export const partitionOffsets = (
       const admin = deps.kafka.admin()
       await admin.connect()
       try {
-        const rows = await admin.fetchTopicOffsets(topic)
+        const rows = await withRetry(() => admin.fetchTopicOffsets(topic))
         return rows
           .map((r) => ({ partition: r.partition, low: unsafe.offset(r.low), high: unsafe.offset(r.high) }))
           .sort((a, b) => a.partition - b.partition)

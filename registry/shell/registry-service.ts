@@ -70,6 +70,11 @@ export class RegistryService {
     return this.folder?.fleet ?? new Map()
   }
 
+  /** Next offset to fold, per l2tp.events partition. */
+  get positions(): ReadonlyMap<number, Offset> {
+    return this.folder?.positions ?? new Map()
+  }
+
   get stats() {
     return this.folder?.stats
   }
