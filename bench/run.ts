@@ -1,8 +1,14 @@
 // npm run bench -- NAME: runs one benchmark, prints a table, writes bench/results/NAME.json.
+
+import { rehydrateBench } from './rehydrate.js'
 import { replayBench } from './replay.js'
 import { setupBench } from './setup.js'
 
-const benches: Record<string, () => Promise<void>> = { replay: replayBench, setup: setupBench }
+const benches: Record<string, () => Promise<void>> = {
+  replay: replayBench,
+  setup: setupBench,
+  rehydrate: rehydrateBench,
+}
 
 const name = process.argv[2]
 const bench = name === undefined ? undefined : benches[name]

@@ -6,9 +6,9 @@ import { type Address, type EndpointId, unsafe } from '../../contracts/index.js'
 import {
   describeInfraError,
   type EventLogDeps,
-  foldHistory,
+  loadEndpointSnapshot,
   openEndpointWriter,
-  readEndpointHistory,
+  rehydrateEndpoint,
 } from '../../registry/shell/index.js'
 import { DEFAULT_OUTBOX, Outbox, type OutboxHooks, type OutboxOptions } from './outbox.js'
 import type { UdpEndpoint } from './udp-endpoint.js'
@@ -27,9 +27,9 @@ export const startPublishing = async (
   onFenced: () => void = () => undefined,
 ): Promise<Publishing> => {
   const id: EndpointId = endpoint.identity.endpointId
-  const history = await readEndpointHistory(deps, id)()
-  if (E.isLeft(history)) throw new Error(`cannot rehydrate ${id}: ${describeInfraError(history.left)}`)
-  const table = foldHistory(id, history.right.events)
+  const rehydrated = await rehydrateEndpoint(deps, id, loadEndpointSnapshot)()
+  if (E.isLeft(rehydrated)) throw new Error(`cannot rehydrate ${id}: ${describeInfraError(rehydrated.left)}`)
+  const table = rehydrated.right.table
   const epoch = table.epoch + 1
   endpoint.adopt(table, epoch)
   const outbox = new Outbox(() => openEndpointWriter(deps, id), options, {

@@ -67,3 +67,27 @@ export const foldHistory = (
   for (const e of events) if (withinCut(cut, e)) t = evolve(t, e.event)
   return t
 }
+
+/**
+ * Rehydrates one endpoint: its latest snapshot (if any) plus the tail of its partition from the
+ * snapshot's offset; with no snapshot, a replay from the start of the partition.
+ */
+export const rehydrateEndpoint =
+  (
+    deps: EventLogDeps,
+    endpointId: string,
+    loadSnapshot: (
+      deps: EventLogDeps,
+      endpointId: string,
+    ) => Promise<{ table: EndpointTable; nextOffset: Offset } | null>,
+  ): TE.TaskEither<InfraError, { table: EndpointTable; fromSnapshot: boolean; tailEvents: number }> =>
+  async () => {
+    const snap = await loadSnapshot(deps, endpointId).catch(() => null)
+    const h = await readEndpointHistory(deps, endpointId, snap?.nextOffset)()
+    if (E.isLeft(h)) return h
+    return E.right({
+      table: foldHistory(endpointId, h.right.events, null, snap?.table),
+      fromSnapshot: snap !== null,
+      tailEvents: h.right.events.length,
+    })
+  }

@@ -2,11 +2,17 @@
 // the partition checkpoints; write snapshots of dirty endpoints, then the partition checkpoint.
 import * as E from 'fp-ts/lib/Either.js'
 import * as J from 'fp-ts/lib/Json.js'
-import type { Producer } from 'kafkajs'
+import { CompressionTypes, type Producer } from 'kafkajs'
 import { checkpointKey, type Offset, PartitionCheckpoint, unsafe } from '../../contracts/index.js'
-import { decodeSnapshot, type EndpointTable, encodeSnapshot, type Fleet } from '../domain/index.js'
-import type { EventLogDeps } from './event-log.js'
-import { partitionOffsets, readPartition } from './partition-reader.js'
+import {
+  decodeSnapshot,
+  type EndpointTable,
+  encodeSnapshot,
+  type Fleet,
+  type SnapshotOf,
+} from '../domain/index.js'
+import { type EventLogDeps, partitionFor } from './event-log.js'
+import { compareOffsets, partitionOffsets, readPartition } from './partition-reader.js'
 
 export interface LoadedSnapshots {
   readonly fleet: Fleet
@@ -60,6 +66,7 @@ export const writeSnapshots = async (
   if (tables.length > 0) {
     await producer.send({
       topic: deps.names.snapshots,
+      compression: CompressionTypes.GZIP,
       messages: tables.map((t) => ({
         key: t.endpointId,
         value: encodeSnapshot({ table: t, partition, nextOffset }),
@@ -77,4 +84,27 @@ export const writeSnapshots = async (
     topic: deps.names.snapshots,
     messages: [{ key: checkpointKey(partition), value: JSON.stringify(checkpoint) }],
   })
+}
+
+/** The latest snapshot of one endpoint: reads only the snapshots partition that holds its key. */
+export const loadEndpointSnapshot = async (
+  deps: EventLogDeps,
+  endpointId: string,
+): Promise<SnapshotOf | null> => {
+  const offsets = await partitionOffsets(deps, deps.names.snapshots)()
+  if (E.isLeft(offsets)) throw new Error(offsets.left.detail)
+  const p = offsets.right.find((o) => o.partition === partitionFor(endpointId, offsets.right.length))
+  if (p === undefined || compareOffsets(p.low, p.high) >= 0) return null
+  let last: Buffer | null = null
+  const r = await readPartition(
+    deps,
+    { topic: deps.names.snapshots, partition: p.partition, from: p.low, to: p.high },
+    (records) => {
+      for (const rec of records) if (rec.key === endpointId && rec.value !== null) last = rec.value
+    },
+  )()
+  if (E.isLeft(r)) throw new Error(r.left.detail)
+  if (last === null) return null
+  const s = decodeSnapshot(last)
+  return E.isRight(s) ? s.right : null
 }

@@ -2,6 +2,9 @@
 import { EVENTS_PARTITIONS, EVENTS_RETENTION_MS, type TopicNames, topicNames } from '../../contracts/index.js'
 import { type KafkaDeps, makeKafka } from './kafka-client.js'
 
+/** Largest snapshot record accepted on l2tp.snapshots. */
+export const SNAPSHOT_MAX_BYTES = 128 * 1024 * 1024
+
 export interface TopicOptions extends KafkaDeps {
   readonly names?: TopicNames
   readonly eventPartitions?: number
@@ -29,6 +32,8 @@ export const ensureTopics = async (o: TopicOptions): Promise<TopicNames> => {
         configEntries: [
           { name: 'cleanup.policy', value: 'compact' },
           { name: 'min.compaction.lag.ms', value: '60000' },
+          // A snapshot of an endpoint with 64,000 sessions is ~20 MB of JSON (~2 MB gzipped).
+          { name: 'max.message.bytes', value: String(SNAPSHOT_MAX_BYTES) },
         ],
       },
       {

@@ -9,7 +9,14 @@ import { topicNames } from '../../contracts/index.js'
 import { type InfraConfig, loadInfraConfig } from '../../infra/config.js'
 import { kafkaDown, kafkaUp } from '../../infra/kafka.js'
 import { canonicalJson } from '../../registry/index.js'
-import { ensureTopics, type EventLogDeps, foldHistory, makeKafka, RegistryService, readEndpointHistory } from '../../registry/shell/index.js'
+import {
+  type EventLogDeps,
+  ensureTopics,
+  foldHistory,
+  makeKafka,
+  RegistryService,
+  readEndpointHistory,
+} from '../../registry/shell/index.js'
 import { rightOrThrow } from '../support/brokers.js'
 import { churn, type Rig, sleep, startRig, waitFor } from '../support/churn.js'
 
@@ -21,7 +28,13 @@ let rig: Rig | undefined
 beforeAll(async () => {
   const base = loadInfraConfig()
   const dir = mkdtempSync(join(tmpdir(), 'kafka-restart-'))
-  c = { ...base, kafkaPort: 29092, kafkaControllerPort: 29093, dataDir: join(dir, 'data'), runDir: join(dir, 'run') }
+  c = {
+    ...base,
+    kafkaPort: 29092,
+    kafkaControllerPort: 29093,
+    dataDir: join(dir, 'data'),
+    runDir: join(dir, 'run'),
+  }
   await kafkaUp(c)
   const brokers = [`127.0.0.1:${c.kafkaPort}`]
   const names = topicNames('restart.')
@@ -56,7 +69,11 @@ describe('Kafka restart during churn', () => {
     const unique = [...new Set(seqs)]
     expect(unique).toEqual(Array.from({ length: r.lns.table.seq }, (_, i) => i + 1))
     // The fold applies each once: a fresh registry equals the node's own table.
-    const registry = new RegistryService(deps, { groupId: `restart-${Date.now()}`, snapshotEveryEvents: 1000, snapshotEveryMs: 1000 })
+    const registry = new RegistryService(deps, {
+      groupId: `restart-${Date.now()}`,
+      snapshotEveryEvents: 1000,
+      snapshotEveryMs: 1000,
+    })
     await registry.start()
     try {
       await waitFor('registry caught up', () => registry.fleet.get(EP)?.seq === r.lns.table.seq, 60_000)
