@@ -122,6 +122,7 @@ const main = async (): Promise<void> => {
       }
     : null
   const outboxes: Outbox[] = []
+  const outboxById = new Map<string, Outbox>()
   if (deps !== null) await ensureTopics({ brokers: brokersFromEnv(), names: deps.names })
   for (const e of endpoints) {
     await e.start()
@@ -140,6 +141,7 @@ const main = async (): Promise<void> => {
         },
       )
       outboxes.push(p.outbox)
+      outboxById.set(e.identity.endpointId, p.outbox)
       log.info(
         { endpoint: e.identity.endpointId, epoch: p.epoch, closedStaleTunnels: p.rehydratedTunnels },
         'publishing to Kafka',
@@ -154,7 +156,10 @@ const main = async (): Promise<void> => {
   const server =
     metricsPort > 0
       ? await serveMetrics(
-          nodeMetrics(() => endpoints),
+          nodeMetrics(
+            () => endpoints,
+            (id) => outboxById.get(id),
+          ),
           metricsPort,
         )
       : null

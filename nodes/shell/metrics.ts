@@ -1,9 +1,13 @@
 // Prometheus metrics of a node (prom-client) served on /metrics. Shell.
 import { Gauge, Registry } from 'prom-client'
 import { sessionCount } from '../../registry/index.js'
+import type { Outbox } from './outbox.js'
 import type { UdpEndpoint } from './udp-endpoint.js'
 
-export const nodeMetrics = (endpoints: () => readonly UdpEndpoint[]): Registry => {
+export const nodeMetrics = (
+  endpoints: () => readonly UdpEndpoint[],
+  outboxOf: (endpointId: string) => Outbox | undefined = () => undefined,
+): Registry => {
   const registry = new Registry()
   const gauge = (name: string, help: string, read: (e: UdpEndpoint) => number) =>
     new Gauge({
@@ -30,6 +34,21 @@ export const nodeMetrics = (endpoints: () => readonly UdpEndpoint[]): Registry =
     (e) => e.engine.stats.violations,
   )
   gauge('l2tp_sent_total', 'Datagrams sent', (e) => e.sent)
+  gauge(
+    'l2tp_refusing_new',
+    '1 while new tunnels and sessions are refused (drain or outbox near full)',
+    (e) => (e.engine.refuseNew ? 1 : 0),
+  )
+  gauge(
+    'l2tp_outbox_pending',
+    'Events waiting for Kafka',
+    (e) => outboxOf(e.identity.endpointId)?.pending ?? 0,
+  )
+  gauge(
+    'l2tp_outbox_appended_total',
+    'Events appended to Kafka',
+    (e) => outboxOf(e.identity.endpointId)?.appended ?? 0,
+  )
   return registry
 }
 
