@@ -2,7 +2,7 @@
 // tunnels (new SCCRQs by the peer's address and Assigned Tunnel ID), runs reliable delivery,
 // then the tunnel and call FSMs. step(engine, input, now, rng) -> effects. Sans-IO.
 import type { Address } from '../../contracts/index.js'
-import { openChannel, receive, tick } from '../control/channel.js'
+import { receive, tick } from '../control/channel.js'
 import {
   type ControlMessage,
   checkAvps,
@@ -12,11 +12,11 @@ import {
   messageTypeName,
   StopCcnResult,
 } from '../wire/index.js'
-import { arm, type Ctx, peerKey, pickId, transmit } from './io.js'
+import { arm, type Ctx, peerKey, transmit } from './io.js'
+import { newTunnel } from './make.js'
 import { closeSession, findSession, onSessionMessage, openSession, refuse, sendRequest } from './session.js'
 import { fsmError, onDead, onScccn, onSccrp, onSccrq, onStopCcn, startTunnel, stopTunnel } from './tunnel.js'
 import type { Effect, Engine, EngineConfig, Input, Rng, Tunnel } from './types.js'
-import { DEFAULT_WINDOW } from './window.js'
 
 export const createEngine = (config: EngineConfig, local: Address): Engine => ({
   config,
@@ -36,34 +36,6 @@ export const createEngine = (config: EngineConfig, local: Address): Engine => ({
     hiddenReceived: 0,
   },
 })
-
-const newTunnel = (ctx: Ctx, peer: Address, originator: Tunnel['originator']): Tunnel => {
-  const e = ctx.engine
-  const localId = pickId(ctx.rng, (id) => e.tunnels.has(id))
-  const t: Tunnel = {
-    localId,
-    peer,
-    state: originator === 'local' ? 'wait-ctl-reply' : 'wait-ctl-conn',
-    originator,
-    channel: openChannel(e.config.channel, ctx.now, DEFAULT_WINDOW),
-    peerHostName: '',
-    peerVendorName: null,
-    peerFirmwareRevision: null,
-    peerFraming: { sync: false, async: false },
-    peerBearer: { digital: false, analog: false },
-    peerWindow: DEFAULT_WINDOW,
-    peerFailover: null,
-    ourChallenge: null,
-    peerAssignedId: 0,
-    authenticated: false,
-    secret: originator === 'local' ? e.config.secretFor(null) : null,
-    sessions: new Map(),
-    forgetAt: null,
-    establishedReported: false,
-  }
-  e.tunnels.set(localId, t)
-  return t
-}
 
 export const step = (engine: Engine, input: Input, now: number, rng: Rng): Effect[] => {
   const ctx: Ctx = { engine, now, rng, fx: [] }

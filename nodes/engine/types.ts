@@ -84,6 +84,15 @@ export interface Tunnel {
   /** closing: when to forget the tunnel (linger end). */
   forgetAt: number | null
   establishedReported: boolean
+  /** RFC 4951: set on a recovery tunnel, the local id of the old tunnel it recovers. */
+  recoveryOf: number | null
+  /** RFC 4951: an old tunnel whose control channel awaits its reset; its control packets are discarded (§5.8). */
+  recovering: boolean
+  /** Remote-endpoint role: the failed peer is silent; keep the tunnel until this time (§5.2). */
+  recoveryDeadline: number | null
+  /** Remote-endpoint role: the Suggested Control Sequence we sent on the recovery tunnel. */
+  suggested: { ns: number; nr: number } | null
+  recoveryStartedAt: number | null
 }
 
 export interface Engine {
@@ -144,6 +153,8 @@ export type Input =
       readonly resultCode: number
       readonly reason: string | null
     }
+  /** RFC 4951 recovery-endpoint role: recover an established tunnel of a rehydrated table. */
+  | { readonly _tag: 'Recover'; readonly tunnel: RecoverableTunnel }
 
 export type Effect =
   | { readonly _tag: 'Send'; readonly to: Address; readonly bytes: Uint8Array }
@@ -161,3 +172,23 @@ export type Effect =
     }
   /** A datagram that was dropped, and why (counted; logged by the shell at debug). */
   | { readonly _tag: 'Dropped'; readonly reason: string }
+
+/** What the recovery endpoint needs of an old tunnel (rfc4951-failover.md §9), from the registry table. */
+export interface RecoverableTunnel {
+  readonly localTunnelId: number
+  readonly remoteTunnelId: number
+  readonly peer: Address
+  readonly peerHostName: string
+  readonly authenticated: boolean
+  readonly peerWindow: number
+  readonly peerFailover: FailoverCapability | null
+  readonly peerFraming: FramingBits
+  readonly peerBearer: BearerBits
+  readonly sessions: ReadonlyArray<{
+    readonly localSessionId: number
+    readonly remoteSessionId: number
+    readonly callSerial: number
+    readonly direction: 'incoming' | 'outgoing'
+    readonly sequencing: boolean
+  }>
+}
