@@ -14,6 +14,7 @@ import {
 } from '../wire/index.js'
 import { arm, type Ctx, peerKey, transmit } from './io.js'
 import { newTunnel } from './make.js'
+import { awaitRecovery, onFsq, onFsr, startRecovery } from './recovery.js'
 import { closeSession, findSession, onSessionMessage, openSession, refuse, sendRequest } from './session.js'
 import { fsmError, onDead, onScccn, onSccrp, onSccrq, onStopCcn, startTunnel, stopTunnel } from './tunnel.js'
 import type { Effect, Engine, EngineConfig, Input, Rng, Tunnel } from './types.js'
@@ -66,6 +67,9 @@ export const step = (engine: Engine, input: Input, now: number, rng: Rng): Effec
       }
       break
     }
+    case 'Recover':
+      startRecovery(ctx, input.tunnel)
+      break
     case 'CloseTunnel': {
       const t = engine.tunnels.get(input.tunnelId)
       if (t !== undefined) {
@@ -119,6 +123,8 @@ const onDatagram = (ctx: Ctx, from: Address, bytes: Uint8Array): void => {
     }
   }
   if (t === undefined) return drop(ctx, `no tunnel ${m.tunnelId}`)
+  // RFC 4951 §5.8: control packets on a tunnel awaiting its reset are discarded, not acked (FO-24).
+  if (t.recovering) return drop(ctx, `tunnel ${t.localId} awaits its control channel reset`)
   if (from.host !== t.peer.host || from.port !== t.peer.port) {
     // The 4-tuple is fixed for the life of the tunnel (RFC 2661 §8.1, L2-53); the initiator's
     // first reply may come from another port, which we then adopt.
@@ -173,9 +179,11 @@ const deliver = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
     case MessageType.StopCCN:
       return onStopCcn(ctx, t, m)
     case MessageType.HELLO:
-    case MessageType.FSQ:
-    case MessageType.FSR:
       return
+    case MessageType.FSQ:
+      return t.state === 'established' && t.recoveryOf === null ? onFsq(ctx, t, m) : undefined
+    case MessageType.FSR:
+      return t.state === 'established' && t.recoveryOf === null ? onFsr(ctx, t, m) : undefined
     default:
       if (t.state !== 'established') return fsmError(ctx, t, m)
       return onSessionMessage(ctx, t, m)
@@ -192,7 +200,20 @@ const onTimer = (ctx: Ctx, tunnelId: number): void => {
   if (t === undefined) return
   const r = tick(t.channel, ctx.now)
   transmit(ctx, t.peer, r.out)
-  if (r.died && t.state !== 'closing') onDead(ctx, t)
+  if (r.died && t.state !== 'closing' && !awaitRecovery(ctx, t)) {
+    onDead(ctx, t)
+  }
+  // A C-capable peer's Recovery Time ran out without a recovery (RFC 4951 §5.2).
+  if (
+    t.recoveryDeadline !== null &&
+    ctx.now >= t.recoveryDeadline &&
+    t.channel.dead &&
+    !t.recovering &&
+    t.state !== 'closing'
+  ) {
+    t.recoveryDeadline = null
+    onDead(ctx, t)
+  }
   if (
     t.forgetAt !== null &&
     ctx.now >= t.forgetAt &&

@@ -46,6 +46,7 @@ export const emit = (ctx: Ctx, event: EventBody): void => {
 export const arm = (ctx: Ctx, t: Tunnel): void => {
   let at = nextDeadline(t.channel)
   if (t.forgetAt !== null && (at === null || t.forgetAt < at)) at = t.forgetAt
+  if (t.recoveryDeadline !== null && (at === null || t.recoveryDeadline < at)) at = t.recoveryDeadline
   ctx.fx.push({ _tag: 'Arm', tunnelId: t.localId, at })
 }
 

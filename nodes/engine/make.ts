@@ -37,4 +37,3 @@ export const newTunnel = (ctx: Ctx, peer: Address, originator: Tunnel['originato
   e.tunnels.set(localId, t)
   return t
 }
-

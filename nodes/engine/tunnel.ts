@@ -8,6 +8,12 @@ import {
   StopCcnResult,
 } from '../wire/index.js'
 import { arm, type Ctx, emit, sendControl } from './io.js'
+import {
+  onRecoverySccrq,
+  recoveredAsInitiator,
+  recoveredAsResponder,
+  recoveryTunnelClosed,
+} from './recovery.js'
 import type { Tunnel } from './types.js'
 import { DEFAULT_WINDOW, setPeerWindowOf } from './window.js'
 
@@ -62,6 +68,7 @@ const learnPeer = (t: Tunnel, m: ControlMessage): void => {
 /** Responder: an acceptable SCCRQ gets an SCCRP (answering the peer's challenge with ID 2). */
 export const onSccrq = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
   learnPeer(t, m)
+  if (m.avps.tunnelRecovery !== undefined) return onRecoverySccrq(ctx, t, m)
   if (m.avps.protocolVersion?.ver !== 1) {
     return stopTunnel(
       ctx,
@@ -123,6 +130,10 @@ export const onSccrp = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
       ? challengeResponse(MessageType.SCCCN, t.secret.secret, m.avps.challenge)
       : undefined
   sendControl(ctx, t, MessageType.SCCCN, response ? { challengeResponse: response } : {})
+  if (t.recoveryOf !== null) {
+    t.state = 'established'
+    return recoveredAsInitiator(ctx, t, m)
+  }
   established(ctx, t)
 }
 
@@ -130,6 +141,10 @@ export const onSccrp = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
 export const onScccn = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
   if (!responseOk(t, m, MessageType.SCCCN)) {
     return stopTunnel(ctx, t, StopCcnResult.NotAuthorized, null, 'challenge response does not match')
+  }
+  if (t.recoveryOf !== null) {
+    t.state = 'established'
+    return recoveredAsResponder(ctx, t)
   }
   established(ctx, t)
 }
@@ -214,6 +229,7 @@ const closed = (
   const wasUp = t.establishedReported
   t.state = 'closing'
   t.forgetAt = ctx.now + ctx.engine.config.lingerMs
+  if (t.recoveryOf !== null) return recoveryTunnelClosed(ctx, t, message ?? `result code ${resultCode}`)
   t.sessions.clear() // StopCCN clears every session implicitly (RFC 2661 §6.4)
   if (wasUp) {
     emit(ctx, {

@@ -1,0 +1,220 @@
+// RFC 4951 between our engines on a fake clock: LNS-1 dies, LNS-2 (same address) rehydrates its
+// table from LNS-1's events and recovers every tunnel with our LAC as remote endpoint.
+import { describe, expect, it } from 'vitest'
+import { type L2tpEvent, unsafe } from '../../../contracts/index.js'
+import { recoveryPlan, toRecoverable } from '../../../nodes/engine/recoverable.js'
+import type { EventBody } from '../../../nodes/engine/types.js'
+import { decodePacket } from '../../../nodes/wire/index.js'
+import { canonicalJson, type EndpointTable, emptyTable, evolve } from '../../../registry/index.js'
+import { addr, engineConfig, Sim } from '../../support/sim.js'
+
+const LNS = addr('127.0.0.2')
+const LAC = addr('127.0.0.3', 40000)
+const FAILOVER = { control: true, data: true, recoveryTimeMs: 20_000 }
+const secret = { ref: 'lab', secret: new TextEncoder().encode('s3cret') }
+
+const fold = (events: EventBody[], epoch = 1): EndpointTable =>
+  events.reduce(
+    (t, body, i) =>
+      evolve(t, {
+        ...body,
+        endpointId: 'lns-a',
+        epoch,
+        seq: i + 1,
+        at: 1,
+        nodeId: 'n',
+      } as unknown as L2tpEvent),
+    emptyTable(unsafe.endpointId('lns-a')),
+  )
+
+const setup = (o: { challenge?: boolean; lacFailover?: boolean } = {}) => {
+  const sim = new Sim(3)
+  const common = { secretFor: () => secret, challenge: o.challenge ?? true }
+  sim.add(LNS, engineConfig({ ...common, role: 'LNS', failover: FAILOVER }))
+  sim.add(
+    LAC,
+    engineConfig({
+      ...common,
+      role: 'LAC',
+      hostName: 'lac-1',
+      failover: o.lacFailover === false ? null : FAILOVER,
+    }),
+  )
+  sim.input(LAC, { _tag: 'OpenTunnel', peer: LNS })
+  sim.run(1000)
+  const t = [...sim.node(LAC).engine.tunnels.values()][0]
+  if (t === undefined) throw new Error('no tunnel')
+  for (let i = 0; i < 10; i++)
+    sim.input(LAC, { _tag: 'OpenSession', tunnelId: t.localId, direction: 'incoming' })
+  sim.run(3000)
+  return { sim, lacTunnel: t }
+}
+
+/** LNS-1 vanishes; LNS-2 takes the address, rehydrates from LNS-1's events and recovers. */
+const failover = (sim: Sim) => {
+  const table = fold(sim.node(LNS).events)
+  sim.nodes.delete('127.0.0.2:1701')
+  sim.run(sim.now + 2000)
+  sim.add(
+    LNS,
+    engineConfig({ secretFor: () => secret, challenge: true, role: 'LNS', failover: FAILOVER }),
+    99,
+  )
+  const plan = recoveryPlan(table)
+  for (const r of plan.recover) sim.input(LNS, { _tag: 'Recover', tunnel: r })
+  return { table, plan }
+}
+
+const wireTypes = (sim: Sim, from: typeof LNS) =>
+  sim.wire
+    .filter((w) => w.from.host === from.host && w.from.port === from.port)
+    .map((w) => decodePacket(w.bytes))
+    .flatMap((r) => (r._tag === 'Right' && r.right._tag === 'Control' ? [r.right.msg] : []))
+
+describe('RFC 4951 failover between our engines', () => {
+  it('FO-01..FO-04: Failover Capability is exchanged in SCCRQ/SCCRP and recorded per tunnel', () => {
+    const { sim } = setup()
+    const sccrq = wireTypes(sim, LAC).find((m) => m.type === 1)
+    expect(sccrq?.avps.failoverCapability).toEqual(FAILOVER)
+    const t = [...sim.node(LNS).engine.tunnels.values()][0]
+    expect(t?.peerFailover).toEqual(FAILOVER)
+    const ev = sim.node(LNS).events.find((e) => e.type === 'TunnelEstablished')
+    expect(ev).toMatchObject({ localFailover: FAILOVER, peerFailover: FAILOVER })
+  })
+
+  it('FO-08..FO-11, FO-19, FO-21, FO-23, FO-26, FO-28: the replacement recovers the tunnel, sessions stay, sequence numbers agree', () => {
+    const { sim, lacTunnel } = setup()
+    const { plan } = failover(sim)
+    expect(plan.recover).toHaveLength(1)
+    sim.run(sim.now + 5000)
+    const lns2 = sim.node(LNS)
+    const sccrq = wireTypes(sim, LNS).find((m) => m.type === 1 && m.avps.tunnelRecovery !== undefined)
+    const old = plan.recover[0]
+    expect(sccrq?.avps.tunnelRecovery).toEqual({
+      recoverTunnelId: old?.localTunnelId,
+      recoverRemoteTunnelId: old?.remoteTunnelId,
+    })
+    expect(sccrq?.avps.tieBreaker).toBeDefined()
+    expect(sccrq?.avps.failoverCapability).toBeUndefined()
+    expect(sccrq?.avps.assignedTunnelId).not.toBe(old?.localTunnelId)
+    const sccrp = wireTypes(sim, LAC).find(
+      (m) => m.type === 2 && m.avps.suggestedControlSequence !== undefined,
+    )
+    expect(sccrp?.avps.failoverCapability).toBeUndefined()
+    // No StopCCN or CDN on the old tunnel from the remote endpoint during recovery (FO-28).
+    expect(
+      wireTypes(sim, LAC).filter((m) => (m.type === 4 || m.type === 14) && m.tunnelId === old?.localTunnelId),
+    ).toEqual([])
+    expect(lns2.events.map((e) => e.type)).toEqual([
+      'TunnelRecoveryStarted',
+      'TunnelRecovered',
+      'SessionsReconciled',
+    ])
+    expect(
+      sim
+        .node(LAC)
+        .events.map((e) => e.type)
+        .slice(-3),
+    ).toEqual(['TunnelRecoveryStarted', 'TunnelRecovered', 'SessionsReconciled'])
+    expect(lns2.events[1]).toMatchObject({
+      sessionsKept: 10,
+      suggestedNs: sccrp?.avps.suggestedControlSequence?.ns,
+    })
+    // The recovered tunnel works: a new session comes up across it.
+    sim.input(LAC, { _tag: 'OpenSession', tunnelId: lacTunnel.localId, direction: 'incoming' })
+    sim.run(sim.now + 3000)
+    const lnsOld = lns2.engine.tunnels.get(old?.localTunnelId as number)
+    expect(lnsOld?.sessions.size).toBe(11)
+    expect(lacTunnel.sessions.size).toBe(11)
+    // The recovery tunnel is gone after its StopCCN; the old tunnel is the only one left.
+    sim.run(sim.now + 40_000)
+    expect([...lns2.engine.tunnels.keys()]).toEqual([old?.localTunnelId])
+  })
+
+  it('FO-34, FO-45: sessions the log still shows but the peer closed are cleared by FSQ/FSR, silently', () => {
+    const { sim, lacTunnel } = setup()
+    // The LAC closes two sessions whose CDN never reaches LNS-1 (it is already dead).
+    const table = fold(sim.node(LNS).events)
+    sim.nodes.delete('127.0.0.2:1701')
+    const [a, b] = [...lacTunnel.sessions.keys()]
+    sim.input(LAC, {
+      _tag: 'CloseSession',
+      tunnelId: lacTunnel.localId,
+      sessionId: a as number,
+      resultCode: 3,
+      reason: null,
+    })
+    sim.input(LAC, {
+      _tag: 'CloseSession',
+      tunnelId: lacTunnel.localId,
+      sessionId: b as number,
+      resultCode: 3,
+      reason: null,
+    })
+    sim.run(sim.now + 2000)
+    sim.add(
+      LNS,
+      engineConfig({ secretFor: () => secret, challenge: true, role: 'LNS', failover: FAILOVER }),
+      99,
+    )
+    for (const r of recoveryPlan(table).recover) sim.input(LNS, { _tag: 'Recover', tunnel: r })
+    sim.run(sim.now + 5000)
+    const lns2 = sim.node(LNS)
+    const reconciled = lns2.events.find((e) => e.type === 'SessionsReconciled')
+    expect(reconciled).toMatchObject({ kept: 8 })
+    expect((reconciled as { clearedSessionIds: number[] }).clearedSessionIds).toHaveLength(2)
+    const cdns = wireTypes(sim, LNS).filter((m) => m.type === 14)
+    expect(cdns).toEqual([])
+    // Both sides agree, and the replacement's table (log + its events) has exactly the LAC's sessions.
+    const after = lns2.events.reduce(
+      (t, body, i) =>
+        evolve(t, {
+          ...body,
+          endpointId: 'lns-a',
+          epoch: 2,
+          seq: i + 1,
+          at: 1,
+          nodeId: 'n2',
+        } as unknown as L2tpEvent),
+      table,
+    )
+    const lacSessions = [...lacTunnel.sessions.values()].map((s) => s.peerId).sort()
+    const lnsSessions = [...(after.tunnels.values().next().value?.sessions.keys() ?? [])].sort()
+    expect(lnsSessions).toEqual(lacSessions)
+    expect(canonicalJson(after)).toContain('"recoveries":1')
+  })
+
+  it('FO-17, FO-27: a peer that did not negotiate failover refuses the recovery; the old tunnel is cleared silently', () => {
+    const { sim } = setup({ lacFailover: false })
+    const table = fold(sim.node(LNS).events)
+    // The LNS table says the LAC did not advertise failover: such a tunnel is not even tried...
+    expect(recoveryPlan(table).recover).toHaveLength(0)
+    expect(recoveryPlan(table).close).toHaveLength(1)
+    // ...and if a recovery is attempted anyway, the remote endpoint refuses it with StopCCN.
+    sim.nodes.delete('127.0.0.2:1701')
+    sim.add(
+      LNS,
+      engineConfig({ secretFor: () => secret, challenge: true, role: 'LNS', failover: FAILOVER }),
+      99,
+    )
+    const forced = [...table.tunnels.values()].map((t) => ({ ...toRecoverable(t) }))
+    for (const r of forced) sim.input(LNS, { _tag: 'Recover', tunnel: r })
+    sim.run(sim.now + 5000)
+    expect(wireTypes(sim, LAC).find((m) => m.type === 4)?.avps.resultCode?.message).toBe(
+      'tunnel was not failover capable',
+    )
+    expect(sim.node(LNS).events.map((e) => e.type)).toEqual(['TunnelRecoveryStarted', 'TunnelRecoveryFailed'])
+    expect(sim.node(LNS).engine.tunnels.has(forced[0]?.localTunnelId as number)).toBe(false)
+  })
+
+  it('FO-29: the remote endpoint keeps a C-capable peer tunnel past its retries until the Recovery Time, then clears it', () => {
+    const { sim, lacTunnel } = setup()
+    sim.nodes.delete('127.0.0.2:1701')
+    sim.input(LAC, { _tag: 'OpenSession', tunnelId: lacTunnel.localId, direction: 'incoming' }) // goes unanswered
+    sim.run(sim.now + 35_000) // retransmissions (1+2+4+8+8 s) are exhausted
+    expect(sim.node(LAC).engine.tunnels.has(lacTunnel.localId)).toBe(true)
+    expect(sim.node(LAC).events.at(-1)?.type).toBe('SessionEstablished')
+    sim.run(sim.now + 30_000) // past the 20 s Recovery Time
+    expect(sim.node(LAC).events.at(-1)).toMatchObject({ type: 'TunnelClosed', closedBy: 'timeout' })
+  })
+})
