@@ -4,7 +4,7 @@ import type { EndpointTable, TunnelRecord } from '../../registry/index.js'
 import type { RecoverableTunnel } from './types.js'
 
 export const recoverable = (t: TunnelRecord): boolean =>
-  t.peerFailover !== null && t.peerFailover.control && t.localFailover !== null
+  t.peerFailover?.control === true && t.localFailover !== null
 
 export const toRecoverable = (t: TunnelRecord): RecoverableTunnel => ({
   localTunnelId: t.localTunnelId,
