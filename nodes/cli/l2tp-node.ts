@@ -143,7 +143,12 @@ const main = async (): Promise<void> => {
       outboxes.push(p.outbox)
       outboxById.set(e.identity.endpointId, p.outbox)
       log.info(
-        { endpoint: e.identity.endpointId, epoch: p.epoch, closedStaleTunnels: p.rehydratedTunnels },
+        {
+          endpoint: e.identity.endpointId,
+          epoch: p.epoch,
+          rehydratedTunnels: p.rehydratedTunnels,
+          recovering: p.recovering,
+        },
         'publishing to Kafka',
       )
     }

@@ -26,6 +26,7 @@ export const createEngine = (config: EngineConfig, local: Address): Engine => ({
   byPeer: new Map(),
   nextCallSerial: 1,
   refuseNew: config.refuseNew,
+  reserved: new Set(),
   stats: {
     datagrams: 0,
     discarded: 0,
@@ -69,6 +70,9 @@ export const step = (engine: Engine, input: Input, now: number, rng: Rng): Effec
     }
     case 'Recover':
       startRecovery(ctx, input.tunnel)
+      break
+    case 'ReserveTunnelIds':
+      for (const id of input.ids) engine.reserved.add(id)
       break
     case 'CloseTunnel': {
       const t = engine.tunnels.get(input.tunnelId)

@@ -7,7 +7,7 @@ import { DEFAULT_WINDOW } from './window.js'
 
 export const newTunnel = (ctx: Ctx, peer: Address, originator: Tunnel['originator']): Tunnel => {
   const e = ctx.engine
-  const localId = pickId(ctx.rng, (id) => e.tunnels.has(id))
+  const localId = pickId(ctx.rng, (id) => e.tunnels.has(id) || e.reserved.has(id))
   const t: Tunnel = {
     localId,
     peer,

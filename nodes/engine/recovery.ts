@@ -33,6 +33,7 @@ const FSS_PER_MESSAGE = 60
 export const startRecovery = (ctx: Ctx, r: RecoverableTunnel): void => {
   const e = ctx.engine
   if (e.tunnels.has(r.localTunnelId)) return
+  e.reserved.delete(r.localTunnelId)
   const old = newTunnel(ctx, r.peer, 'peer')
   // The old tunnel keeps its ids (§5.5.3): re-key the record newTunnel made.
   e.tunnels.delete(old.localId)

@@ -104,6 +104,8 @@ export interface Engine {
   nextCallSerial: number
   /** Refuse new tunnels and sessions: drain, or the event outbox is near full. Starts from config. */
   refuseNew: boolean
+  /** Tunnel ids no new tunnel may take: old tunnels queued for RFC 4951 recovery (FO-11). */
+  readonly reserved: Set<number>
   readonly stats: EngineStats
 }
 
@@ -155,6 +157,7 @@ export type Input =
     }
   /** RFC 4951 recovery-endpoint role: recover an established tunnel of a rehydrated table. */
   | { readonly _tag: 'Recover'; readonly tunnel: RecoverableTunnel }
+  | { readonly _tag: 'ReserveTunnelIds'; readonly ids: readonly number[] }
 
 export type Effect =
   | { readonly _tag: 'Send'; readonly to: Address; readonly bytes: Uint8Array }

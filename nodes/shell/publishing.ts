@@ -10,6 +10,7 @@ import {
   openEndpointWriter,
   rehydrateEndpoint,
 } from '../../registry/shell/index.js'
+import { recoveryPlan } from '../engine/recoverable.js'
 import { DEFAULT_OUTBOX, Outbox, type OutboxHooks, type OutboxOptions } from './outbox.js'
 import type { UdpEndpoint } from './udp-endpoint.js'
 
@@ -17,6 +18,8 @@ export interface Publishing {
   readonly outbox: Outbox
   readonly epoch: number
   readonly rehydratedTunnels: number
+  /** Tunnels handed to RFC 4951 recovery. */
+  readonly recovering: number
 }
 
 export const startPublishing = async (
@@ -25,6 +28,7 @@ export const startPublishing = async (
   log: OutboxHooks['log'],
   options: OutboxOptions = DEFAULT_OUTBOX,
   onFenced: () => void = () => undefined,
+  recoveryParallelism = 256,
 ): Promise<Publishing> => {
   const id: EndpointId = endpoint.identity.endpointId
   const rehydrated = await rehydrateEndpoint(deps, id, loadEndpointSnapshot)()
@@ -48,19 +52,33 @@ export const startPublishing = async (
     role: endpoint.engine.config.role,
     hostName: endpoint.engine.config.hostName,
   } as never)
-  // Without RFC 4951 recovery, tunnels of the previous owner are gone: record that, so the
-  // registry's table and ours agree.
-  const stale = [...table.tunnels.keys()].filter((tid) => !endpoint.engine.tunnels.has(tid))
-  for (const tid of stale) {
+  // RFC 4951: tunnels whose peer advertised failover (and we did) are recovered, paced; the
+  // others are closed in the log, so the registry's table and ours agree.
+  const plan = recoveryPlan(table)
+  const held = (tid: number) => endpoint.engine.tunnels.has(tid)
+  for (const tid of plan.close.filter((t) => !held(t))) {
     endpoint.record({
       type: 'TunnelClosed',
       v: 1,
       localTunnelId: unsafe.tunnelId(tid),
       resultCode: 6,
       errorCode: null,
-      message: 'endpoint restarted; tunnel not recovered',
+      message: 'endpoint taken over; the peer cannot recover this tunnel',
       closedBy: 'recovery',
     } as never)
   }
-  return { outbox, epoch, rehydratedTunnels: stale.length }
+  const queue = plan.recover.filter((r) => !held(r.localTunnelId))
+  // Old ids stay reserved until their recovery starts: no recovery tunnel may take one (FO-11).
+  endpoint.input({ _tag: 'ReserveTunnelIds', ids: queue.map((r) => r.localTunnelId) })
+  const pace = () => {
+    for (const r of queue.splice(0, recoveryParallelism)) endpoint.input({ _tag: 'Recover', tunnel: r })
+    if (queue.length > 0) setTimeout(pace, 10)
+  }
+  pace()
+  return {
+    outbox,
+    epoch,
+    rehydratedTunnels: plan.recover.length + plan.close.length,
+    recovering: plan.recover.length,
+  }
 }
