@@ -4,16 +4,19 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
-import { pino } from 'pino'
+import { type Logger, pino } from 'pino'
 import { unsafe } from '../../contracts/index.js'
-import { brokersFromEnv, topicsFromEnv } from '../../registry/cli/env.js'
-import { ensureTopics, makeKafka } from '../../registry/shell/index.js'
+import { brokersFromEnv, natsFromEnv, topicsFromEnv } from '../../registry/cli/env.js'
+import { connectNats, ensureTopics, makeKafka, openKv } from '../../registry/shell/index.js'
 import { nodeMetrics, serveMetrics } from '../shell/metrics.js'
 import { DEFAULT_OUTBOX, type Outbox } from '../shell/outbox.js'
 import { startPublishing } from '../shell/publishing.js'
 import { Simulation } from '../shell/simulator.js'
 import { UdpEndpoint } from '../shell/udp-endpoint.js'
-import { engineConfigOf, parseConfig } from './config.js'
+import { engineConfigOf, type NodeConfig, parseConfig } from './config.js'
+import { HaEndpoint } from '../shell/ha-endpoint.js'
+import { DEFAULT_LEASE } from '../shell/lease.js'
+import { LEASE_BUCKET } from '../../contracts/index.js'
 
 const HELP = `l2tp-node: an L2TPv2 edge node (RFC 2661 LAC or LNS)
 
@@ -32,6 +35,12 @@ Options:
   --concurrency K      tunnel set-ups in flight at once (default 64)
   --duration SECONDS   exit after this long (default: run until SIGINT/SIGTERM)
   --metrics-port PORT  serve Prometheus metrics on 127.0.0.1:PORT/metrics (0 = off; overrides config)
+  --ha                 own endpoints through the NATS KV lease (needs --publish and NATS_URL): stand by,
+                       take over when the owner's lease is not renewed for --detection-ms, recover its
+                       tunnels (RFC 4951), stop at once when the lease is lost; release on request
+  --detection-ms MS    standby detection time (default 3000)
+  --hook CMD           shell command run when this node gains or loses an endpoint (env L2TP_EVENT=gain|lose,
+                       L2TP_ENDPOINT, L2TP_EPOCH, L2TP_ADDRESS): move the address with VRRP/BGP tooling
   --publish            publish every lifecycle event to Kafka (KAFKA_BROKERS) through the ordered
                        outbox; at start the endpoint is rehydrated from the log under the next epoch
   --log-level LEVEL    trace|debug|info|warn|error (default info); logs are JSON lines
@@ -75,6 +84,9 @@ const main = async (): Promise<void> => {
           'metrics-port': { type: 'string' },
           'log-level': { type: 'string' },
           publish: { type: 'boolean' },
+          ha: { type: 'boolean' },
+          'detection-ms': { type: 'string' },
+          hook: { type: 'string' },
           help: { type: 'boolean' },
         },
         strict: true,
@@ -100,6 +112,7 @@ const main = async (): Promise<void> => {
   const config = parsed.right
   let sim: { endpoint: string; run: Simulation } | undefined
   const log = pino({ level: values['log-level'] ?? 'info', base: { nodeId: config.nodeId } })
+  if (values.ha) return runHa(config, values, log)
   const endpoints = config.endpoints.map(
     (ep) =>
       new UdpEndpoint(
@@ -200,6 +213,41 @@ const main = async (): Promise<void> => {
   process.once('SIGTERM', () => void stop('SIGTERM'))
   if (values.duration !== undefined)
     setTimeout(() => void stop('duration'), count('duration', values.duration, 0) * 1000)
+}
+
+type Values = { publish?: boolean | undefined; 'detection-ms'?: string | undefined; hook?: string | undefined; duration?: string | undefined }
+
+/** --ha: every endpoint under its lease; this node serves the ones it wins. */
+const runHa = async (config: NodeConfig, values: Values, log: Logger): Promise<void> => {
+  if (!values.publish) return fail('--ha needs --publish (the replacement rehydrates from Kafka)')
+  const brokers = brokersFromEnv()
+  const deps = { kafka: makeKafka({ brokers, clientId: `l2tp-node-${config.nodeId}` }), names: topicsFromEnv() }
+  await ensureTopics({ brokers, names: deps.names })
+  const nc = await connectNats({ ...natsFromEnv('node'), name: `l2tp-node-${config.nodeId}` })()
+  if (E.isLeft(nc)) return fail(`NATS: ${nc.left.detail}`)
+  const kv = await openKv(nc.right, LEASE_BUCKET)()
+  if (E.isLeft(kv)) return fail(`lease bucket: ${kv.left.detail}`)
+  const detectionMs = count('detection-ms', values['detection-ms'], DEFAULT_LEASE.detectionMs)
+  const has = config.endpoints.map((ep) => {
+    const l = (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => log[level]({ endpoint: ep.id, ...extra }, msg)
+    const h = new HaEndpoint(engineConfigOf(ep), ep.address, { endpointId: ep.id, nodeId: config.nodeId }, deps, kv.right, nc.right, l, {
+      lease: { ...DEFAULT_LEASE, detectionMs },
+      ...(values.hook === undefined ? {} : { hook: values.hook }),
+      endpointHooks: { onEvent: (e) => log.debug({ event: e }, e.type) },
+    })
+    h.start()
+    return h
+  })
+  log.info({ endpoints: config.endpoints.map((e) => e.id), detectionMs }, 'standing by for leases')
+  const stop = async (why: string) => {
+    log.info({ why }, 'stopping')
+    for (const h of has) await h.stop()
+    await nc.right.close()
+    process.exit(0)
+  }
+  process.once('SIGINT', () => void stop('SIGINT'))
+  process.once('SIGTERM', () => void stop('SIGTERM'))
+  if (values.duration !== undefined) setTimeout(() => void stop('duration'), count('duration', values.duration, 0) * 1000)
 }
 
 main().catch((e: unknown) => {

@@ -29,12 +29,14 @@ export const startPublishing = async (
   options: OutboxOptions = DEFAULT_OUTBOX,
   onFenced: () => void = () => undefined,
   recoveryParallelism = 256,
+  /** The lease's epoch, when a lease decides ownership; the next epoch of the log otherwise. */
+  leaseEpoch = 0,
 ): Promise<Publishing> => {
   const id: EndpointId = endpoint.identity.endpointId
   const rehydrated = await rehydrateEndpoint(deps, id, loadEndpointSnapshot)()
   if (E.isLeft(rehydrated)) throw new Error(`cannot rehydrate ${id}: ${describeInfraError(rehydrated.left)}`)
   const table = rehydrated.right.table
-  const epoch = table.epoch + 1
+  const epoch = Math.max(table.epoch + 1, leaseEpoch)
   endpoint.adopt(table, epoch)
   const outbox = new Outbox(() => openEndpointWriter(deps, id), options, {
     onPressure: (full) => {

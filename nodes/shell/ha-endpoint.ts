@@ -1,0 +1,140 @@
+// One endpoint under lease (DESIGN.md §5): standby until the lease is won; then bind its address,
+// fence the previous owner's producer, rehydrate from Kafka, recover tunnels (RFC 4951) and
+// serve; stop at once when the lease is lost; release on request (planned switchover).
+// A configured hook command runs when the node gains or loses the endpoint.
+import { spawn } from 'node:child_process'
+import type { Service } from 'nats'
+import { type Address, endpointSubjects, errorReply, type EndpointId, type NodeId, okReply, ReleaseEndpoint, SERVICE_NODE } from '../../contracts/index.js'
+import { endpoint, type EventLogDeps, type KvBucket, type NatsConnection, serve } from '../../registry/shell/index.js'
+import type { EngineConfig } from '../engine/types.js'
+import { DEFAULT_LEASE, EndpointLease, type LeaseOptions } from './lease.js'
+import { DEFAULT_OUTBOX } from './outbox.js'
+import { type Publishing, startPublishing } from './publishing.js'
+import { UdpEndpoint, type EndpointHooks } from './udp-endpoint.js'
+
+type Log = (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void
+
+export interface HaOptions {
+  readonly lease?: LeaseOptions
+  /** Shell command run on gain/lose, with L2TP_EVENT, L2TP_ENDPOINT, L2TP_EPOCH, L2TP_ADDRESS set. */
+  readonly hook?: string
+  readonly endpointHooks?: EndpointHooks
+}
+
+export class HaEndpoint {
+  private lease: EndpointLease
+  private current: { ep: UdpEndpoint; publishing: Publishing; service: Service | null } | null = null
+  gains = 0
+  losses = 0
+
+  constructor(
+    private readonly config: EngineConfig,
+    private readonly bind: Address,
+    private readonly identity: { endpointId: EndpointId; nodeId: NodeId },
+    private readonly deps: EventLogDeps,
+    kv: KvBucket,
+    private readonly nc: NatsConnection | null,
+    private readonly log: Log,
+    private readonly options: HaOptions = {},
+  ) {
+    this.lease = new EndpointLease(
+      kv,
+      identity.endpointId,
+      identity.nodeId,
+      { onAcquired: (epoch) => this.gain(epoch), onLost: (why) => this.lose(why), log },
+      options.lease ?? DEFAULT_LEASE,
+    )
+  }
+
+  get endpoint(): UdpEndpoint | null {
+    return this.current?.ep ?? null
+  }
+
+  get publishing(): Publishing | null {
+    return this.current?.publishing ?? null
+  }
+
+  start(): void {
+    this.lease.start()
+  }
+
+  private async gain(epoch: number): Promise<void> {
+    const ep = new UdpEndpoint(this.config, this.bind, { ...this.identity, epoch }, this.options.endpointHooks ?? {})
+    await ep.start()
+    const publishing = await startPublishing(ep, this.deps, this.log, DEFAULT_OUTBOX, () => this.lose('event writer fenced'), 256, epoch)
+    const service = this.nc === null ? null : await this.serveCommands(this.nc)
+    this.current = { ep, publishing, service }
+    this.gains++
+    this.log('info', 'serving endpoint', { endpoint: this.identity.endpointId, epoch: publishing.epoch, recovering: publishing.recovering })
+    this.runHook('gain', publishing.epoch)
+  }
+
+  /** Lost the lease or fenced: stop serving at once, send nothing more for this endpoint. */
+  private lose(why: string): void {
+    const c = this.current
+    if (c === null) return
+    this.current = null
+    this.losses++
+    this.log('warn', 'stopped serving endpoint', { endpoint: this.identity.endpointId, why })
+    void c.service?.stop().catch(() => undefined)
+    void c.publishing.outbox.close()
+    void c.ep.stop()
+    this.runHook('lose', c.publishing.epoch)
+  }
+
+  /** Planned switchover: flush, record EndpointReleased, flush, release the lease, stop. */
+  async release(reason: string): Promise<boolean> {
+    const c = this.current
+    if (c === null) return false
+    c.ep.engine.refuseNew = true
+    await c.publishing.outbox.drain()
+    c.ep.record({ type: 'EndpointReleased', v: 1, reason } as never)
+    await c.publishing.outbox.drain()
+    this.current = null
+    await this.lease.release()
+    await c.service?.stop().catch(() => undefined)
+    await c.publishing.outbox.close()
+    await c.ep.stop()
+    this.runHook('lose', c.publishing.epoch)
+    return true
+  }
+
+  private serveCommands(nc: NatsConnection): Promise<Service> {
+    const subjects = endpointSubjects(this.identity.endpointId)
+    return serve(nc, { name: SERVICE_NODE, version: '0.1.0', description: `l2tp-node ${this.identity.nodeId} serving ${this.identity.endpointId}` }, [
+      endpoint({
+        name: 'release',
+        subject: subjects.release,
+        request: ReleaseEndpoint,
+        handle: async (r) => {
+          if (r.endpointId !== this.identity.endpointId) return errorReply('BadRequest', 'endpoint mismatch')
+          const ok = await this.release(`release requested by ${r.issuer}`)
+          return ok ? okReply({ released: this.identity.endpointId }) : errorReply('NotOwner', 'not serving this endpoint')
+        },
+      }),
+    ])
+  }
+
+  private runHook(event: 'gain' | 'lose', epoch: number): void {
+    if (this.options.hook === undefined) return
+    const child = spawn(this.options.hook, {
+      shell: true,
+      stdio: 'ignore',
+      env: { ...process.env, L2TP_EVENT: event, L2TP_ENDPOINT: this.identity.endpointId, L2TP_EPOCH: String(epoch), L2TP_ADDRESS: `${this.bind.host}:${this.bind.port}` },
+    })
+    child.on('exit', (code) => {
+      if (code !== 0) this.log('warn', 'endpoint hook failed', { event, code })
+    })
+  }
+
+  async stop(): Promise<void> {
+    this.lease.stop()
+    const c = this.current
+    this.current = null
+    await c?.service?.stop().catch(() => undefined)
+    await c?.publishing.outbox.drain(5000)
+    await c?.publishing.outbox.close()
+    await c?.ep.stop()
+  }
+}
+
