@@ -5,18 +5,17 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
 import { type Logger, pino } from 'pino'
-import { unsafe } from '../../contracts/index.js'
+import { LEASE_BUCKET, unsafe } from '../../contracts/index.js'
 import { brokersFromEnv, natsFromEnv, topicsFromEnv } from '../../registry/cli/env.js'
 import { connectNats, ensureTopics, makeKafka, openKv } from '../../registry/shell/index.js'
+import { HaEndpoint } from '../shell/ha-endpoint.js'
+import { DEFAULT_LEASE } from '../shell/lease.js'
 import { nodeMetrics, serveMetrics } from '../shell/metrics.js'
 import { DEFAULT_OUTBOX, type Outbox } from '../shell/outbox.js'
 import { startPublishing } from '../shell/publishing.js'
 import { Simulation } from '../shell/simulator.js'
 import { UdpEndpoint } from '../shell/udp-endpoint.js'
 import { engineConfigOf, type NodeConfig, parseConfig } from './config.js'
-import { HaEndpoint } from '../shell/ha-endpoint.js'
-import { DEFAULT_LEASE } from '../shell/lease.js'
-import { LEASE_BUCKET } from '../../contracts/index.js'
 
 const HELP = `l2tp-node: an L2TPv2 edge node (RFC 2661 LAC or LNS)
 
@@ -215,13 +214,21 @@ const main = async (): Promise<void> => {
     setTimeout(() => void stop('duration'), count('duration', values.duration, 0) * 1000)
 }
 
-type Values = { publish?: boolean | undefined; 'detection-ms'?: string | undefined; hook?: string | undefined; duration?: string | undefined }
+type Values = {
+  publish?: boolean | undefined
+  'detection-ms'?: string | undefined
+  hook?: string | undefined
+  duration?: string | undefined
+}
 
 /** --ha: every endpoint under its lease; this node serves the ones it wins. */
 const runHa = async (config: NodeConfig, values: Values, log: Logger): Promise<void> => {
   if (!values.publish) return fail('--ha needs --publish (the replacement rehydrates from Kafka)')
   const brokers = brokersFromEnv()
-  const deps = { kafka: makeKafka({ brokers, clientId: `l2tp-node-${config.nodeId}` }), names: topicsFromEnv() }
+  const deps = {
+    kafka: makeKafka({ brokers, clientId: `l2tp-node-${config.nodeId}` }),
+    names: topicsFromEnv(),
+  }
   await ensureTopics({ brokers, names: deps.names })
   const nc = await connectNats({ ...natsFromEnv('node'), name: `l2tp-node-${config.nodeId}` })()
   if (E.isLeft(nc)) return fail(`NATS: ${nc.left.detail}`)
@@ -229,12 +236,22 @@ const runHa = async (config: NodeConfig, values: Values, log: Logger): Promise<v
   if (E.isLeft(kv)) return fail(`lease bucket: ${kv.left.detail}`)
   const detectionMs = count('detection-ms', values['detection-ms'], DEFAULT_LEASE.detectionMs)
   const has = config.endpoints.map((ep) => {
-    const l = (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => log[level]({ endpoint: ep.id, ...extra }, msg)
-    const h = new HaEndpoint(engineConfigOf(ep), ep.address, { endpointId: ep.id, nodeId: config.nodeId }, deps, kv.right, nc.right, l, {
-      lease: { ...DEFAULT_LEASE, detectionMs },
-      ...(values.hook === undefined ? {} : { hook: values.hook }),
-      endpointHooks: { onEvent: (e) => log.debug({ event: e }, e.type) },
-    })
+    const l = (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) =>
+      log[level]({ endpoint: ep.id, ...extra }, msg)
+    const h = new HaEndpoint(
+      engineConfigOf(ep),
+      ep.address,
+      { endpointId: ep.id, nodeId: config.nodeId },
+      deps,
+      kv.right,
+      nc.right,
+      l,
+      {
+        lease: { ...DEFAULT_LEASE, detectionMs },
+        ...(values.hook === undefined ? {} : { hook: values.hook }),
+        endpointHooks: { onEvent: (e) => log.debug({ event: e }, e.type) },
+      },
+    )
     h.start()
     return h
   })
@@ -247,7 +264,8 @@ const runHa = async (config: NodeConfig, values: Values, log: Logger): Promise<v
   }
   process.once('SIGINT', () => void stop('SIGINT'))
   process.once('SIGTERM', () => void stop('SIGTERM'))
-  if (values.duration !== undefined) setTimeout(() => void stop('duration'), count('duration', values.duration, 0) * 1000)
+  if (values.duration !== undefined)
+    setTimeout(() => void stop('duration'), count('duration', values.duration, 0) * 1000)
 }
 
 main().catch((e: unknown) => {

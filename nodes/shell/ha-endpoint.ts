@@ -4,13 +4,28 @@
 // A configured hook command runs when the node gains or loses the endpoint.
 import { spawn } from 'node:child_process'
 import type { Service } from 'nats'
-import { type Address, endpointSubjects, errorReply, type EndpointId, type NodeId, okReply, ReleaseEndpoint, SERVICE_NODE } from '../../contracts/index.js'
-import { endpoint, type EventLogDeps, type KvBucket, type NatsConnection, serve } from '../../registry/shell/index.js'
+import {
+  type Address,
+  type EndpointId,
+  endpointSubjects,
+  errorReply,
+  type NodeId,
+  okReply,
+  ReleaseEndpoint,
+  SERVICE_NODE,
+} from '../../contracts/index.js'
+import {
+  type EventLogDeps,
+  endpoint,
+  type KvBucket,
+  type NatsConnection,
+  serve,
+} from '../../registry/shell/index.js'
 import type { EngineConfig } from '../engine/types.js'
 import { DEFAULT_LEASE, EndpointLease, type LeaseOptions } from './lease.js'
 import { DEFAULT_OUTBOX } from './outbox.js'
 import { type Publishing, startPublishing } from './publishing.js'
-import { UdpEndpoint, type EndpointHooks } from './udp-endpoint.js'
+import { type EndpointHooks, UdpEndpoint } from './udp-endpoint.js'
 
 type Log = (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void
 
@@ -59,13 +74,36 @@ export class HaEndpoint {
   }
 
   private async gain(epoch: number): Promise<void> {
-    const ep = new UdpEndpoint(this.config, this.bind, { ...this.identity, epoch }, this.options.endpointHooks ?? {})
+    const ep = new UdpEndpoint(
+      this.config,
+      this.bind,
+      { ...this.identity, epoch },
+      {
+        ...(this.options.endpointHooks ?? {}),
+        guard: () => this.lease.valid(Date.now()),
+        onGuardFailed: () =>
+          queueMicrotask(() => this.lose('lease lapsed (this process was stopped or cut off)')),
+        reuseAddr: true,
+      },
+    )
     await ep.start()
-    const publishing = await startPublishing(ep, this.deps, this.log, DEFAULT_OUTBOX, () => this.lose('event writer fenced'), 256, epoch)
+    const publishing = await startPublishing(
+      ep,
+      this.deps,
+      this.log,
+      DEFAULT_OUTBOX,
+      () => this.lose('event writer fenced'),
+      256,
+      epoch,
+    )
     const service = this.nc === null ? null : await this.serveCommands(this.nc)
     this.current = { ep, publishing, service }
     this.gains++
-    this.log('info', 'serving endpoint', { endpoint: this.identity.endpointId, epoch: publishing.epoch, recovering: publishing.recovering })
+    this.log('info', 'serving endpoint', {
+      endpoint: this.identity.endpointId,
+      epoch: publishing.epoch,
+      recovering: publishing.recovering,
+    })
     this.runHook('gain', publishing.epoch)
   }
 
@@ -101,18 +139,29 @@ export class HaEndpoint {
 
   private serveCommands(nc: NatsConnection): Promise<Service> {
     const subjects = endpointSubjects(this.identity.endpointId)
-    return serve(nc, { name: SERVICE_NODE, version: '0.1.0', description: `l2tp-node ${this.identity.nodeId} serving ${this.identity.endpointId}` }, [
-      endpoint({
-        name: 'release',
-        subject: subjects.release,
-        request: ReleaseEndpoint,
-        handle: async (r) => {
-          if (r.endpointId !== this.identity.endpointId) return errorReply('BadRequest', 'endpoint mismatch')
-          const ok = await this.release(`release requested by ${r.issuer}`)
-          return ok ? okReply({ released: this.identity.endpointId }) : errorReply('NotOwner', 'not serving this endpoint')
-        },
-      }),
-    ])
+    return serve(
+      nc,
+      {
+        name: SERVICE_NODE,
+        version: '0.1.0',
+        description: `l2tp-node ${this.identity.nodeId} serving ${this.identity.endpointId}`,
+      },
+      [
+        endpoint({
+          name: 'release',
+          subject: subjects.release,
+          request: ReleaseEndpoint,
+          handle: async (r) => {
+            if (r.endpointId !== this.identity.endpointId)
+              return errorReply('BadRequest', 'endpoint mismatch')
+            const ok = await this.release(`release requested by ${r.issuer}`)
+            return ok
+              ? okReply({ released: this.identity.endpointId })
+              : errorReply('NotOwner', 'not serving this endpoint')
+          },
+        }),
+      ],
+    )
   }
 
   private runHook(event: 'gain' | 'lose', epoch: number): void {
@@ -120,7 +169,13 @@ export class HaEndpoint {
     const child = spawn(this.options.hook, {
       shell: true,
       stdio: 'ignore',
-      env: { ...process.env, L2TP_EVENT: event, L2TP_ENDPOINT: this.identity.endpointId, L2TP_EPOCH: String(epoch), L2TP_ADDRESS: `${this.bind.host}:${this.bind.port}` },
+      env: {
+        ...process.env,
+        L2TP_EVENT: event,
+        L2TP_ENDPOINT: this.identity.endpointId,
+        L2TP_EPOCH: String(epoch),
+        L2TP_ADDRESS: `${this.bind.host}:${this.bind.port}`,
+      },
     })
     child.on('exit', (code) => {
       if (code !== 0) this.log('warn', 'endpoint hook failed', { event, code })
@@ -137,4 +192,3 @@ export class HaEndpoint {
     await c?.ep.stop()
   }
 }
-

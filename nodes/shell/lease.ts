@@ -19,7 +19,9 @@ export const encodeLease = (v: LeaseValue): Uint8Array => enc.encode(JSON.string
 export const decodeLease = (b: Uint8Array): LeaseValue | null => {
   try {
     const v = JSON.parse(dec.decode(b)) as Partial<LeaseValue>
-    return typeof v.node === 'string' && typeof v.epoch === 'number' ? { node: v.node, epoch: v.epoch, renewedAt: Number(v.renewedAt ?? 0), released: v.released === true } : null
+    return typeof v.node === 'string' && typeof v.epoch === 'number'
+      ? { node: v.node, epoch: v.epoch, renewedAt: Number(v.renewedAt ?? 0), released: v.released === true }
+      : null
   } catch {
     return null
   }
@@ -49,6 +51,7 @@ export class EndpointLease {
   private lastSeen: { revision: number; at: number } | null = null
   private timer: NodeJS.Timeout | null = null
   private releasedUntil = 0
+  private lastRenewAt = 0
 
   constructor(
     private readonly kv: KvBucket,
@@ -62,6 +65,15 @@ export class EndpointLease {
 
   get isOwner(): boolean {
     return this.owner
+  }
+
+  /**
+   * True while our last successful renewal is younger than the detection time: past it a standby
+   * may already own the endpoint, so we must not send for it (a process that was stopped and
+   * continues finds out here before any timer of its own sends a packet).
+   */
+  valid(now: number): boolean {
+    return this.owner && now - this.lastRenewAt < this.options.detectionMs
   }
 
   get currentEpoch(): number {
@@ -89,11 +101,14 @@ export class EndpointLease {
     const r = await this.kv.compareAndSet(this.endpointId, v, this.revision)()
     if (E.isRight(r) && r.right._tag === 'Written') {
       this.revision = r.right.revision
+      this.lastRenewAt = Date.now()
       return
     }
     // Someone else holds it now, or we cannot reach NATS: stop serving at once (self-fencing).
     this.owner = false
-    this.hooks.onLost(E.isLeft(r) ? `lease renewal failed: ${r.left.detail}` : 'lease taken over by another node')
+    this.hooks.onLost(
+      E.isLeft(r) ? `lease renewal failed: ${r.left.detail}` : 'lease taken over by another node',
+    )
   }
 
   private async watch(): Promise<void> {
@@ -108,12 +123,22 @@ export class EndpointLease {
     if (!free && !stale) return
     if (now < this.releasedUntil) return // we just released it: leave it to a standby
     const epoch = Math.max(value?.epoch ?? 0, this.minEpoch()) + 1
-    const claim = await this.kv.compareAndSet(this.endpointId, encodeLease({ node: this.nodeId, epoch, renewedAt: now, released: false }), revision)()
+    const claim = await this.kv.compareAndSet(
+      this.endpointId,
+      encodeLease({ node: this.nodeId, epoch, renewedAt: now, released: false }),
+      revision,
+    )()
     if (E.isLeft(claim) || claim.right._tag !== 'Written') return // another standby won
     this.owner = true
     this.epoch = epoch
     this.revision = claim.right.revision
-    this.hooks.log('info', 'lease acquired', { endpoint: this.endpointId, epoch, previous: value?.node ?? null, stale })
+    this.lastRenewAt = now
+    this.hooks.log('info', 'lease acquired', {
+      endpoint: this.endpointId,
+      epoch,
+      previous: value?.node ?? null,
+      stale,
+    })
     try {
       await this.hooks.onAcquired(epoch)
     } catch (e) {
@@ -126,7 +151,11 @@ export class EndpointLease {
   async release(): Promise<void> {
     if (!this.owner) return
     this.owner = false
-    await this.kv.compareAndSet(this.endpointId, encodeLease({ node: this.nodeId, epoch: this.epoch, renewedAt: Date.now(), released: true }), this.revision)()
+    await this.kv.compareAndSet(
+      this.endpointId,
+      encodeLease({ node: this.nodeId, epoch: this.epoch, renewedAt: Date.now(), released: true }),
+      this.revision,
+    )()
     this.releasedUntil = Date.now() + this.options.detectionMs
   }
 

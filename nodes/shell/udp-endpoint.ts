@@ -42,6 +42,11 @@ export interface EndpointHooks {
   /** Every effect (tests and the simulator watch TunnelUp/SessionUp/Dropped here). */
   readonly onEffect?: (f: Effect) => void
   readonly clock?: () => number
+  /** Checked before every send and receive: false means we may no longer serve (lease lapsed). */
+  readonly guard?: () => boolean
+  readonly onGuardFailed?: () => void
+  /** Allow a replacement to bind the address while a stopped process still holds it (same host). */
+  readonly reuseAddr?: boolean
 }
 
 export class UdpEndpoint {
@@ -72,7 +77,10 @@ export class UdpEndpoint {
 
   /** Binds the endpoint's address (RFC 2661 §8.1: UDP, normally port 1701). */
   async start(): Promise<void> {
-    const socket = createSocket({ type: isIPv6(this.bind.host) ? 'udp6' : 'udp4', reuseAddr: false })
+    const socket = createSocket({
+      type: isIPv6(this.bind.host) ? 'udp6' : 'udp4',
+      reuseAddr: this.hooks.reuseAddr === true,
+    })
     socket.on('message', (msg, rinfo) => {
       this.input({
         _tag: 'Datagram',
@@ -105,6 +113,7 @@ export class UdpEndpoint {
 
   /** Feeds one input through the engine and carries out its effects. */
   input(i: Input): Effect[] {
+    if (!this.allowed()) return []
     const fx = step(this.engine, i, this.now(), cryptoRng)
     for (const f of fx) this.apply(f)
     this.rearm()
@@ -142,6 +151,7 @@ export class UdpEndpoint {
   private apply(f: Effect): void {
     switch (f._tag) {
       case 'Send':
+        if (!this.allowed()) break
         this.sent++
         this.socket?.send(f.bytes, f.to.port, f.to.host, (err) => {
           if (err) this.sendErrors++
@@ -159,6 +169,17 @@ export class UdpEndpoint {
     this.hooks.onEffect?.(f)
   }
 
+  private guardTripped = false
+
+  /** Self-fencing: once the guard fails, nothing more goes out or comes in for this endpoint. */
+  private allowed(): boolean {
+    if (this.guardTripped) return false
+    if (this.hooks.guard === undefined || this.hooks.guard()) return true
+    this.guardTripped = true
+    this.hooks.onGuardFailed?.()
+    return false
+  }
+
   private rearm(): void {
     const at = this.timers.peek()
     if (at === this.timerAt) return
@@ -170,6 +191,7 @@ export class UdpEndpoint {
   private fire(): void {
     this.timer = null
     this.timerAt = null
+    if (!this.allowed()) return
     const now = this.now()
     for (const id of this.timers.due(now)) {
       const fx = step(this.engine, { _tag: 'Timer', tunnelId: id }, now, cryptoRng)

@@ -1,48 +1,51 @@
-// RFC 4951 end to end with real processes and real Kafka: our LAC simulator holds 500 tunnels x
-// 20 sessions toward endpoint lns-fo served by node-1 (an l2tp-node process publishing to Kafka).
-// node-1 gets SIGKILL; node-2 starts on the same address, rehydrates lns-fo from Kafka under the
-// next epoch and recovers every tunnel with the LAC. (No NATS lease yet: the test starts node-2.)
+// RFC 4951 takeover end to end with real processes, real Kafka and the NATS lease: our LAC
+// simulator holds tunnels toward an endpoint owned by node-1 (l2tp-node --ha --publish); node-2
+// stands by. Crash (SIGKILL), zombie (SIGSTOP ... SIGCONT) and planned switchover (release).
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type L2tpEvent, type TopicNames, unsafe } from '../../contracts/index.js'
 import type { Effect } from '../../nodes/engine/types.js'
 import { UdpEndpoint } from '../../nodes/shell/udp-endpoint.js'
-import { foldHistory, readEndpointHistory } from '../../registry/shell/index.js'
-import { eventLogDeps, freshTopics, rightOrThrow } from '../support/brokers.js'
+import { foldHistory, readEndpointHistory, request } from '../../registry/shell/index.js'
+import { eventLogDeps, freshTopics, natsAs, rightOrThrow } from '../support/brokers.js'
 import { sleep, waitFor } from '../support/churn.js'
 import { engineConfig } from '../support/sim.js'
 
-const EP = 'lns-fo'
-const TUNNELS = Number(process.env.FO_TUNNELS ?? 500)
-const SESSIONS = Number(process.env.FO_SESSIONS ?? 20)
 const FAILOVER = { control: true, data: true, recoveryTimeMs: 60_000 }
 let names: TopicNames
 let dir: string
 const procs: ChildProcess[] = []
 
-const startNode = (nodeId: string): ChildProcess => {
-  const file = join(dir, `${nodeId}.json`)
+const startNode = (nodeId: string, endpointId: string, host: string): ChildProcess => {
+  const file = join(dir, `${nodeId}-${endpointId}.json`)
   writeFileSync(
     file,
     JSON.stringify({
       nodeId,
       endpoints: [
-        {
-          id: EP,
-          role: 'LNS',
-          address: { host: '127.0.0.90', port: 1701 },
-          failover: FAILOVER,
-          hideAvps: false,
-        },
+        { id: endpointId, role: 'LNS', address: { host, port: 1701 }, failover: FAILOVER, hideAvps: false },
       ],
     }),
   )
+  const hook = `echo "$L2TP_EVENT $L2TP_ENDPOINT $L2TP_EPOCH ${nodeId}" >> ${join(dir, 'hooks.log')}`
   const p = spawn(
     process.execPath,
-    ['--import', 'tsx', 'nodes/cli/l2tp-node.ts', '--config', file, '--publish', '--log-level', 'warn'],
+    [
+      '--import',
+      'tsx',
+      'nodes/cli/l2tp-node.ts',
+      '--config',
+      file,
+      '--publish',
+      '--ha',
+      '--hook',
+      hook,
+      '--log-level',
+      'warn',
+    ],
     {
       env: { ...process.env, L2TP_TOPIC_PREFIX: names.events.replace('l2tp.events', '') },
       stdio: ['ignore', 'inherit', 'inherit'],
@@ -52,82 +55,173 @@ const startNode = (nodeId: string): ChildProcess => {
   return p
 }
 
+interface Lac {
+  readonly ep: UdpEndpoint
+  readonly events: L2tpEvent[]
+  readonly up: { tunnels: number; sessions: number; recovered: number }
+  readonly sessions: () => Set<string>
+}
+
+const startLac = async (host: string, lns: string, tunnels: number, sessions: number): Promise<Lac> => {
+  const events: L2tpEvent[] = []
+  const up = { tunnels: 0, sessions: 0, recovered: 0 }
+  const ep = new UdpEndpoint(
+    engineConfig({ role: 'LAC', hostName: `lac-${host}`, failover: FAILOVER }),
+    { host, port: unsafe.port(1701) },
+    {
+      endpointId: unsafe.endpointId(`lac-${host.replaceAll('.', '-')}`),
+      nodeId: unsafe.nodeId('sim'),
+      epoch: 1,
+    },
+    {
+      onEvent: (e) => {
+        events.push(e)
+        if (e.type === 'TunnelRecovered') up.recovered++
+      },
+      onEffect: (f: Effect) => {
+        if (f._tag === 'TunnelUp') up.tunnels++
+        if (f._tag === 'SessionUp') up.sessions++
+      },
+    },
+  )
+  await ep.start()
+  const peer = { host: lns, port: unsafe.port(1701) }
+  for (let i = 0; i < tunnels; i++) ep.input({ _tag: 'OpenTunnel', peer })
+  await waitFor('tunnels', () => up.tunnels === tunnels, 60_000)
+  for (const t of [...ep.engine.tunnels.values()])
+    for (let s = 0; s < sessions; s++)
+      ep.input({ _tag: 'OpenSession', tunnelId: t.localId, direction: 'incoming' })
+  await waitFor('sessions', () => up.sessions === tunnels * sessions, 60_000)
+  const view = () =>
+    new Set(
+      [...ep.engine.tunnels.values()].flatMap((t) =>
+        [...t.sessions.values()].map((s) => `${t.peerAssignedId}/${s.peerId}`),
+      ),
+    )
+  return { ep, events, up, sessions: view }
+}
+
+const loggedSessions = async (endpointId: string) => {
+  const h = rightOrThrow(await readEndpointHistory(eventLogDeps(names, 'fo'), endpointId)())
+  const table = foldHistory(endpointId, h.events)
+  return {
+    h,
+    table,
+    sessions: new Set(
+      [...table.tunnels.values()].flatMap((t) =>
+        [...t.sessions.values()].map((s) => `${t.localTunnelId}/${s.localSessionId}`),
+      ),
+    ),
+  }
+}
+
 beforeAll(async () => {
   names = await freshTopics()
   dir = mkdtempSync(join(tmpdir(), 'failover-'))
 })
 afterAll(async () => {
-  for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL')
+  for (const p of procs) {
+    if (p.signalCode === null && p.exitCode === null) {
+      p.kill('SIGCONT')
+      p.kill('SIGKILL')
+    }
+  }
 })
 
-describe('crash of the owner, recovery by a replacement', () => {
-  it('every session established before the kill is still up, both sides agree, new events carry the new epoch', async () => {
-    const node1 = startNode('node-1')
-    const events: L2tpEvent[] = []
-    const up = { tunnels: 0, sessions: 0, recovered: 0 }
-    const lac = new UdpEndpoint(
-      engineConfig({ role: 'LAC', hostName: 'lac-fo', failover: FAILOVER }),
-      { host: '127.0.0.91', port: unsafe.port(1701) },
-      { endpointId: unsafe.endpointId('lac-fo'), nodeId: unsafe.nodeId('sim'), epoch: 1 },
-      {
-        onEvent: (e) => {
-          events.push(e)
-          if (e.type === 'TunnelRecovered') up.recovered++
-        },
-        onEffect: (f: Effect) => {
-          if (f._tag === 'TunnelUp') up.tunnels++
-          if (f._tag === 'SessionUp') up.sessions++
-        },
-      },
-    )
-    await lac.start()
+describe('takeover and RFC 4951 recovery', () => {
+  it('crash: 500 tunnels x 20 sessions; node-1 SIGKILL; standby node-2 takes over and every session stays up', async () => {
+    const node1 = startNode('node-1', 'lns-fo', '127.0.0.90')
+    await sleep(2500)
+    startNode('node-2', 'lns-fo', '127.0.0.90')
+    await sleep(1000)
+    const lac = await startLac('127.0.0.91', '127.0.0.90', 500, 20)
     try {
-      await sleep(3000) // node-1 up and publishing
-      const peer = { host: '127.0.0.90', port: unsafe.port(1701) }
-      for (let i = 0; i < TUNNELS; i++) lac.input({ _tag: 'OpenTunnel', peer })
-      await waitFor('tunnels', () => up.tunnels === TUNNELS, 60_000)
-      for (const t of [...lac.engine.tunnels.values()])
-        for (let s = 0; s < SESSIONS; s++)
-          lac.input({ _tag: 'OpenSession', tunnelId: t.localId, direction: 'incoming' })
-      await waitFor('sessions', () => up.sessions === TUNNELS * SESSIONS, 60_000)
       await sleep(1500) // node-1's outbox flushes
-      const before = new Set(
-        [...lac.engine.tunnels.values()].flatMap((t) =>
-          [...t.sessions.values()].map((s) => `${t.peerAssignedId}/${s.peerId}`),
-        ),
-      )
+      const before = lac.sessions()
       node1.kill('SIGKILL')
-      await sleep(500)
-      startNode('node-2')
-      await waitFor('every tunnel recovered', () => up.recovered === TUNNELS, 90_000).catch((e) => {
-        console.log('LAC events', JSON.stringify(events.slice(-6)), up)
-        throw e
-      })
-      // The LAC lost nothing: no tunnel or session closed, every session of before is still up.
-      expect(events.filter((e) => e.type === 'SessionClosed' || e.type === 'TunnelClosed')).toEqual([])
-      const after = new Set(
-        [...lac.engine.tunnels.values()].flatMap((t) =>
-          [...t.sessions.values()].map((s) => `${t.peerAssignedId}/${s.peerId}`),
-        ),
-      )
-      expect(after).toEqual(before)
-      // The log, folded, agrees with the LAC (after node-2's FSQ/FSR settled).
+      await waitFor('every tunnel recovered', () => lac.up.recovered === 500, 90_000)
+      expect(lac.events.filter((e) => e.type === 'SessionClosed' || e.type === 'TunnelClosed')).toEqual([])
+      expect(lac.sessions()).toEqual(before)
       await sleep(3000)
-      const h = rightOrThrow(await readEndpointHistory(eventLogDeps(names, 'fo'), EP)())
-      const table = foldHistory(EP, h.events)
-      expect(table.epoch).toBe(2)
+      const { h, table, sessions } = await loggedSessions('lns-fo')
       expect(table.owner).toBe('node-2')
+      expect(table.epoch).toBe(2)
       expect(table.consistent).toBe(true)
-      const logged = new Set(
-        [...table.tunnels.values()].flatMap((t) =>
-          [...t.sessions.values()].map((s) => `${t.localTunnelId}/${s.localSessionId}`),
-        ),
-      )
-      expect(logged).toEqual(after)
+      expect(sessions).toEqual(before)
       expect(h.events.filter((e) => e.event.nodeId === 'node-2').every((e) => e.event.epoch === 2)).toBe(true)
-      expect(h.events.filter((e) => e.event.type === 'TunnelRecovered')).toHaveLength(TUNNELS)
+      expect(readFileSync(join(dir, 'hooks.log'), 'utf8')).toContain('gain lns-fo 2 node-2')
     } finally {
-      await lac.stop()
+      await lac.ep.stop()
+    }
+  }, 300_000)
+
+  it('zombie: node-1 SIGSTOP, node-2 takes over, SIGCONT: node-1 stops serving without sending, its late writes are fenced', async () => {
+    const node1 = startNode('node-1', 'lns-zombie', '127.0.0.92')
+    await sleep(2500)
+    startNode('node-2', 'lns-zombie', '127.0.0.92')
+    await sleep(1000)
+    const lac = await startLac('127.0.0.93', '127.0.0.92', 50, 10)
+    try {
+      await sleep(1500)
+      const before = lac.sessions()
+      node1.kill('SIGSTOP')
+      await waitFor('recovered by node-2', () => lac.up.recovered === 50, 60_000)
+      node1.kill('SIGCONT')
+      await sleep(4000)
+      expect(node1.exitCode).toBeNull() // alive, but no longer serving lns-zombie
+      expect(lac.events.filter((e) => e.type === 'SessionClosed' || e.type === 'TunnelClosed')).toEqual([])
+      expect(lac.sessions()).toEqual(before)
+      const { h, table } = await loggedSessions('lns-zombie')
+      expect(table.owner).toBe('node-2')
+      // No event of the old epoch after the takeover's EndpointActivated.
+      const takeover = h.events.findIndex((e) => e.event.type === 'EndpointActivated' && e.event.epoch === 2)
+      expect(takeover).toBeGreaterThan(0)
+      expect(h.events.slice(takeover).filter((e) => e.event.epoch === 1)).toEqual([])
+      expect(readFileSync(join(dir, 'hooks.log'), 'utf8')).toContain('lose lns-zombie 1 node-1')
+    } finally {
+      await lac.ep.stop()
+    }
+  }, 300_000)
+
+  it('planned switchover through the release request: no session lost, the time without service measured', async () => {
+    startNode('node-1', 'lns-switch', '127.0.0.94')
+    await sleep(2500)
+    startNode('node-2', 'lns-switch', '127.0.0.94')
+    await sleep(1000)
+    const lac = await startLac('127.0.0.95', '127.0.0.94', 50, 10)
+    const op = await natsAs('operator')
+    try {
+      await sleep(1500)
+      const before = lac.sessions()
+      const t0 = Date.now()
+      const r = rightOrThrow(
+        await request(
+          op,
+          'l2tp.ep.lns-switch.release',
+          { type: 'ReleaseEndpoint', v: 1, issuer: 'test-operator', endpointId: 'lns-switch' },
+          20_000,
+        )(),
+      )
+      expect(r).toMatchObject({ ok: true })
+      await waitFor('recovered by node-2', () => lac.up.recovered === 50, 60_000)
+      const gapMs = Date.now() - t0
+      expect(lac.events.filter((e) => e.type === 'SessionClosed' || e.type === 'TunnelClosed')).toEqual([])
+      expect(lac.sessions()).toEqual(before)
+      let logged = await loggedSessions('lns-switch')
+      for (let i = 0; i < 20 && logged.table.owner !== 'node-2'; i++) {
+        await sleep(500) // node-2's outbox flushes
+        logged = await loggedSessions('lns-switch')
+      }
+      const { h, table } = logged
+      expect(table.owner).toBe('node-2')
+      expect(logged.sessions).toEqual(before)
+      expect(h.events.some((e) => e.event.type === 'EndpointReleased' && e.event.nodeId === 'node-1')).toBe(
+        true,
+      )
+      console.log(`planned switchover: ${gapMs} ms from the release request to all 50 tunnels recovered`)
+    } finally {
+      await op.close()
+      await lac.ep.stop()
     }
   }, 300_000)
 })
