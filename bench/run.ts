@@ -1,5 +1,6 @@
 // npm run bench -- NAME: runs one benchmark, prints a table, writes bench/results/NAME.json.
 
+import { recoveryBench } from './recovery.js'
 import { rehydrateBench } from './rehydrate.js'
 import { replayBench } from './replay.js'
 import { setupBench } from './setup.js'
@@ -8,6 +9,7 @@ const benches: Record<string, () => Promise<void>> = {
   replay: replayBench,
   setup: setupBench,
   rehydrate: rehydrateBench,
+  recovery: recoveryBench,
 }
 
 const name = process.argv[2]

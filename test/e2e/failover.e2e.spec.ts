@@ -16,6 +16,11 @@ import { engineConfig } from '../support/sim.js'
 
 const FAILOVER = { control: true, data: true, recoveryTimeMs: 60_000 }
 let names: TopicNames
+// The lease bucket outlives test runs: endpoint ids of this run's own.
+const RUN = Math.random().toString(36).slice(2, 8)
+const FO = `lns-fo-${RUN}`
+const ZOMBIE = `lns-zombie-${RUN}`
+const SWITCH = `lns-switch-${RUN}`
 let dir: string
 const procs: ChildProcess[] = []
 
@@ -130,9 +135,9 @@ afterAll(async () => {
 
 describe('takeover and RFC 4951 recovery', () => {
   it('crash: 500 tunnels x 20 sessions; node-1 SIGKILL; standby node-2 takes over and every session stays up', async () => {
-    const node1 = startNode('node-1', 'lns-fo', '127.0.0.90')
+    const node1 = startNode('node-1', FO, '127.0.0.90')
     await sleep(2500)
-    startNode('node-2', 'lns-fo', '127.0.0.90')
+    startNode('node-2', FO, '127.0.0.90')
     await sleep(1000)
     const lac = await startLac('127.0.0.91', '127.0.0.90', 500, 20)
     try {
@@ -143,22 +148,25 @@ describe('takeover and RFC 4951 recovery', () => {
       expect(lac.events.filter((e) => e.type === 'SessionClosed' || e.type === 'TunnelClosed')).toEqual([])
       expect(lac.sessions()).toEqual(before)
       await sleep(3000)
-      const { h, table, sessions } = await loggedSessions('lns-fo')
+      const { h, table, sessions } = await loggedSessions(FO)
+      const first = h.events.find((e) => e.event.type === 'EndpointActivated')?.event.epoch ?? 0
       expect(table.owner).toBe('node-2')
-      expect(table.epoch).toBe(2)
+      expect(table.epoch).toBe(first + 1)
       expect(table.consistent).toBe(true)
       expect(sessions).toEqual(before)
-      expect(h.events.filter((e) => e.event.nodeId === 'node-2').every((e) => e.event.epoch === 2)).toBe(true)
-      expect(readFileSync(join(dir, 'hooks.log'), 'utf8')).toContain('gain lns-fo 2 node-2')
+      expect(
+        h.events.filter((e) => e.event.nodeId === 'node-2').every((e) => e.event.epoch === first + 1),
+      ).toBe(true)
+      expect(readFileSync(join(dir, 'hooks.log'), 'utf8')).toContain(`gain ${FO} ${first + 1} node-2`)
     } finally {
       await lac.ep.stop()
     }
   }, 300_000)
 
   it('zombie: node-1 SIGSTOP, node-2 takes over, SIGCONT: node-1 stops serving without sending, its late writes are fenced', async () => {
-    const node1 = startNode('node-1', 'lns-zombie', '127.0.0.92')
+    const node1 = startNode('node-1', ZOMBIE, '127.0.0.92')
     await sleep(2500)
-    startNode('node-2', 'lns-zombie', '127.0.0.92')
+    startNode('node-2', ZOMBIE, '127.0.0.92')
     await sleep(1000)
     const lac = await startLac('127.0.0.93', '127.0.0.92', 50, 10)
     try {
@@ -171,22 +179,26 @@ describe('takeover and RFC 4951 recovery', () => {
       expect(node1.exitCode).toBeNull() // alive, but no longer serving lns-zombie
       expect(lac.events.filter((e) => e.type === 'SessionClosed' || e.type === 'TunnelClosed')).toEqual([])
       expect(lac.sessions()).toEqual(before)
-      const { h, table } = await loggedSessions('lns-zombie')
+      const { h, table } = await loggedSessions(ZOMBIE)
       expect(table.owner).toBe('node-2')
       // No event of the old epoch after the takeover's EndpointActivated.
-      const takeover = h.events.findIndex((e) => e.event.type === 'EndpointActivated' && e.event.epoch === 2)
+      const first = h.events.find((e) => e.event.type === 'EndpointActivated')?.event.epoch ?? 0
+      const takeover = h.events.findIndex(
+        (e) => e.event.type === 'EndpointActivated' && e.event.nodeId === 'node-2',
+      )
       expect(takeover).toBeGreaterThan(0)
-      expect(h.events.slice(takeover).filter((e) => e.event.epoch === 1)).toEqual([])
-      expect(readFileSync(join(dir, 'hooks.log'), 'utf8')).toContain('lose lns-zombie 1 node-1')
+      expect(h.events[takeover]?.event.epoch).toBe(first + 1)
+      expect(h.events.slice(takeover).filter((e) => e.event.epoch === first)).toEqual([])
+      expect(readFileSync(join(dir, 'hooks.log'), 'utf8')).toContain(`lose ${ZOMBIE} ${first} node-1`)
     } finally {
       await lac.ep.stop()
     }
   }, 300_000)
 
   it('planned switchover through the release request: no session lost, the time without service measured', async () => {
-    startNode('node-1', 'lns-switch', '127.0.0.94')
+    startNode('node-1', SWITCH, '127.0.0.94')
     await sleep(2500)
-    startNode('node-2', 'lns-switch', '127.0.0.94')
+    startNode('node-2', SWITCH, '127.0.0.94')
     await sleep(1000)
     const lac = await startLac('127.0.0.95', '127.0.0.94', 50, 10)
     const op = await natsAs('operator')
@@ -197,8 +209,8 @@ describe('takeover and RFC 4951 recovery', () => {
       const r = rightOrThrow(
         await request(
           op,
-          'l2tp.ep.lns-switch.release',
-          { type: 'ReleaseEndpoint', v: 1, issuer: 'test-operator', endpointId: 'lns-switch' },
+          `l2tp.ep.${SWITCH}.release`,
+          { type: 'ReleaseEndpoint', v: 1, issuer: 'test-operator', endpointId: SWITCH },
           20_000,
         )(),
       )
@@ -207,10 +219,10 @@ describe('takeover and RFC 4951 recovery', () => {
       const gapMs = Date.now() - t0
       expect(lac.events.filter((e) => e.type === 'SessionClosed' || e.type === 'TunnelClosed')).toEqual([])
       expect(lac.sessions()).toEqual(before)
-      let logged = await loggedSessions('lns-switch')
+      let logged = await loggedSessions(SWITCH)
       for (let i = 0; i < 20 && logged.table.owner !== 'node-2'; i++) {
         await sleep(500) // node-2's outbox flushes
-        logged = await loggedSessions('lns-switch')
+        logged = await loggedSessions(SWITCH)
       }
       const { h, table } = logged
       expect(table.owner).toBe('node-2')
