@@ -158,8 +158,17 @@ export const onRecoverySccrq = (ctx: Ctx, rt: Tunnel, m: ControlMessage): void =
   ) {
     return refuse('no such tunnel to recover')
   }
-  if (old.state !== 'established' || old.recovering)
-    return refuse('tunnel is not established or already recovering')
+  if (old.state !== 'established') return refuse('tunnel is not established')
+  if (old.recovering) {
+    // Double failover: the recovery endpoint died during recovery and a newer one asks now.
+    // The newer recovery supersedes the unfinished one (whose recovery tunnel is forgotten).
+    for (const other of [...ctx.engine.tunnels.values()]) {
+      if (other !== rt && other.recoveryOf === old.localId) {
+        ctx.engine.tunnels.delete(other.localId)
+        ctx.fx.push({ _tag: 'Arm', tunnelId: other.localId, at: null })
+      }
+    }
+  }
   if (ctx.engine.config.failover === null || old.peerFailover === null || !old.peerFailover.control) {
     return refuse('tunnel was not failover capable')
   }

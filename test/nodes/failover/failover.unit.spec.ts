@@ -218,3 +218,25 @@ describe('RFC 4951 failover between our engines', () => {
     expect(sim.node(LAC).events.at(-1)).toMatchObject({ type: 'TunnelClosed', closedBy: 'timeout' })
   })
 })
+
+describe('double failover', () => {
+  it('the replacement dies during recovery; a third node recovers the tunnel, superseding the unfinished recovery', () => {
+    const { sim, lacTunnel } = setup()
+    const table = fold(sim.node(LNS).events)
+    sim.nodes.delete('127.0.0.2:1701')
+    sim.add(LNS, engineConfig({ secretFor: () => secret, challenge: true, role: 'LNS', failover: FAILOVER }), 99)
+    const plan = recoveryPlan(table)
+    for (const r of plan.recover) sim.input(LNS, { _tag: 'Recover', tunnel: r })
+    // The recovery SCCRQ reaches the LAC, which answers; the replacement dies before the SCCCN.
+    sim.run(sim.now + 1)
+    sim.nodes.delete('127.0.0.2:1701')
+    sim.run(sim.now + 3000)
+    expect(sim.node(LAC).events.at(-1)?.type).toBe('TunnelRecoveryStarted')
+    sim.add(LNS, engineConfig({ secretFor: () => secret, challenge: true, role: 'LNS', failover: FAILOVER }), 123)
+    for (const r of plan.recover) sim.input(LNS, { _tag: 'Recover', tunnel: r })
+    sim.run(sim.now + 5000)
+    expect(sim.node(LNS).events.map((e) => e.type)).toEqual(['TunnelRecoveryStarted', 'TunnelRecovered', 'SessionsReconciled'])
+    expect(lacTunnel.sessions.size).toBe(10)
+    expect(sim.node(LAC).events.filter((e) => e.type === 'TunnelClosed' || e.type === 'SessionClosed')).toEqual([])
+  })
+})
