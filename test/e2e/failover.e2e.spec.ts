@@ -21,6 +21,7 @@ const RUN = Math.random().toString(36).slice(2, 8)
 const FO = `lns-fo-${RUN}`
 const ZOMBIE = `lns-zombie-${RUN}`
 const SWITCH = `lns-switch-${RUN}`
+const CHURN = `lns-churn-${RUN}`
 let dir: string
 const procs: ChildProcess[] = []
 
@@ -233,6 +234,86 @@ describe('takeover and RFC 4951 recovery', () => {
       console.log(`planned switchover: ${gapMs} ms from the release request to all 50 tunnels recovered`)
     } finally {
       await op.close()
+      await lac.ep.stop()
+    }
+  }, 300_000)
+
+  it('crash during churn: sessions in set-up are cleared on both sides, established ones survive, both sides agree', async () => {
+    const node1 = startNode('node-1', CHURN, '127.0.0.96')
+    await sleep(2500)
+    startNode('node-2', CHURN, '127.0.0.96')
+    await sleep(1000)
+    const lac = await startLac('127.0.0.97', '127.0.0.96', 100, 5)
+    let churning = true
+    let n = 0
+    const churn = (async () => {
+      while (churning) {
+        const tunnels = [...lac.ep.engine.tunnels.values()]
+        const t = tunnels[n++ % tunnels.length]
+        if (t !== undefined) {
+          lac.ep.input({ _tag: 'OpenSession', tunnelId: t.localId, direction: 'incoming' })
+          const victim = [...t.sessions.keys()][0]
+          if (victim !== undefined && n % 2 === 0)
+            lac.ep.input({
+              _tag: 'CloseSession',
+              tunnelId: t.localId,
+              sessionId: victim,
+              resultCode: 3,
+              reason: 'churn',
+            })
+        }
+        await sleep(5)
+      }
+    })()
+    try {
+      await sleep(1500)
+      // Established well before the kill (so logged by node-1), by the LAC's own ids.
+      const localKeys = () =>
+        new Set(
+          [...lac.ep.engine.tunnels.values()].flatMap((t) =>
+            [...t.sessions.values()].map((x) => `${t.localId}/${x.localId}`),
+          ),
+        )
+      const stable = localKeys()
+      await sleep(1500)
+      node1.kill('SIGKILL')
+      await sleep(2000)
+      churning = false
+      await churn
+      await waitFor('every tunnel recovered', () => lac.up.recovered === 100, 60_000)
+      await sleep(3000) // FSQ/FSR settle, node-2 flushes
+      expect(lac.events.filter((e) => e.type === 'TunnelClosed')).toEqual([])
+      const now = lac.sessions()
+      // Established before the kill and not closed by the LAC's churn since: every one still up.
+      const closedByChurn = new Set(
+        lac.events
+          .filter((e) => e.type === 'SessionClosed')
+          .map(
+            (e) =>
+              `${(e as { localTunnelId: number }).localTunnelId}/${(e as { localSessionId: number }).localSessionId}`,
+          ),
+      )
+      const survivors = [...stable].filter((k) => !closedByChurn.has(k))
+      expect(survivors.length).toBeGreaterThan(0)
+      const after = localKeys()
+      expect(survivors.filter((k) => !after.has(k))).toEqual([])
+      // No session half-set-up remains at the LAC.
+      for (const t of lac.ep.engine.tunnels.values())
+        for (const s of t.sessions.values()) expect(s.state).toBe('established')
+      // Both sides agree: the log, folded, holds exactly the LAC's sessions.
+      let logged = await loggedSessions(CHURN)
+      for (
+        let i = 0;
+        i < 20 && JSON.stringify([...logged.sessions].sort()) !== JSON.stringify([...now].sort());
+        i++
+      ) {
+        await sleep(500)
+        logged = await loggedSessions(CHURN)
+      }
+      expect([...logged.sessions].sort()).toEqual([...now].sort())
+      expect(logged.table.owner).toBe('node-2')
+    } finally {
+      churning = false
       await lac.ep.stop()
     }
   }, 300_000)

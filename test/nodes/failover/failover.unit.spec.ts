@@ -224,7 +224,11 @@ describe('double failover', () => {
     const { sim, lacTunnel } = setup()
     const table = fold(sim.node(LNS).events)
     sim.nodes.delete('127.0.0.2:1701')
-    sim.add(LNS, engineConfig({ secretFor: () => secret, challenge: true, role: 'LNS', failover: FAILOVER }), 99)
+    sim.add(
+      LNS,
+      engineConfig({ secretFor: () => secret, challenge: true, role: 'LNS', failover: FAILOVER }),
+      99,
+    )
     const plan = recoveryPlan(table)
     for (const r of plan.recover) sim.input(LNS, { _tag: 'Recover', tunnel: r })
     // The recovery SCCRQ reaches the LAC, which answers; the replacement dies before the SCCCN.
@@ -232,11 +236,21 @@ describe('double failover', () => {
     sim.nodes.delete('127.0.0.2:1701')
     sim.run(sim.now + 3000)
     expect(sim.node(LAC).events.at(-1)?.type).toBe('TunnelRecoveryStarted')
-    sim.add(LNS, engineConfig({ secretFor: () => secret, challenge: true, role: 'LNS', failover: FAILOVER }), 123)
+    sim.add(
+      LNS,
+      engineConfig({ secretFor: () => secret, challenge: true, role: 'LNS', failover: FAILOVER }),
+      123,
+    )
     for (const r of plan.recover) sim.input(LNS, { _tag: 'Recover', tunnel: r })
     sim.run(sim.now + 5000)
-    expect(sim.node(LNS).events.map((e) => e.type)).toEqual(['TunnelRecoveryStarted', 'TunnelRecovered', 'SessionsReconciled'])
+    expect(sim.node(LNS).events.map((e) => e.type)).toEqual([
+      'TunnelRecoveryStarted',
+      'TunnelRecovered',
+      'SessionsReconciled',
+    ])
     expect(lacTunnel.sessions.size).toBe(10)
-    expect(sim.node(LAC).events.filter((e) => e.type === 'TunnelClosed' || e.type === 'SessionClosed')).toEqual([])
+    expect(
+      sim.node(LAC).events.filter((e) => e.type === 'TunnelClosed' || e.type === 'SessionClosed'),
+    ).toEqual([])
   })
 })
