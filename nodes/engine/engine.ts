@@ -8,6 +8,7 @@ import {
   checkAvps,
   decodePacket,
   describeWireError,
+  encodeControl,
   MessageType,
   messageTypeName,
   StopCcnResult,
@@ -27,6 +28,7 @@ export const createEngine = (config: EngineConfig, local: Address): Engine => ({
   nextCallSerial: 1,
   refuseNew: config.refuseNew,
   reserved: new Set(),
+  tombstones: new Map(),
   stats: {
     datagrams: 0,
     discarded: 0,
@@ -70,6 +72,10 @@ export const step = (engine: Engine, input: Input, now: number, rng: Rng): Effec
     }
     case 'Recover':
       startRecovery(ctx, input.tunnel)
+      break
+    case 'Bury':
+      for (const t of input.tunnels)
+        engine.tombstones.set(t.localTunnelId, { peer: t.peer, remoteTunnelId: t.remoteTunnelId })
       break
     case 'ReserveTunnelIds':
       for (const id of input.ids) engine.reserved.add(id)
@@ -126,7 +132,7 @@ const onDatagram = (ctx: Ctx, from: Address, bytes: Uint8Array): void => {
       e.byPeer.set(peerKey(from, m.avps.assignedTunnelId), t.localId)
     }
   }
-  if (t === undefined) return drop(ctx, `no tunnel ${m.tunnelId}`)
+  if (t === undefined) return buried(ctx, from, m) ? undefined : drop(ctx, `no tunnel ${m.tunnelId}`)
   // RFC 4951 §5.8: control packets on a tunnel awaiting its reset are discarded, not acked (FO-24).
   if (t.recovering) return drop(ctx, `tunnel ${t.localId} awaits its control channel reset`)
   if (from.host !== t.peer.host || from.port !== t.peer.port) {
@@ -237,3 +243,49 @@ const forget = (ctx: Ctx, t: Tunnel): void => {
 }
 
 export type { EngineConfig }
+
+/**
+ * A peer still speaking on a tunnel of the previous owner that could not be recovered (no RFC
+ * 4951 on its side): answer with a StopCCN in its own sequence, so it closes the tunnel at once
+ * instead of timing out (the takeover closed it in the log already).
+ */
+const buried = (ctx: Ctx, from: Address, m: ControlMessage): boolean => {
+  const tomb = ctx.engine.tombstones.get(m.tunnelId)
+  if (tomb === undefined || tomb.peer.host !== from.host || m.type === null) return false
+  if (m.type === MessageType.StopCCN) {
+    // The peer closes it itself: acknowledge, so it stops retransmitting (ZLB in its sequence).
+    ctx.fx.push({
+      _tag: 'Send',
+      to: from,
+      bytes: encodeControl({
+        tunnelId: tomb.remoteTunnelId,
+        sessionId: 0,
+        ns: m.nr,
+        nr: (m.ns + 1) & 0xffff,
+        type: null,
+        avps: {},
+      }),
+    })
+    return true
+  }
+  ctx.fx.push({
+    _tag: 'Send',
+    to: from,
+    bytes: encodeControl({
+      tunnelId: tomb.remoteTunnelId,
+      sessionId: 0,
+      ns: m.nr,
+      nr: (m.ns + 1) & 0xffff,
+      type: MessageType.StopCCN,
+      avps: {
+        assignedTunnelId: m.tunnelId,
+        resultCode: {
+          result: StopCcnResult.GeneralClear,
+          error: null,
+          message: 'endpoint taken over; the tunnel cannot be recovered',
+        },
+      },
+    }),
+  })
+  return true
+}

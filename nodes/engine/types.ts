@@ -106,6 +106,8 @@ export interface Engine {
   refuseNew: boolean
   /** Tunnel ids no new tunnel may take: old tunnels queued for RFC 4951 recovery (FO-11). */
   readonly reserved: Set<number>
+  /** Tunnels of a previous owner that cannot be recovered: their peer gets a StopCCN when it speaks. */
+  readonly tombstones: Map<number, { readonly peer: Address; readonly remoteTunnelId: number }>
   readonly stats: EngineStats
 }
 
@@ -158,6 +160,14 @@ export type Input =
   /** RFC 4951 recovery-endpoint role: recover an established tunnel of a rehydrated table. */
   | { readonly _tag: 'Recover'; readonly tunnel: RecoverableTunnel }
   | { readonly _tag: 'ReserveTunnelIds'; readonly ids: readonly number[] }
+  | {
+      readonly _tag: 'Bury'
+      readonly tunnels: ReadonlyArray<{
+        readonly localTunnelId: number
+        readonly remoteTunnelId: number
+        readonly peer: Address
+      }>
+    }
 
 export type Effect =
   | { readonly _tag: 'Send'; readonly to: Address; readonly bytes: Uint8Array }

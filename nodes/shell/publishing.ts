@@ -69,6 +69,13 @@ export const startPublishing = async (
       closedBy: 'recovery',
     } as never)
   }
+  const buriedTunnels = plan.close.flatMap((tid) => {
+    const t = table.tunnels.get(tid)
+    return t === undefined || held(tid)
+      ? []
+      : [{ localTunnelId: tid, remoteTunnelId: t.remoteTunnelId, peer: t.peer }]
+  })
+  endpoint.input({ _tag: 'Bury', tunnels: buriedTunnels })
   const queue = plan.recover.filter((r) => !held(r.localTunnelId))
   // Old ids stay reserved until their recovery starts: no recovery tunnel may take one (FO-11).
   endpoint.input({ _tag: 'ReserveTunnelIds', ids: queue.map((r) => r.localTunnelId) })

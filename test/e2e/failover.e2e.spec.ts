@@ -13,6 +13,7 @@ import { foldHistory, readEndpointHistory, request } from '../../registry/shell/
 import { eventLogDeps, freshTopics, natsAs, rightOrThrow } from '../support/brokers.js'
 import { sleep, waitFor } from '../support/churn.js'
 import { engineConfig } from '../support/sim.js'
+import { startXl2tpd } from '../support/xl2tpd.js'
 
 const FAILOVER = { control: true, data: true, recoveryTimeMs: 60_000 }
 let names: TopicNames
@@ -22,6 +23,7 @@ const FO = `lns-fo-${RUN}`
 const ZOMBIE = `lns-zombie-${RUN}`
 const SWITCH = `lns-switch-${RUN}`
 const CHURN = `lns-churn-${RUN}`
+const LEGACY = `lns-legacy-${RUN}`
 let dir: string
 const procs: ChildProcess[] = []
 
@@ -317,4 +319,54 @@ describe('takeover and RFC 4951 recovery', () => {
       await lac.ep.stop()
     }
   }, 300_000)
+
+  it('a peer without failover (xl2tpd as LAC): after the takeover its tunnel is closed cleanly and recorded; nothing hangs', async () => {
+    const node1 = startNode('node-1', LEGACY, '127.0.0.98')
+    await sleep(2500)
+    startNode('node-2', LEGACY, '127.0.0.98')
+    await sleep(1000)
+    const x = await startXl2tpd({
+      listen: '127.0.0.99',
+      secret: 'unused',
+      sections: [
+        '[lac ours]',
+        'lns = 127.0.0.98',
+        'challenge = no',
+        'hostname = xl2tpd-lac',
+        'pppoptfile = $DIR/options',
+        'autodial = yes',
+        'redial = no',
+      ].join('\n'),
+    })
+    try {
+      await waitFor('tunnel in the log', () => x.log().includes('Connection established'), 30_000)
+      await sleep(2000)
+      node1.kill('SIGKILL')
+      // node-2 takes over: xl2tpd advertised no failover, so its tunnel is closed in the log...
+      let logged = await loggedSessions(LEGACY)
+      for (let i = 0; i < 30 && logged.table.owner !== 'node-2'; i++) {
+        await sleep(500)
+        logged = await loggedSessions(LEGACY)
+      }
+      expect(logged.table.owner).toBe('node-2')
+      expect(logged.table.tunnels.size).toBe(0)
+      const closed = logged.h.events.find(
+        (e) => e.event.type === 'TunnelClosed' && e.event.nodeId === 'node-2',
+      )
+      expect(closed?.event).toMatchObject({ closedBy: 'recovery' })
+      // ...and nothing hangs: xl2tpd hangs up the dead tunnel, and node-2 keeps serving.
+      const mark = x.log().length
+      x.control('d ours')
+      await waitFor(
+        'xl2tpd to close the old tunnel',
+        () => /closed to 127\.0\.0\.98/.test(x.log().slice(mark)),
+        20_000,
+      )
+      const after = await loggedSessions(LEGACY)
+      expect(after.table.owner).toBe('node-2')
+      expect(after.table.consistent).toBe(true)
+    } finally {
+      await x.stop('SIGKILL')
+    }
+  }, 120_000)
 })

@@ -254,3 +254,38 @@ describe('double failover', () => {
     ).toEqual([])
   })
 })
+
+describe('tunnels that cannot be recovered', () => {
+  it('a peer still speaking on a buried tunnel gets a StopCCN in its own sequence', async () => {
+    const { Tp, TP_ADDR } = await import('../engine/tp.js')
+    const tp = new Tp()
+    tp.input({ _tag: 'Bury', tunnels: [{ localTunnelId: 77, remoteTunnelId: 0x0909, peer: TP_ADDR }] })
+    const { encodeControl } = await import('../../../nodes/wire/index.js')
+    const out = tp.raw(encodeControl({ tunnelId: 77, sessionId: 0, ns: 5, nr: 3, type: 6, avps: {} }))
+    expect(out).toHaveLength(1)
+    expect(out[0]).toMatchObject({ type: 4, tunnelId: 0x0909, ns: 3, nr: 6 })
+    expect(out[0]?.avps).toMatchObject({ assignedTunnelId: 77, resultCode: { result: 1 } })
+    // Anything else unknown is still just dropped.
+    expect(tp.raw(encodeControl({ tunnelId: 78, sessionId: 0, ns: 5, nr: 3, type: 6, avps: {} }))).toEqual([])
+  })
+})
+
+describe('a buried tunnel closed by its peer', () => {
+  it('its StopCCN is acknowledged with a ZLB in the peer sequence', async () => {
+    const { Tp, TP_ADDR } = await import('../engine/tp.js')
+    const { encodeControl } = await import('../../../nodes/wire/index.js')
+    const tp = new Tp()
+    tp.input({ _tag: 'Bury', tunnels: [{ localTunnelId: 77, remoteTunnelId: 0x0909, peer: TP_ADDR }] })
+    const out = tp.raw(
+      encodeControl({
+        tunnelId: 77,
+        sessionId: 0,
+        ns: 9,
+        nr: 4,
+        type: 4,
+        avps: { assignedTunnelId: 0x0909, resultCode: { result: 1, error: null, message: null } },
+      }),
+    )
+    expect(out).toMatchObject([{ type: null, tunnelId: 0x0909, ns: 4, nr: 10 }])
+  })
+})
