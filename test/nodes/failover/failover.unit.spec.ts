@@ -289,3 +289,87 @@ describe('a buried tunnel closed by its peer', () => {
     expect(out).toMatchObject([{ type: null, tunnelId: 0x0909, ns: 4, nr: 10 }])
   })
 })
+
+describe('RFC 4951 wire rules over a whole failover', () => {
+  const run = () => {
+    const { sim } = setup()
+    const { plan } = failover(sim)
+    sim.run(sim.now + 5000)
+    const all = [...wireTypes(sim, LNS), ...wireTypes(sim, LAC)]
+    const recoveryIds = new Set(
+      all
+        .filter((m) => m.type === 1 && m.avps.tunnelRecovery !== undefined)
+        .map((m) => m.avps.assignedTunnelId),
+    )
+    return { sim, plan, all, recoveryIds }
+  }
+
+  it('FO-05, FO-15, FO-20: AVP 76 only in SCCRQ/SCCRP, AVP 77 only in SCCRQ, SCS only in the recovery SCCRP', () => {
+    const { all } = run()
+    for (const m of all) {
+      if (m.avps.failoverCapability !== undefined) expect([1, 2]).toContain(m.type)
+      if (m.avps.tunnelRecovery !== undefined) expect(m.type).toBe(1)
+      if (m.avps.suggestedControlSequence !== undefined) expect(m.type).toBe(2)
+    }
+    expect(all.some((m) => m.avps.tunnelRecovery !== undefined)).toBe(true)
+  })
+
+  it('FO-13: only SCCRQ, SCCRP, SCCCN, StopCCN, HELLO and ZLB travel on the recovery tunnel', () => {
+    const { all } = run()
+    const recoveryTunnelIds = new Set(
+      all
+        .filter((m) => m.avps.tunnelRecovery !== undefined || m.avps.suggestedControlSequence !== undefined)
+        .map((m) => m.avps.assignedTunnelId),
+    )
+    const onRecovery = all.filter((m) => recoveryTunnelIds.has(m.tunnelId))
+    expect(onRecovery.length).toBeGreaterThan(0)
+    for (const m of onRecovery) expect([1, 2, 3, 4, 6, null]).toContain(m.type)
+  })
+
+  it('FO-36, FO-37, FO-38, FO-40, FO-41, FO-42: FSQ and FSR have Message Type M=0 and only FSS AVPs; every queried session is answered', () => {
+    const { all } = run()
+    const fsq = all.filter((m) => m.type === 21)
+    const fsr = all.filter((m) => m.type === 22)
+    expect(fsq.length).toBeGreaterThan(0)
+    expect(fsr.length).toBeGreaterThan(0)
+    for (const m of [...fsq, ...fsr]) {
+      expect(m.typeMandatory).toBe(false)
+      expect(Object.keys(m.avps)).toEqual(['failoverSessionStates'])
+    }
+    const asked = fsq.flatMap((m) => m.avps.failoverSessionStates ?? []).map((f) => f.sessionId)
+    const answered = new Set(
+      fsr.flatMap((m) => m.avps.failoverSessionStates ?? []).map((f) => f.remoteSessionId),
+    )
+    for (const id of asked) expect(answered.has(id)).toBe(true)
+  })
+
+  it('FO-24, FO-25: before the reset, old-tunnel packets are not acked; pre-failure messages are never retransmitted after it', () => {
+    const { sim, lacTunnel } = setup()
+    const table = fold(sim.node(LNS).events)
+    sim.nodes.delete('127.0.0.2:1701')
+    // The LAC queues an ICRQ that nobody acknowledges before the failover.
+    sim.input(LAC, { _tag: 'OpenSession', tunnelId: lacTunnel.localId, direction: 'incoming' })
+    sim.run(sim.now + 2500)
+    const icrqNs = wireTypes(sim, LAC)
+      .filter((m) => m.type === 10)
+      .at(-1)?.ns
+    sim.add(
+      LNS,
+      engineConfig({ secretFor: () => secret, challenge: true, role: 'LNS', failover: FAILOVER }),
+      99,
+    )
+    for (const r of recoveryPlan(table).recover) sim.input(LNS, { _tag: 'Recover', tunnel: r })
+    const mark = sim.wire.length
+    sim.run(sim.now + 20_000)
+    const after = sim.wire
+      .slice(mark)
+      .filter((w) => w.from.host === LAC.host && w.from.port === LAC.port)
+      .map((w) => decodePacket(w.bytes))
+      .flatMap((r) => (r._tag === 'Right' && r.right._tag === 'Control' ? [r.right.msg] : []))
+    // The unacked ICRQ (its Ns) never goes out again on the old tunnel after the reset.
+    expect(after.filter((m) => m.type === 10 && m.ns === icrqNs && m.tunnelId !== 0)).toEqual([])
+    // The LAC's half-set-up call was cleared silently (Step I): no CDN on the wire.
+    expect(after.filter((m) => m.type === 14)).toEqual([])
+    expect([...lacTunnel.sessions.values()].every((s) => s.state === 'established')).toBe(true)
+  })
+})
