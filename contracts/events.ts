@@ -46,7 +46,8 @@ export const EndpointActivated = event('EndpointActivated', {
 export const EndpointReleased = event('EndpointReleased', { reason: t.string })
 
 /** A control connection reached established (SCCCN sent or received, RFC 2661 §7.2). */
-export const TunnelEstablished = event('TunnelEstablished', {
+/** What an established tunnel is (shared with the snapshot's TunnelView). */
+export const tunnelProps = {
   localTunnelId: TunnelId,
   remoteTunnelId: TunnelId,
   local: Address,
@@ -66,7 +67,9 @@ export const TunnelEstablished = event('TunnelEstablished', {
   authenticated: t.boolean,
   /** Which configured secret authenticated the tunnel, by name; never the secret itself. */
   secretRef: nullable(t.string),
-})
+}
+
+export const TunnelEstablished = event('TunnelEstablished', tunnelProps)
 
 /** A control connection ended (StopCCN sent/received, or the peer stopped answering). */
 export const TunnelClosed = event('TunnelClosed', {
@@ -81,8 +84,8 @@ export const TunnelClosed = event('TunnelClosed', {
  * A call reached established (ICCN / OCCN sent or received, RFC 2661 §7.4, §7.5).
  * v2: TX and RX connect speeds are separate (AVP 24 and AVP 38); v1 had one `connectSpeed`.
  */
-export const SessionEstablished = eventV2('SessionEstablished', {
-  localTunnelId: TunnelId,
+/** What an established session is (shared with the snapshot's SessionView). */
+export const sessionProps = {
   localSessionId: SessionId,
   remoteSessionId: SessionId,
   callSerial: U32,
@@ -95,7 +98,9 @@ export const SessionEstablished = eventV2('SessionEstablished', {
   calledNumber: nullable(t.string),
   physicalChannelId: nullable(U32),
   sequencing: t.boolean,
-})
+}
+
+export const SessionEstablished = eventV2('SessionEstablished', { localTunnelId: TunnelId, ...sessionProps })
 
 /** A call ended (CDN sent or received, or its tunnel went away). */
 export const SessionClosed = event('SessionClosed', {

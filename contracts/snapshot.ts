@@ -1,59 +1,15 @@
 // Snapshot of one endpoint's connection table on l2tp.snapshots (compacted, key = endpoint id):
 // the table in canonical form plus the l2tp.events partition and next offset it covers. Pure.
 import * as t from 'io-ts'
-import { Address, EndpointId, Epoch, Millis, NodeId, Offset, Seq, SessionId, TunnelId } from './ids.js'
-import {
-  Bearer,
-  BearerCaps,
-  CallDirection,
-  Count,
-  FailoverCapability,
-  Framing,
-  FramingCaps,
-  nullable,
-  Originator,
-  Role,
-  U16,
-  U32,
-  WindowSize,
-} from './parts.js'
+import { sessionProps, tunnelProps } from './events.js'
+import { Address, EndpointId, Epoch, Millis, NodeId, Offset, Seq } from './ids.js'
+import { Count, nullable, Role } from './parts.js'
 
-export const SessionView = t.type({
-  localSessionId: SessionId,
-  remoteSessionId: SessionId,
-  callSerial: U32,
-  direction: CallDirection,
-  framing: Framing,
-  bearer: nullable(Bearer),
-  txConnectSpeed: U32,
-  rxConnectSpeed: nullable(U32),
-  callingNumber: nullable(t.string),
-  calledNumber: nullable(t.string),
-  physicalChannelId: nullable(U32),
-  sequencing: t.boolean,
-  establishedAt: Millis,
-})
+export const SessionView = t.type({ ...sessionProps, establishedAt: Millis })
 export type SessionView = t.TypeOf<typeof SessionView>
 
 export const TunnelView = t.type({
-  localTunnelId: TunnelId,
-  remoteTunnelId: TunnelId,
-  local: Address,
-  peer: Address,
-  role: Role,
-  originator: Originator,
-  localHostName: t.string,
-  peerHostName: t.string,
-  peerVendorName: nullable(t.string),
-  peerFirmwareRevision: nullable(U16),
-  peerFraming: FramingCaps,
-  peerBearer: BearerCaps,
-  localReceiveWindow: WindowSize,
-  peerReceiveWindow: WindowSize,
-  localFailover: nullable(FailoverCapability),
-  peerFailover: nullable(FailoverCapability),
-  authenticated: t.boolean,
-  secretRef: nullable(t.string),
+  ...tunnelProps,
   establishedAt: Millis,
   recovering: t.boolean,
   recoveries: Count,
