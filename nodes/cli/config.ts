@@ -31,9 +31,14 @@ export const EndpointConfig = t.intersection([
     }),
     helloIntervalMs: NonNegativeInt,
     maxSessionsPerTunnel: PositiveInt,
+    /** RFC 4951 §5.1: never C=0 and D=0 (FO-02); C=0 needs D=1 (FO-03). */
     failover: t.union([
       t.null,
-      t.type({ control: t.boolean, data: t.boolean, recoveryTimeMs: NonNegativeInt }),
+      t.refinement(
+        t.type({ control: t.boolean, data: t.boolean, recoveryTimeMs: NonNegativeInt }),
+        (f) => f.control || f.data,
+        'FailoverCapabilityWithCOrD',
+      ),
     ]),
   }),
 ])
