@@ -1,0 +1,152 @@
+// RFC 4951 rules against a scripted test peer (TP); the engine is the DUT. Each test names its FO id.
+import { describe, expect, it } from 'vitest'
+import { encodeControl } from '../../../nodes/wire/index.js'
+import { sccrqAvps, TP_ADDR, Tp } from '../engine/tp.js'
+
+const FO = { control: true, data: true, recoveryTimeMs: 30_000 }
+
+/** DUT with failover; TP opens a tunnel advertising failover and one session. */
+const withTunnel = () => {
+  const tp = new Tp({ failover: FO })
+  const tid = tp.openTunnel({ failoverCapability: FO })
+  const [icrp] = tp.send({
+    tunnelId: tid,
+    sessionId: 0,
+    type: 10,
+    avps: { assignedSessionId: 0x0303, callSerialNumber: 1 },
+  })
+  const sid = icrp?.avps.assignedSessionId as number
+  tp.send({
+    tunnelId: tid,
+    sessionId: sid,
+    type: 12,
+    avps: { txConnectSpeed: 1000, framingType: { sync: true, async: false } },
+  })
+  return { tp, tid, sid }
+}
+
+describe('RFC 4951 remote-endpoint rules (engine as DUT)', () => {
+  it('FO-07: a StopCCN carrying a Failover Capability AVP (draft-06 peers) is processed normally', () => {
+    const { tp, tid } = withTunnel()
+    tp.send({
+      tunnelId: tid,
+      sessionId: 0,
+      type: 4,
+      avps: {
+        assignedTunnelId: 0x0909,
+        resultCode: { result: 1, error: null, message: null },
+        failoverCapability: FO,
+      },
+    })
+    expect(tp.effects.some((f) => f._tag === 'TunnelDown')).toBe(true)
+  })
+
+  it('FO-16: a recovery SCCRQ naming unknown tunnel ids gets StopCCN', () => {
+    const { tp } = withTunnel()
+    tp.ns = 0
+    const out = tp.raw(
+      encodeControl({
+        tunnelId: 0,
+        sessionId: 0,
+        ns: 0,
+        nr: 0,
+        type: 1,
+        avps: {
+          ...sccrqAvps(0x0a0a),
+          tieBreaker: new Uint8Array(8),
+          tunnelRecovery: { recoverTunnelId: 0x4444, recoverRemoteTunnelId: 0x5555 },
+        },
+      }),
+    )
+    expect(out.find((m) => m.type === 4)?.avps.resultCode?.message).toBe('no such tunnel to recover')
+  })
+
+  it('FO-19, FO-23: a valid recovery SCCRQ gets SCCRP with SCS; after SCCCN the old tunnel runs at the mirrored Ns/Nr', () => {
+    const { tp, tid } = withTunnel()
+    const [sccrp] = tp.raw(
+      encodeControl({
+        tunnelId: 0,
+        sessionId: 0,
+        ns: 0,
+        nr: 0,
+        type: 1,
+        avps: {
+          ...sccrqAvps(0x0a0a),
+          tieBreaker: new Uint8Array(8),
+          tunnelRecovery: { recoverTunnelId: 0x0909, recoverRemoteTunnelId: tid },
+        },
+      }),
+    )
+    const scs = sccrp?.avps.suggestedControlSequence
+    expect(scs).toBeDefined()
+    expect(sccrp?.avps.failoverCapability).toBeUndefined()
+    tp.raw(
+      encodeControl({
+        tunnelId: sccrp?.avps.assignedTunnelId as number,
+        sessionId: 0,
+        ns: 1,
+        nr: 1,
+        type: 3,
+        avps: {},
+      }),
+    )
+    // The DUT now speaks on the old tunnel with Ns = Suggested Nr, Nr = Suggested Ns (its FSQ).
+    const fsq = tp.sent.find((m) => m.type === 21)
+    expect(fsq).toMatchObject({ tunnelId: 0x0909, ns: scs?.nr, nr: scs?.ns })
+  })
+
+  it('FO-43, FO-46: FSR answers Session ID 0 for unknown or mispaired sessions, the own id for a paired one (kept)', () => {
+    const { tp, tid, sid } = withTunnel()
+    const out = tp.send({
+      tunnelId: tid,
+      sessionId: 0,
+      type: 21,
+      avps: {
+        failoverSessionStates: [
+          { sessionId: 0x0303, remoteSessionId: sid },
+          { sessionId: 0x0404, remoteSessionId: 0x7777 },
+          { sessionId: 0x0505, remoteSessionId: sid },
+        ],
+      },
+    })
+    const fsr = out.find((m) => m.type === 22)?.avps.failoverSessionStates
+    expect(fsr).toEqual([
+      { sessionId: sid, remoteSessionId: 0x0303 },
+      { sessionId: 0, remoteSessionId: 0x0404 },
+      { sessionId: 0, remoteSessionId: 0x0505 },
+    ])
+    expect(tp.dut.tunnels.get(tid)?.sessions.has(sid)).toBe(true)
+  })
+
+  it('FO-22: with no SCS in the recovery SCCRP, the recovery endpoint resets the old tunnel to Ns = Nr = 0', () => {
+    const tp = new Tp({ failover: FO })
+    tp.input({
+      _tag: 'Recover',
+      tunnel: {
+        localTunnelId: 0x0707,
+        remoteTunnelId: 0x0909,
+        peer: TP_ADDR,
+        peerHostName: 'tp',
+        authenticated: false,
+        peerWindow: 4,
+        peerFailover: FO,
+        peerFraming: { sync: true, async: false },
+        peerBearer: { digital: true, analog: false },
+        sessions: [
+          { localSessionId: 1, remoteSessionId: 2, callSerial: 1, direction: 'incoming', sequencing: false },
+        ],
+      },
+    })
+    const sccrq = tp.sent.find((m) => m.type === 1)
+    expect(sccrq?.avps.tunnelRecovery).toEqual({ recoverTunnelId: 0x0707, recoverRemoteTunnelId: 0x0909 })
+    tp.ns = 0
+    tp.send({
+      tunnelId: sccrq?.avps.assignedTunnelId as number,
+      sessionId: 0,
+      type: 2,
+      avps: sccrqAvps(0x0b0b),
+    })
+    const fsq = tp.sent.find((m) => m.type === 21)
+    expect(fsq).toMatchObject({ tunnelId: 0x0909, ns: 0, nr: 0 })
+  })
+})
