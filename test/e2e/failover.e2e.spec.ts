@@ -8,8 +8,9 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type L2tpEvent, type TopicNames, unsafe } from '../../contracts/index.js'
 import type { Effect } from '../../nodes/engine/types.js'
+import { decodeLease } from '../../nodes/shell/lease.js'
 import { UdpEndpoint } from '../../nodes/shell/udp-endpoint.js'
-import { foldHistory, readEndpointHistory, request } from '../../registry/shell/index.js'
+import { foldHistory, openKv, readEndpointHistory, request } from '../../registry/shell/index.js'
 import { eventLogDeps, freshTopics, natsAs, rightOrThrow } from '../support/brokers.js'
 import { sleep, waitFor } from '../support/churn.js'
 import { engineConfig } from '../support/sim.js'
@@ -24,6 +25,7 @@ const ZOMBIE = `lns-zombie-${RUN}`
 const SWITCH = `lns-switch-${RUN}`
 const CHURN = `lns-churn-${RUN}`
 const LEGACY = `lns-legacy-${RUN}`
+const DOUBLE = `lns-double-${RUN}`
 let dir: string
 const procs: ChildProcess[] = []
 
@@ -369,4 +371,51 @@ describe('takeover and RFC 4951 recovery', () => {
       await x.stop('SIGKILL')
     }
   }, 120_000)
+
+  it('double failover: node-2 dies during recovery, node-3 takes over; the tables end consistent with the peer', async () => {
+    const nodes = new Map<string, ChildProcess>()
+    nodes.set('node-1', startNode('node-1', DOUBLE, '127.0.0.102'))
+    await sleep(2500)
+    nodes.set('node-2', startNode('node-2', DOUBLE, '127.0.0.102'))
+    nodes.set('node-3', startNode('node-3', DOUBLE, '127.0.0.102'))
+    await sleep(1000)
+    const lac = await startLac('127.0.0.103', '127.0.0.102', 300, 5)
+    const nc = await natsAs('node')
+    try {
+      const kv = rightOrThrow(await openKv(nc, 'l2tp_endpoints')())
+      const owner = async () => {
+        const v = rightOrThrow(await kv.get(DOUBLE)())
+        return v === null ? null : (decodeLease(v.value)?.node ?? null)
+      }
+      await sleep(1500)
+      const before = lac.sessions()
+      nodes.get('node-1')?.kill('SIGKILL')
+      const started = () => lac.events.filter((e) => e.type === 'TunnelRecoveryStarted').length
+      await waitFor('the first replacement to start recovering', () => started() > 0, 30_000)
+      const second = await owner()
+      expect(second === 'node-2' || second === 'node-3').toBe(true)
+      nodes.get(second as string)?.kill('SIGKILL')
+      const recoveredAtKill = lac.up.recovered
+      expect(recoveredAtKill).toBeLessThan(300) // it died during the recovery
+      const third = second === 'node-2' ? 'node-3' : 'node-2'
+      await waitFor(
+        'the third node to recover every tunnel',
+        () => lac.up.recovered >= recoveredAtKill + 300,
+        90_000,
+      )
+      expect(lac.events.filter((e) => e.type === 'SessionClosed' || e.type === 'TunnelClosed')).toEqual([])
+      expect(lac.sessions()).toEqual(before)
+      let logged = await loggedSessions(DOUBLE)
+      for (let i = 0; i < 20 && (logged.table.owner !== third || logged.sessions.size !== before.size); i++) {
+        await sleep(500)
+        logged = await loggedSessions(DOUBLE)
+      }
+      expect(logged.table.owner).toBe(third)
+      expect(logged.sessions).toEqual(before)
+      expect(await owner()).toBe(third)
+    } finally {
+      await nc.close()
+      await lac.ep.stop()
+    }
+  }, 300_000)
 })
