@@ -2,6 +2,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { Kafka } from 'kafkajs'
+import type { TopicNames } from '../contracts/index.js'
 
 export const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results')
 
@@ -41,4 +43,12 @@ export const gc = (): void => {
   if (g === undefined) throw new Error('run the bench with node --expose-gc (npm run bench does)')
   g()
   g()
+}
+
+/** Deletes a benchmark's topics at the end of its run. */
+export const dropTopics = async (kafka: Kafka, names: TopicNames): Promise<void> => {
+  const admin = kafka.admin()
+  await admin.connect()
+  await admin.deleteTopics({ topics: [names.events, names.snapshots, names.dead] }).catch(() => undefined)
+  await admin.disconnect()
 }

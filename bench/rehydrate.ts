@@ -15,7 +15,7 @@ import {
   writeSnapshots,
 } from '../registry/shell/index.js'
 import { sessionEstablished, tunnelEstablished } from '../test/support/history.js'
-import { printTable, writeResults } from './lib.js'
+import { dropTopics, printTable, writeResults } from './lib.js'
 
 const EP = 'bench-rehydrate'
 const TUNNELS = 8000
@@ -132,9 +132,6 @@ export const rehydrateBench = async (): Promise<void> => {
     printTable('rehydrate (target: snapshotTailSeconds < 1)', Object.entries(figures))
     console.log(`\nwrote ${writeResults('rehydrate', figures)}`)
   } finally {
-    const admin = kafka.admin()
-    await admin.connect()
-    await admin.deleteTopics({ topics: [names.events, names.snapshots, names.dead] }).catch(() => undefined)
-    await admin.disconnect()
+    await dropTopics(kafka, names)
   }
 }

@@ -10,7 +10,7 @@ import { evolveFleet, type Fleet, sessionCount } from '../registry/index.js'
 import { ensureTopics, makeKafka } from '../registry/shell/index.js'
 import { sessionEstablished, tunnelEstablished } from '../test/support/history.js'
 import { decodeProfile } from './decode-profile.js'
-import { gc, printTable, rssSampler, writeResults } from './lib.js'
+import { dropTopics, gc, printTable, rssSampler, writeResults } from './lib.js'
 
 const ENDPOINTS = 100
 const TUNNELS = 100
@@ -134,9 +134,6 @@ export const replayBench = async (): Promise<void> => {
     printTable('replay (target: ratio >= 0.8, bytesPerSession <= 600)', Object.entries(figures))
     console.log(`\nwrote ${writeResults('replay', figures)}`)
   } finally {
-    const admin = kafka.admin()
-    await admin.connect()
-    await admin.deleteTopics({ topics: [names.events, names.snapshots, names.dead] }).catch(() => undefined)
-    await admin.disconnect()
+    await dropTopics(kafka, names)
   }
 }

@@ -20,9 +20,9 @@ import {
 
 const byKey = <V>(m: Map<number, V>): V[] => [...m.keys()].sort((a, b) => a - b).map((k) => m.get(k) as V)
 
-const sessionView = (s: SessionRecord) => sessionRecord(s, s.establishedAt)
+export const sessionView = (s: SessionRecord) => sessionRecord(s, s.establishedAt)
 
-const tunnelView = (t: TunnelRecord) => {
+export const tunnelView = (t: TunnelRecord) => {
   const { sessions, ...rest } = tunnelRecord(t, t.establishedAt, t)
   void sessions
   return { ...rest, sessions: byKey(t.sessions).map(sessionView) }

@@ -18,7 +18,14 @@ import {
   registrySubjects,
   SERVICE_REGISTRY,
 } from '../../contracts/index.js'
-import { type EndpointTable, type Fleet, sessionCount, toView } from '../domain/index.js'
+import {
+  type EndpointTable,
+  type Fleet,
+  sessionCount,
+  sessionView,
+  toView,
+  tunnelView,
+} from '../domain/index.js'
 import { describeInfraError } from './errors.js'
 import { type EventFolder, startEventFolder } from './event-folder.js'
 import type { EventLogDeps } from './event-log.js'
@@ -152,12 +159,11 @@ export class RegistryService {
           subject: registrySubjects.tunnel,
           request: GetTunnel,
           handle: async (r) => {
-            const t = table(r.endpointId)
-            const tunnel =
-              t === undefined ? undefined : toView(t).tunnels.find((x) => x.localTunnelId === r.localTunnelId)
+            // One tunnel's view, not the whole table's (an endpoint may hold 10^5 sessions).
+            const tunnel = table(r.endpointId)?.tunnels.get(r.localTunnelId)
             return tunnel === undefined
               ? errorReply('NotFound', `no tunnel ${r.endpointId}/${r.localTunnelId}`)
-              : okReply(tunnel)
+              : okReply(tunnelView(tunnel))
           },
         }),
         endpoint({
@@ -165,13 +171,10 @@ export class RegistryService {
           subject: registrySubjects.session,
           request: GetSession,
           handle: async (r) => {
-            const t = table(r.endpointId)
-            const tunnel =
-              t === undefined ? undefined : toView(t).tunnels.find((x) => x.localTunnelId === r.localTunnelId)
-            const s = tunnel?.sessions.find((x) => x.localSessionId === r.localSessionId)
+            const s = table(r.endpointId)?.tunnels.get(r.localTunnelId)?.sessions.get(r.localSessionId)
             return s === undefined
               ? errorReply('NotFound', `no session ${r.endpointId}/${r.localTunnelId}/${r.localSessionId}`)
-              : okReply(s)
+              : okReply(sessionView(s))
           },
         }),
         endpoint({
