@@ -44,9 +44,11 @@ const newChallenge = (ctx: Ctx, t: Tunnel): Uint8Array | null =>
 /** Initiator: sends SCCRQ (Tunnel ID 0 in the header until the peer assigns one; L2-05). */
 export const startTunnel = (ctx: Ctx, t: Tunnel): void => {
   t.ourChallenge = newChallenge(ctx, t)
+  t.ourTieBreaker = ctx.engine.config.tieBreaker === true ? ctx.rng.bytes(8) : null
   sendControl(ctx, t, MessageType.SCCRQ, {
     ...startAvps(ctx, t),
     ...(t.ourChallenge ? { challenge: t.ourChallenge } : {}),
+    ...(t.ourTieBreaker ? { tieBreaker: t.ourTieBreaker } : {}),
   })
   arm(ctx, t)
 }
@@ -69,6 +71,7 @@ const learnPeer = (t: Tunnel, m: ControlMessage): void => {
 export const onSccrq = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
   learnPeer(t, m)
   if (m.avps.tunnelRecovery !== undefined) return onRecoverySccrq(ctx, t, m)
+  if (tieLost(ctx, t, m)) return
   if (m.avps.protocolVersion?.ver !== 1) {
     return stopTunnel(
       ctx,
@@ -259,4 +262,49 @@ const closed = (
 /** An unexpected control message in this state (RFC 2661 §7.1): clear the control connection. */
 export const fsmError = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
   stopTunnel(ctx, t, StopCcnResult.FsmError, null, `unexpected message type ${m.type} in state ${t.state}`)
+}
+
+/** Lexicographic (= unsigned big-endian) comparison of two Tie Breaker values. */
+const compareTie = (a: Uint8Array, b: Uint8Array): number => {
+  for (let i = 0; i < Math.min(a.length, b.length); i++)
+    if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number)
+  return a.length - b.length
+}
+
+const discard = (ctx: Ctx, t: Tunnel): void => {
+  ctx.engine.tunnels.delete(t.localId)
+  for (const [k, id] of ctx.engine.byPeer) if (id === t.localId) ctx.engine.byPeer.delete(k)
+  ctx.fx.push({ _tag: 'Arm', tunnelId: t.localId, at: null })
+}
+
+/**
+ * Tie breaker (RFC 2661 §4.4.3, l2tpv2.md §9), among normal tunnels only: an SCCRQ from a peer
+ * to which our own SCCRQ is outstanding. Lower value wins; only one present: it wins; equal: both
+ * drop; neither: two tunnels. The loser drops its attempt silently; our waiting calls move to the
+ * surviving tunnel. Returns true when the received SCCRQ must not be answered.
+ */
+const tieLost = (ctx: Ctx, t: Tunnel, m: ControlMessage): boolean => {
+  const theirs = m.avps.tieBreaker ?? null
+  const rival = [...ctx.engine.tunnels.values()].find(
+    (x) =>
+      x !== t &&
+      x.originator === 'local' &&
+      x.state === 'wait-ctl-reply' &&
+      x.recoveryOf === null &&
+      x.peer.host === t.peer.host,
+  )
+  const ours = rival?.ourTieBreaker ?? null
+  if (rival === undefined || (ours === null && theirs === null)) return false
+  const order = ours === null ? 1 : theirs === null ? -1 : compareTie(ours, theirs)
+  if (order < 0) {
+    discard(ctx, t) // we win: their SCCRQ is silently discarded
+    return true
+  }
+  discard(ctx, rival) // we lose (or tie): our attempt is silently dropped
+  if (order === 0) {
+    discard(ctx, t)
+    return true
+  }
+  for (const [id, s] of rival.sessions) t.sessions.set(id, s) // our waiting calls go on the winner's tunnel
+  return false
 }

@@ -36,6 +36,8 @@ export interface EngineConfig {
   readonly maxSessionsPerTunnel: number
   /** Refuse new tunnels and sessions (drain, or the outbox is full). */
   readonly refuseNew: boolean
+  /** Put a Tie Breaker in our SCCRQs: one tunnel per peer when both open at once (RFC 2661 §4.4.3). */
+  readonly tieBreaker?: boolean
 }
 
 export type TunnelState = 'wait-ctl-reply' | 'wait-ctl-conn' | 'established' | 'closing'
@@ -76,6 +78,8 @@ export interface Tunnel {
   peerFailover: FailoverCapability | null
   /** Our challenge, awaiting the peer's response (RFC 2661 §5.1.1). */
   ourChallenge: Uint8Array | null
+  /** The Tie Breaker we sent in our SCCRQ (RFC 2661 §4.4.3), if any. */
+  ourTieBreaker?: Uint8Array | null
   /** The peer's Assigned Tunnel ID, once known. */
   peerAssignedId: number
   authenticated: boolean

@@ -412,3 +412,59 @@ describe('call teardown records', () => {
     })
   })
 })
+
+describe('tie breaker (RFC 2661 §4.4.3)', () => {
+  const crossing = (dutTie: boolean, tpTie: Uint8Array | 'same' | null) => {
+    const tp = new Tp({ role: 'LAC', tieBreaker: dutTie })
+    const [own] = tp.input({ _tag: 'OpenTunnel', peer: TP_ADDR })
+    const value = tpTie === 'same' ? own?.avps.tieBreaker : tpTie
+    const out = tp.raw(
+      encodeControl({
+        tunnelId: 0,
+        sessionId: 0,
+        ns: 0,
+        nr: 0,
+        type: 1,
+        avps: { ...sccrqAvps(0x0c0c), ...(value ? { tieBreaker: value } : {}) },
+      }),
+    )
+    return { tp, own, out }
+  }
+
+  it('L2-56: our SCCRQ carries a Tie Breaker AVP of 8 octets when configured', () => {
+    const { own } = crossing(true, null)
+    expect(own?.avps.tieBreaker).toHaveLength(8)
+  })
+
+  it('L2-55: the lower value wins: the loser drops its own attempt silently and answers the winner', () => {
+    const { tp, out } = crossing(true, new Uint8Array(8))
+    expect(out.map((m) => m.type)).toEqual([2])
+    expect([...tp.dut.tunnels.values()].map((t) => t.originator)).toEqual(['peer'])
+  })
+
+  it('L2-55: the winner silently discards the loser SCCRQ (no reply)', () => {
+    const { tp, out } = crossing(true, new Uint8Array(8).fill(0xff))
+    expect(out).toEqual([])
+    expect([...tp.dut.tunnels.values()].map((t) => t.state)).toEqual(['wait-ctl-reply'])
+  })
+
+  it('L2-55: only one side sent a Tie Breaker: that side wins', () => {
+    const ours = crossing(true, null)
+    expect(ours.out).toEqual([])
+    const theirs = crossing(false, new Uint8Array(8).fill(0xff))
+    expect(theirs.out.map((m) => m.type)).toEqual([2])
+    expect(theirs.tp.dut.tunnels.size).toBe(1)
+  })
+
+  it('L2-55: equal values: both attempts are dropped', () => {
+    const { tp, out } = crossing(true, 'same')
+    expect(out).toEqual([])
+    expect(tp.dut.tunnels.size).toBe(0)
+  })
+
+  it('L2-55: neither sent one: two tunnels', () => {
+    const { tp, out } = crossing(false, null)
+    expect(out.map((m) => m.type)).toEqual([2])
+    expect(tp.dut.tunnels.size).toBe(2)
+  })
+})

@@ -198,3 +198,25 @@ describe('LAC <-> LNS engines', () => {
     expect(sim.node(LAC).engine.tunnels.size).toBe(0)
   })
 })
+
+describe('crossing SCCRQs between two engines with tie breakers', () => {
+  it('L2-55: both open at once; exactly one tunnel comes up, and the waiting calls ride on it', () => {
+    const sim = new Sim(5)
+    const A = addr('127.0.0.20')
+    const B = addr('127.0.0.21')
+    sim.add(A, engineConfig({ role: 'LAC', hostName: 'a', tieBreaker: true }))
+    sim.add(B, engineConfig({ role: 'LNS', hostName: 'b', tieBreaker: true }))
+    sim.input(A, { _tag: 'OpenTunnel', peer: B })
+    sim.input(B, { _tag: 'OpenTunnel', peer: A })
+    const aTunnel = [...sim.node(A).engine.tunnels.values()][0]
+    if (aTunnel === undefined) throw new Error('no tunnel')
+    sim.input(A, { _tag: 'OpenSession', tunnelId: aTunnel.localId, direction: 'incoming' })
+    sim.run(10_000)
+    const up = (a: typeof A) =>
+      [...sim.node(a).engine.tunnels.values()].filter((t) => t.state === 'established')
+    expect(up(A)).toHaveLength(1)
+    expect(up(B)).toHaveLength(1)
+    expect(up(A)[0]?.peerAssignedId).toBe(up(B)[0]?.localId)
+    expect(sim.node(A).events.filter((e) => e.type === 'SessionEstablished')).toHaveLength(1)
+  })
+})
