@@ -14,7 +14,7 @@ import {
   rehydrateEndpoint,
   writeSnapshots,
 } from '../registry/shell/index.js'
-import { sessionEstablished, tunnelEstablished } from '../test/support/history.js'
+import { sessionClosed, sessionEstablished, tunnelEstablished } from '../test/support/history.js'
 import { dropTopics, printTable, writeResults } from './lib.js'
 
 const EP = 'bench-rehydrate'
@@ -41,18 +41,7 @@ function* history(): Generator<L2tpEvent> {
     const t = (i % TUNNELS) + 1
     const sid = 1000 + (i % 60_000)
     yield sessionEstablished(env(), t, sid, i)
-    yield {
-      type: 'SessionClosed',
-      v: 1,
-      ...env(),
-      localTunnelId: t,
-      localSessionId: sid,
-      resultCode: 3,
-      errorCode: null,
-      message: null,
-      q931: null,
-      closedBy: 'peer',
-    } as L2tpEvent
+    yield sessionClosed(env(), t, sid)
   }
   // ...and the 64,000 that stay up.
   for (let t = 1; t <= TUNNELS; t++)

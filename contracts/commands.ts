@@ -134,6 +134,3 @@ export const parseRequest = <C extends t.Mixed>(
   const r = codec.decode(json.right)
   return E.isLeft(r) ? E.left(fromValidation('request', r.left)) : E.right(r.right)
 }
-
-/** Counts in replies and summaries. */
-export const Counts = t.type({ tunnels: Count, sessions: Count })

@@ -242,8 +242,6 @@ const forget = (ctx: Ctx, t: Tunnel): void => {
   if (ctx.engine.byPeer.get(key) === t.localId) ctx.engine.byPeer.delete(key)
 }
 
-export type { EngineConfig }
-
 /**
  * A peer still speaking on a tunnel of the previous owner that could not be recovered (no RFC
  * 4951 on its side): answer with a StopCCN in its own sequence, so it closes the tunnel at once
@@ -252,22 +250,9 @@ export type { EngineConfig }
 const buried = (ctx: Ctx, from: Address, m: ControlMessage): boolean => {
   const tomb = ctx.engine.tombstones.get(m.tunnelId)
   if (tomb === undefined || tomb.peer.host !== from.host || m.type === null) return false
-  if (m.type === MessageType.StopCCN) {
-    // The peer closes it itself: acknowledge, so it stops retransmitting (ZLB in its sequence).
-    ctx.fx.push({
-      _tag: 'Send',
-      to: from,
-      bytes: encodeControl({
-        tunnelId: tomb.remoteTunnelId,
-        sessionId: 0,
-        ns: m.nr,
-        nr: (m.ns + 1) & 0xffff,
-        type: null,
-        avps: {},
-      }),
-    })
-    return true
-  }
+  // Its own StopCCN gets a ZLB (so it stops retransmitting); anything else gets our StopCCN.
+  const stop = m.type !== MessageType.StopCCN
+  const message = 'endpoint taken over; the tunnel cannot be recovered'
   ctx.fx.push({
     _tag: 'Send',
     to: from,
@@ -276,15 +261,13 @@ const buried = (ctx: Ctx, from: Address, m: ControlMessage): boolean => {
       sessionId: 0,
       ns: m.nr,
       nr: (m.ns + 1) & 0xffff,
-      type: MessageType.StopCCN,
-      avps: {
-        assignedTunnelId: m.tunnelId,
-        resultCode: {
-          result: StopCcnResult.GeneralClear,
-          error: null,
-          message: 'endpoint taken over; the tunnel cannot be recovered',
-        },
-      },
+      type: stop ? MessageType.StopCCN : null,
+      avps: stop
+        ? {
+            assignedTunnelId: m.tunnelId,
+            resultCode: { result: StopCcnResult.GeneralClear, error: null, message },
+          }
+        : {},
     }),
   })
   return true

@@ -39,8 +39,6 @@ export interface HaOptions {
 export class HaEndpoint {
   private lease: EndpointLease
   private current: { ep: UdpEndpoint; publishing: Publishing; service: Service | null } | null = null
-  gains = 0
-  losses = 0
 
   constructor(
     private readonly config: EngineConfig,
@@ -98,7 +96,6 @@ export class HaEndpoint {
     )
     const service = this.nc === null ? null : await this.serveCommands(this.nc)
     this.current = { ep, publishing, service }
-    this.gains++
     this.log('info', 'serving endpoint', {
       endpoint: this.identity.endpointId,
       epoch: publishing.epoch,
@@ -112,7 +109,6 @@ export class HaEndpoint {
     const c = this.current
     if (c === null) return
     this.current = null
-    this.losses++
     this.log('warn', 'stopped serving endpoint', { endpoint: this.identity.endpointId, why })
     void c.service?.stop().catch(() => undefined)
     void c.publishing.outbox.close()

@@ -101,7 +101,6 @@ const readUntil = async (
     maxWaitTimeInMs: 100,
   })
   let records = 0
-  let next: Offset = range.from
   let finish: (() => void) | undefined
   let fail: ((e: Error) => void) | undefined
   const done = new Promise<void>((resolve, reject) => {
@@ -139,14 +138,14 @@ const readUntil = async (
         }
         if (out.length > 0) {
           records += out.length
-          next = nextOf((out[out.length - 1] as RawRecord).offset)
           onBatch(out)
         }
       },
     })
     consumer.seek({ topic, partition, offset: range.from })
     await done
-    return { nextOffset: compareOffsets(next, to) > 0 ? next : to, records }
+    // Every record before `to` was seen (transaction markers included): resume at `to`.
+    return { nextOffset: to, records }
   } finally {
     clearTimeout(timer)
     await consumer.disconnect().catch(() => undefined)

@@ -91,18 +91,7 @@ export function* history(o: HistoryOptions): Generator<L2tpEvent> {
     } else if (r < 0.95 && sessions.size > 0) {
       const sid = [...sessions][pick(sessions.size)] as number
       sessions.delete(sid)
-      yield {
-        type: 'SessionClosed',
-        v: 1,
-        ...env(),
-        localTunnelId: tid,
-        localSessionId: sid,
-        resultCode: 3,
-        errorCode: null,
-        message: null,
-        q931: null,
-        closedBy: 'peer',
-      } as L2tpEvent
+      yield sessionClosed(env(), tid, sid)
     } else if (r < 0.97 && i + 1 < o.events) {
       yield {
         type: 'TunnelRecoveryStarted',
@@ -191,4 +180,18 @@ export const sessionEstablished = (
     calledNumber: null,
     physicalChannelId: null,
     sequencing: false,
+  }) as L2tpEvent
+
+export const sessionClosed = (env: Env, localTunnelId: number, localSessionId: number): L2tpEvent =>
+  ({
+    type: 'SessionClosed',
+    v: 1,
+    ...env,
+    localTunnelId,
+    localSessionId,
+    resultCode: 3,
+    errorCode: null,
+    message: null,
+    q931: null,
+    closedBy: 'peer',
   }) as L2tpEvent
