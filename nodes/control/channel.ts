@@ -58,6 +58,8 @@ export interface Channel {
   retransmitAt: number | null
   ackAt: number | null
   lastHeardAt: number
+  /** When the retransmission timer last started with nothing outstanding before (RFC 4951 §5.2). */
+  silentSince: number | null
   /** Set once retransmissions are exhausted: the tunnel must be cleared (L2-42). */
   dead: boolean
 }
@@ -79,6 +81,7 @@ export const openChannel = (config: ChannelConfig, now: number, peerWindow = 4):
   retransmitAt: null,
   ackAt: null,
   lastHeardAt: now,
+  silentSince: null,
   dead: false,
 })
 
@@ -100,7 +103,10 @@ const flush = (ch: Channel, now: number, out: Uint8Array[]): void => {
     ch.ns = seqNext(ch.ns)
     out.push(bytes)
     ch.ackAt = null // the Nr rides on this message (piggyback ack)
-    if (ch.retransmitAt === null) ch.retransmitAt = now + ch.rtoMs
+    if (ch.retransmitAt === null) {
+      ch.retransmitAt = now + ch.rtoMs
+      ch.silentSince = now
+    }
   }
 }
 
@@ -124,6 +130,7 @@ const processAck = (ch: Channel, nr: number, now: number): void => {
   ch.retries = 0
   ch.rtoMs = ch.config.initialTimeoutMs
   ch.retransmitAt = ch.inFlight.length > 0 ? now + ch.rtoMs : null
+  ch.silentSince = ch.inFlight.length > 0 ? now : null
   for (let i = 0; i < removed; i++) {
     if (ch.cwnd < ch.ssthresh) ch.cwnd++
     else if (++ch.acked >= ch.cwnd) {

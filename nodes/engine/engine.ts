@@ -15,7 +15,7 @@ import {
 } from '../wire/index.js'
 import { arm, type Ctx, peerKey, transmit } from './io.js'
 import { newTunnel } from './make.js'
-import { awaitRecovery, onFsq, onFsr, startRecovery } from './recovery.js'
+import { awaitRecovery, onFsq, onFsr, peerSpokeAgain, startRecovery } from './recovery.js'
 import { closeSession, findSession, onSessionMessage, openSession, refuse, sendRequest } from './session.js'
 import { fsmError, onDead, onScccn, onSccrp, onSccrq, onStopCcn, startTunnel, stopTunnel } from './tunnel.js'
 import type { Effect, Engine, EngineConfig, Input, Rng, Tunnel } from './types.js'
@@ -27,7 +27,7 @@ export const createEngine = (config: EngineConfig, local: Address): Engine => ({
   byPeer: new Map(),
   nextCallSerial: 1,
   refuseNew: config.refuseNew,
-  reserved: new Set(),
+  pending: new Map(),
   tombstones: new Map(),
   stats: {
     datagrams: 0,
@@ -77,8 +77,8 @@ export const step = (engine: Engine, input: Input, now: number, rng: Rng): Effec
       for (const t of input.tunnels)
         engine.tombstones.set(t.localTunnelId, { peer: t.peer, remoteTunnelId: t.remoteTunnelId })
       break
-    case 'ReserveTunnelIds':
-      for (const id of input.ids) engine.reserved.add(id)
+    case 'QueueRecovery':
+      for (const r of input.tunnels) engine.pending.set(r.localTunnelId, r)
       break
     case 'CloseTunnel': {
       const t = engine.tunnels.get(input.tunnelId)
@@ -144,6 +144,7 @@ const onDatagram = (ctx: Ctx, from: Address, bytes: Uint8Array): void => {
   }
   const got = receive(t.channel, m, ctx.now)
   transmit(ctx, t.peer, got.out)
+  peerSpokeAgain(t, ctx.now)
   for (const msg of got.deliver) {
     if (!t.channel.dead) deliver(ctx, t, msg)
   }

@@ -7,7 +7,7 @@ import { DEFAULT_WINDOW } from './window.js'
 
 export const newTunnel = (ctx: Ctx, peer: Address, originator: Tunnel['originator']): Tunnel => {
   const e = ctx.engine
-  const localId = pickId(ctx.rng, (id) => e.tunnels.has(id) || e.reserved.has(id))
+  const localId = pickId(ctx.rng, (id) => e.tunnels.has(id) || e.pending.has(id))
   const t: Tunnel = {
     localId,
     peer,
@@ -36,4 +36,25 @@ export const newTunnel = (ctx: Ctx, peer: Address, originator: Tunnel['originato
   }
   e.tunnels.set(localId, t)
   return t
+}
+
+/** Lexicographic (= unsigned big-endian) comparison of two Tie Breaker values (RFC 2661 §4.4.3). */
+export const compareTie = (a: Uint8Array, b: Uint8Array): number => {
+  for (let i = 0; i < Math.min(a.length, b.length); i++)
+    if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number)
+  return a.length - b.length
+}
+
+/**
+ * Who wins a tie between our outstanding SCCRQ and the peer's (lower value wins; only one
+ * present: it wins). Negative: ours wins; positive: theirs; 0: equal, both are dropped.
+ */
+export const tieOrder = (ours: Uint8Array | null, theirs: Uint8Array | null): number =>
+  ours === null ? 1 : theirs === null ? -1 : compareTie(ours, theirs)
+
+/** Forgets a tunnel silently: no StopCCN, no linger (a lost tie, a superseded recovery). */
+export const discardTunnel = (ctx: Ctx, t: Tunnel): void => {
+  ctx.engine.tunnels.delete(t.localId)
+  for (const [k, id] of ctx.engine.byPeer) if (id === t.localId) ctx.engine.byPeer.delete(k)
+  ctx.fx.push({ _tag: 'Arm', tunnelId: t.localId, at: null })
 }

@@ -4,9 +4,16 @@
 // the old control channel, clear non-established sessions silently (Step I) and synchronise
 // sessions with FSQ/FSR (Step III). Sans-IO.
 import type { Channel } from '../control/channel.js'
-import { type ControlMessage, challengeResponse, MessageType, StopCcnResult } from '../wire/index.js'
+import {
+  CdnResult,
+  type ControlMessage,
+  challengeResponse,
+  MessageType,
+  StopCcnResult,
+} from '../wire/index.js'
 import { arm, type Ctx, emit, sendControl } from './io.js'
-import { newTunnel } from './make.js'
+import { discardTunnel, newTunnel, tieOrder } from './make.js'
+import { closeSession, dropSession, sendRequest } from './session.js'
 import type { RecoverableTunnel, Session, Tunnel } from './types.js'
 import { setPeerWindowOf } from './window.js'
 
@@ -31,9 +38,14 @@ const FSS_PER_MESSAGE = 60
 
 /** Takes an old tunnel of the rehydrated table and opens its recovery tunnel (§5.3). */
 export const startRecovery = (ctx: Ctx, r: RecoverableTunnel): void => {
+  if (ctx.engine.tunnels.has(r.localTunnelId)) return // recovered already (the peer asked first)
+  openRecoveryTunnel(ctx, restoreOld(ctx, r))
+}
+
+/** The old tunnel back in the engine, awaiting its control channel reset (§5.5, §5.8). */
+const restoreOld = (ctx: Ctx, r: RecoverableTunnel): Tunnel => {
   const e = ctx.engine
-  if (e.tunnels.has(r.localTunnelId)) return
-  e.reserved.delete(r.localTunnelId)
+  e.pending.delete(r.localTunnelId)
   const old = newTunnel(ctx, r.peer, 'peer')
   // The old tunnel keeps its ids (§5.5.3): re-key the record newTunnel made.
   e.tunnels.delete(old.localId)
@@ -53,19 +65,30 @@ export const startRecovery = (ctx: Ctx, r: RecoverableTunnel): void => {
   oldT.recoveryStartedAt = ctx.now
   setPeerWindowOf(oldT, r.peerWindow)
   for (const s of r.sessions) oldT.sessions.set(s.localSessionId, restoredSession(s))
+  arm(ctx, oldT)
+  return oldT
+}
+
+/** A recovery SCCRQ for the old tunnel on a new tunnel (FO-08..FO-12, FO-14). */
+const openRecoveryTunnel = (ctx: Ctx, oldT: Tunnel): void => {
   // A new local id that is no old tunnel's id (§5.3.3, FO-11): pickId avoids every live id.
-  const rt = newTunnel(ctx, r.peer, 'local')
+  const rt = newTunnel(ctx, oldT.peer, 'local')
   rt.recoveryOf = oldT.localId
+  // The old tunnel's secret authenticates the recovery tunnel (FO-14).
   rt.secret = oldT.secret
   rt.recoveryStartedAt = ctx.now
-  rt.ourChallenge = r.authenticated && rt.secret !== null ? ctx.rng.bytes(16) : null
+  rt.ourChallenge = oldT.authenticated && rt.secret !== null ? ctx.rng.bytes(16) : null
+  // A Tie Breaker is a MUST (FO-10); it is compared only with the peer's recovery SCCRQ for the
+  // same old tunnel (§5.6, FO-32).
+  rt.ourTieBreaker = ctx.rng.bytes(8)
   emit(ctx, {
     type: 'TunnelRecoveryStarted',
     v: 1,
     localTunnelId: oldT.localId,
     recoveryTunnelId: rt.localId,
   } as never)
-  const c = e.config
+  const c = ctx.engine.config
+  // The old tunnel's version (FO-12): L2TPv2, Protocol Version 1.0 and header Ver=2.
   sendControl(ctx, rt, MessageType.SCCRQ, {
     protocolVersion: { ver: 1, rev: 0 },
     hostName: c.hostName,
@@ -75,13 +98,12 @@ export const startRecovery = (ctx: Ctx, r: RecoverableTunnel): void => {
     receiveWindowSize: c.channel.receiveWindow,
     firmwareRevision: c.firmwareRevision,
     vendorName: c.vendorName,
-    // No Failover Capability on a recovery tunnel (FO-06); a Tie Breaker is a MUST (FO-10).
-    tieBreaker: ctx.rng.bytes(8),
-    tunnelRecovery: { recoverTunnelId: oldT.localId, recoverRemoteTunnelId: r.remoteTunnelId },
+    // No Failover Capability on a recovery tunnel (FO-06).
+    tieBreaker: rt.ourTieBreaker,
+    tunnelRecovery: { recoverTunnelId: oldT.localId, recoverRemoteTunnelId: oldT.peerAssignedId },
     ...(rt.ourChallenge ? { challenge: rt.ourChallenge } : {}),
   })
   arm(ctx, rt)
-  arm(ctx, oldT)
 }
 
 const restoredSession = (s: RecoverableTunnel['sessions'][number]): Session => ({
@@ -116,7 +138,6 @@ export const recoveredAsInitiator = (ctx: Ctx, rt: Tunnel, m: ControlMessage): v
   })
   rt.state = 'closing'
   rt.forgetAt = ctx.now + ctx.engine.config.lingerMs
-  queryAll(ctx, old)
 }
 
 /** The recovery tunnel failed: clear the old tunnel and its sessions silently (§5.3.7, FO-27). */
@@ -137,36 +158,71 @@ export const recoveryFailed = (ctx: Ctx, rt: Tunnel, reason: string): void => {
 
 // --- remote-endpoint role ----------------------------------------------------------------------
 
-/** Remote endpoint, recovery SCCRQ (§5.4): validate, answer SCCRP with SCS, or StopCCN (FO-16, FO-17). */
+/**
+ * Remote endpoint, recovery SCCRQ (§5.4): validate, answer SCCRP with SCS, or StopCCN (FO-16,
+ * FO-17, FO-18, FO-54). When we are a recovery endpoint for the same old tunnel too (both sides
+ * failed over, §5.6), the Tie Breakers of the two recovery SCCRQs decide, and the loser becomes
+ * the remote endpoint of the winner's recovery tunnel (FO-33).
+ */
 export const onRecoverySccrq = (ctx: Ctx, rt: Tunnel, m: ControlMessage): void => {
   const rec = m.avps.tunnelRecovery
   if (rec === undefined) return
-  const old = ctx.engine.tunnels.get(rec.recoverRemoteTunnelId)
+  const e = ctx.engine
+  // Set when we are a recovery endpoint for this old tunnel too: a refusal leaves it ours to recover.
+  let ours: Tunnel | null = null
   const refuse = (why: string) => {
     sendControl(ctx, rt, MessageType.StopCCN, {
       assignedTunnelId: rt.localId,
       resultCode: { result: StopCcnResult.GeneralError, error: 3, message: why },
     })
     rt.state = 'closing'
-    rt.forgetAt = ctx.now + ctx.engine.config.lingerMs
+    rt.forgetAt = ctx.now + e.config.lingerMs
+    if (ours !== null) openRecoveryTunnel(ctx, ours)
   }
+  // The old tunnel's version only (FO-18): L2TPv2 is Protocol Version 1.0.
+  const v = m.avps.protocolVersion
+  if (v === undefined || v.ver !== 1 || v.rev !== 0)
+    return refuse('recovery tunnel version differs from the old tunnel')
+  // Queued for our own recovery and not started yet: the peer recovers it first (§5.6).
+  const queued = e.pending.get(rec.recoverRemoteTunnelId)
   if (
-    old === undefined ||
-    old.peerAssignedId !== rec.recoverTunnelId ||
-    old.peer.host !== rt.peer.host ||
-    old.recoveryOf !== null
-  ) {
+    queued !== undefined &&
+    queued.remoteTunnelId === rec.recoverTunnelId &&
+    queued.peer.host === rt.peer.host
+  )
+    ours = restoreOld(ctx, queued)
+  const old = ours ?? e.tunnels.get(rec.recoverRemoteTunnelId)
+  if (old === undefined || old.peerAssignedId !== rec.recoverTunnelId || old.recoveryOf !== null) {
     return refuse('no such tunnel to recover')
   }
+  // Only the old tunnel's own peer address may recover it (§8, FO-54): the strictest allow-list.
+  if (old.peer.host !== rt.peer.host) {
+    return refuse('recovery not allowed from this address')
+  }
   if (old.state !== 'established') return refuse('tunnel is not established')
-  if (old.recovering) {
+  const mine = [...e.tunnels.values()].find(
+    (x) =>
+      x !== rt && x.recoveryOf === old.localId && x.originator === 'local' && x.state === 'wait-ctl-reply',
+  )
+  if (mine !== undefined) {
+    // Crossing recovery SCCRQs for the same old tunnel (FO-33); a tie scope of its own (FO-32).
+    const order = tieOrder(mine.ourTieBreaker ?? null, m.avps.tieBreaker ?? null)
+    if (order < 0) {
+      discardTunnel(ctx, rt) // we win: their recovery SCCRQ is silently discarded
+      return
+    }
+    discardTunnel(ctx, mine) // we lose: ours is dropped, we answer theirs as remote endpoint
+    ours = old
+    if (order === 0) {
+      discardTunnel(ctx, rt) // equal: both drop; we try again with a fresh Tie Breaker
+      openRecoveryTunnel(ctx, old)
+      return
+    }
+  } else if (old.recovering) {
     // Double failover: the recovery endpoint died during recovery and a newer one asks now.
     // The newer recovery supersedes the unfinished one (whose recovery tunnel is forgotten).
-    for (const other of [...ctx.engine.tunnels.values()]) {
-      if (other !== rt && other.recoveryOf === old.localId) {
-        ctx.engine.tunnels.delete(other.localId)
-        ctx.fx.push({ _tag: 'Arm', tunnelId: other.localId, at: null })
-      }
+    for (const other of [...e.tunnels.values()]) {
+      if (other !== rt && other.recoveryOf === old.localId) discardTunnel(ctx, other)
     }
   }
   if (ctx.engine.config.failover === null || old.peerFailover === null || !old.peerFailover.control) {
@@ -220,19 +276,20 @@ export const recoveredAsResponder = (ctx: Ctx, rt: Tunnel): void => {
   resetChannel(old.channel, s.nr, s.ns)
   old.recoveryDeadline = null
   finishReset(ctx, old, rt, s)
-  queryAll(ctx, old)
 }
 
+/** After the reset: Step I, the D-bit rule, Step III, then calls that waited (FO-34, FO-35, FO-52). */
 const finishReset = (ctx: Ctx, old: Tunnel, rt: Tunnel, scs: { ns: number; nr: number }): void => {
   old.recovering = false
   old.recoveryDeadline = null
   old.state = 'established'
   old.channel.lastHeardAt = ctx.now
-  // Step I: sessions not established at the failure are cleared silently (FO-34).
+  // Step I: sessions not established at the failure are cleared silently (FO-34). Calls asked
+  // for during the recovery (waiting for the tunnel) are not of the failure: they start below.
   let cleared = 0
   for (const [id, s] of old.sessions) {
-    if (s.state !== 'established') {
-      old.sessions.delete(id)
+    if (s.state !== 'established' && s.state !== 'wait-tunnel') {
+      dropSession(old, id)
       cleared++
     }
   }
@@ -248,38 +305,77 @@ const finishReset = (ctx: Ctx, old: Tunnel, rt: Tunnel, scs: { ns: number; nr: n
     durationMs: ctx.now - (old.recoveryStartedAt ?? ctx.now),
   } as never)
   ctx.fx.push({ _tag: 'TunnelUp', tunnelId: old.localId })
+  // Sequenced data channels cannot be recovered unless both sides advertised D (§6, FO-52): the
+  // recovery endpoint clears them with CDN.
+  const dataRecoverable = ctx.engine.config.failover?.data === true && old.peerFailover?.data === true
+  if (rt.originator === 'local' && !dataRecoverable) {
+    for (const s of [...old.sessions.values()]) {
+      if (s.state === 'established' && s.sequencing)
+        closeSession(ctx, old, s, CdnResult.Administrative, null, 'sequenced data channel not recoverable')
+    }
+  }
+  queryAll(ctx, old)
+  for (const s of old.sessions.values()) if (s.state === 'wait-tunnel') sendRequest(ctx, old, s)
   arm(ctx, old)
 }
 
 // --- Step III: FSQ / FSR -----------------------------------------------------------------------
 
-/** Queries every session of a recovered tunnel (FSQ, one FSS per session; FO-36). */
+/** Queries every established session of a recovered tunnel (FSQ, one FSS per session; FO-36). */
 export const queryAll = (ctx: Ctx, t: Tunnel): void => {
-  const all = [...t.sessions.values()].map((s) => ({ sessionId: s.localId, remoteSessionId: s.peerId }))
+  query(
+    ctx,
+    t,
+    [...t.sessions.values()].filter((s) => s.state === 'established'),
+  )
+}
+
+/** FSQs for these sessions; sync is complete when every one is answered (§5.9). */
+const query = (ctx: Ctx, t: Tunnel, sessions: readonly Session[]): void => {
+  const unsynced = t.unsynced ?? new Set<number>()
+  t.unsynced = unsynced
+  const all = sessions.map((s) => {
+    unsynced.add(s.localId)
+    return { sessionId: s.localId, remoteSessionId: s.peerId }
+  })
   for (let i = 0; i < all.length; i += FSS_PER_MESSAGE) {
     sendControl(ctx, t, MessageType.FSQ, { failoverSessionStates: all.slice(i, i + FSS_PER_MESSAGE) })
   }
 }
 
-/** Answers an FSQ: (own id, their id) when paired, (0, their id) otherwise (FO-41, FO-42, FO-43). */
+/**
+ * Answers an FSQ: (own id, their id) when paired, (0, their id) otherwise (FO-41, FO-42, FO-43).
+ * Other AVPs in the FSQ are ignored (FO-39). A session of ours paired with another remote id is
+ * not cleared but marked stale and queried by an FSQ of our own (§5.9, FO-44).
+ */
 export const onFsq = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
+  const stale: Session[] = []
   const answers = (m.avps.failoverSessionStates ?? []).map((q) => {
     const local = t.sessions.get(q.remoteSessionId)
-    return local !== undefined && local.peerId === q.sessionId
-      ? { sessionId: local.localId, remoteSessionId: q.sessionId }
-      : { sessionId: 0, remoteSessionId: q.sessionId }
+    if (local !== undefined && local.peerId === q.sessionId)
+      return { sessionId: local.localId, remoteSessionId: q.sessionId }
+    if (local !== undefined && !local.stale) {
+      local.stale = true
+      stale.push(local)
+    }
+    return { sessionId: 0, remoteSessionId: q.sessionId }
   })
   for (let i = 0; i < answers.length; i += FSS_PER_MESSAGE) {
     sendControl(ctx, t, MessageType.FSR, { failoverSessionStates: answers.slice(i, i + FSS_PER_MESSAGE) })
   }
+  if (stale.length > 0) query(ctx, t, stale)
 }
 
 /** On FSR: Session ID 0 clears our session silently (no CDN, FO-45); others stay (FO-46). */
 export const onFsr = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
   const cleared: number[] = []
   for (const a of m.avps.failoverSessionStates ?? []) {
-    if (a.sessionId !== 0) continue
-    if (t.sessions.delete(a.remoteSessionId)) cleared.push(a.remoteSessionId)
+    const s = t.sessions.get(a.remoteSessionId)
+    t.unsynced?.delete(a.remoteSessionId)
+    if (s === undefined) continue
+    if (a.sessionId === 0) {
+      if (dropSession(t, a.remoteSessionId)) cleared.push(a.remoteSessionId)
+    } else s.stale = false
   }
   emit(ctx, {
     type: 'SessionsReconciled',
@@ -292,13 +388,34 @@ export const onFsr = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
 
 // --- the failed peer's silence (§5.2) ---------------------------------------------------------
 
-/** Retransmissions to a C-capable peer ran out: keep the tunnel for its Recovery Time (FO-29). */
+/**
+ * Retransmissions to a C-capable peer ran out: keep the tunnel until the peer's Recovery Time,
+ * counted from when the retransmission timer started, has run too (§5.2, FO-29).
+ */
 export const awaitRecovery = (ctx: Ctx, t: Tunnel): boolean => {
   const fo = t.peerFailover
   if (fo === null || !fo.control || ctx.engine.config.failover === null || t.state !== 'established')
     return false
-  if (t.recoveryDeadline === null) t.recoveryDeadline = ctx.now + fo.recoveryTimeMs
+  if (t.recoveryDeadline === null) t.recoveryDeadline = (t.channel.silentSince ?? ctx.now) + fo.recoveryTimeMs
   return ctx.now < t.recoveryDeadline
+}
+
+/**
+ * The silent peer spoke on the old tunnel while we waited for its recovery: no failover after
+ * all (§5.2). Once our outstanding messages are acknowledged the Recovery timer stops (FO-30);
+ * until then they are retransmitted again, with a fresh retry budget.
+ */
+export const peerSpokeAgain = (t: Tunnel, now: number): void => {
+  const ch = t.channel
+  if (t.recoveryDeadline === null || !ch.dead) return
+  ch.dead = false
+  ch.retries = 0
+  ch.rtoMs = ch.config.initialTimeoutMs
+  if (ch.inFlight.length === 0) {
+    t.recoveryDeadline = null
+    ch.retransmitAt = null
+    ch.silentSince = null
+  } else ch.retransmitAt = now
 }
 
 /**

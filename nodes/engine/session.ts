@@ -22,6 +22,31 @@ const newSession = (localId: number, direction: Session['direction'], serial: nu
   accm: null,
 })
 
+/** How many released session ids a tunnel remembers, so that new ids avoid them (FO-48). */
+const RELEASED_MEMORY = 4096
+
+/**
+ * A new session id: random (L2-08), never live, and never one released lately, so ids are
+ * reused least recently first (RFC 4951 §5.9, FO-48): a peer that still believes in a session
+ * we cleared does not meet its id on a new call.
+ */
+export const newSessionId = (ctx: Ctx, t: Tunnel): number =>
+  pickId(ctx.rng, (x) => t.sessions.has(x) || t.released?.set.has(x) === true)
+
+/** Forgets a session of the tunnel, remembering its id as released (FO-48). */
+export const dropSession = (t: Tunnel, id: number): boolean => {
+  if (!t.sessions.delete(id)) return false
+  t.unsynced?.delete(id)
+  const r = t.released ?? { order: [], set: new Set<number>() }
+  t.released = r
+  if (!r.set.has(id)) {
+    r.order.push(id)
+    r.set.add(id)
+    if (r.order.length > RELEASED_MEMORY) r.set.delete(r.order.shift() as number)
+  }
+  return true
+}
+
 /** Framing we use: a subset of what the peer advertised (L2-28). */
 const framingFor = (t: Tunnel): 'sync' | 'async' =>
   t.peerFraming.sync || !t.peerFraming.async ? 'sync' : 'async'
@@ -59,14 +84,15 @@ export const openSession = (
   if ((direction === 'incoming') !== (role === 'LAC')) return 0
   // An LNS MUST have received Bearer Capabilities before it sends OCRQ (L2-26).
   if (direction === 'outgoing' && !t.peerBearer.digital && !t.peerBearer.analog) return 0
-  const id = pickId(ctx.rng, (x) => t.sessions.has(x))
+  const id = newSessionId(ctx, t)
   if (id === 0) return 0
   const s = newSession(id, direction, ctx.engine.nextCallSerial++ >>> 0)
   s.callingNumber = p.callingNumber ?? null
   s.calledNumber = p.calledNumber ?? null
   s.txConnectSpeed = p.txConnectSpeed ?? 100_000_000
   t.sessions.set(id, s)
-  if (t.state === 'established') sendRequest(ctx, t, s)
+  // Not on a tunnel awaiting its RFC 4951 reset: the call waits for Step I (FO-35).
+  if (t.state === 'established' && !t.recovering) sendRequest(ctx, t, s)
   return id
 }
 
@@ -126,7 +152,7 @@ const gone = (
   closedBy: 'local' | 'peer' | 'operator',
   q931: { cause: number; msg: number; advisory: string | null } | null = null,
 ): void => {
-  t.sessions.delete(s.localId)
+  dropSession(t, s.localId)
   if (s.state === 'established') {
     emit(ctx, {
       type: 'SessionClosed',
@@ -173,7 +199,7 @@ export const refuse = (
     ctx,
     t,
     MessageType.CDN,
-    { resultCode: { result, error, message }, assignedSessionId: pickId(ctx.rng, (x) => t.sessions.has(x)) },
+    { resultCode: { result, error, message }, assignedSessionId: newSessionId(ctx, t) },
     peerId,
   )
   emit(ctx, {
@@ -187,6 +213,29 @@ export const refuse = (
     localTunnelId: t.localId,
   } as never)
 }
+
+/**
+ * RFC 4951 §5.9: until session synchronisation is complete, a call request whose Assigned
+ * Session ID is the remote id of one of our established sessions means the peer reused the id of
+ * a session it believes gone (INTERPRETATION of "an ICRQ for a session in an established state").
+ */
+const syncCollision = (t: Tunnel, m: ControlMessage): Session | undefined => {
+  if (t.unsynced === undefined || t.unsynced.size === 0) return undefined
+  const peerId = m.avps.assignedSessionId
+  for (const s of t.sessions.values()) if (s.state === 'established' && s.peerId === peerId) return s
+  return undefined
+}
+
+/** The answer to that collision: a CDN naming our own session id, and the session is cleared (FO-47). */
+const collide = (ctx: Ctx, t: Tunnel, s: Session): void =>
+  closeSession(
+    ctx,
+    t,
+    s,
+    CdnResult.ErrorCode,
+    ErrorCode.InvalidSessionId,
+    'session id reused before session synchronisation',
+  )
 
 export const findSession = (t: Tunnel, m: ControlMessage): Session | undefined => {
   const byHeader = m.sessionId === 0 ? undefined : t.sessions.get(m.sessionId)
@@ -211,6 +260,8 @@ export const onSessionMessage = (ctx: Ctx, t: Tunnel, m: ControlMessage): void =
         ErrorCode.VendorSpecific,
         `a ${role} does not take ${m.type === MessageType.ICRQ ? 'ICRQ' : 'OCRQ'}`,
       )
+    const clash = syncCollision(t, m)
+    if (clash !== undefined) return collide(ctx, t, clash)
     if (ctx.engine.refuseNew)
       return refuse(
         ctx,
@@ -297,7 +348,7 @@ const inState = (ctx: Ctx, t: Tunnel, s: Session, m: ControlMessage, ok: boolean
 }
 
 const onIcrq = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
-  const id = pickId(ctx.rng, (x) => t.sessions.has(x))
+  const id = newSessionId(ctx, t)
   const s = newSession(id, 'incoming', m.avps.callSerialNumber ?? 0)
   s.peerId = m.avps.assignedSessionId ?? 0
   s.bearer = m.avps.bearerType?.digital ? 'digital' : m.avps.bearerType?.analog ? 'analog' : null
@@ -337,7 +388,7 @@ const onConnected = (ctx: Ctx, t: Tunnel, s: Session, m: ControlMessage): void =
 
 /** LAC outgoing call: OCRP at once, then OCCN as the (simulated) call is answered (RFC 2661 §7.5.1). */
 const onOcrq = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
-  const id = pickId(ctx.rng, (x) => t.sessions.has(x))
+  const id = newSessionId(ctx, t)
   const s = newSession(id, 'outgoing', m.avps.callSerialNumber ?? 0)
   s.peerId = m.avps.assignedSessionId ?? 0
   s.bearer = m.avps.bearerType?.digital ? 'digital' : m.avps.bearerType?.analog ? 'analog' : null

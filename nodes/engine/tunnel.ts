@@ -8,6 +8,7 @@ import {
   StopCcnResult,
 } from '../wire/index.js'
 import { arm, type Ctx, emit, sendControl } from './io.js'
+import { discardTunnel, tieOrder } from './make.js'
 import {
   onRecoverySccrq,
   recoveredAsInitiator,
@@ -264,22 +265,10 @@ export const fsmError = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
   stopTunnel(ctx, t, StopCcnResult.FsmError, null, `unexpected message type ${m.type} in state ${t.state}`)
 }
 
-/** Lexicographic (= unsigned big-endian) comparison of two Tie Breaker values. */
-const compareTie = (a: Uint8Array, b: Uint8Array): number => {
-  for (let i = 0; i < Math.min(a.length, b.length); i++)
-    if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number)
-  return a.length - b.length
-}
-
-const discard = (ctx: Ctx, t: Tunnel): void => {
-  ctx.engine.tunnels.delete(t.localId)
-  for (const [k, id] of ctx.engine.byPeer) if (id === t.localId) ctx.engine.byPeer.delete(k)
-  ctx.fx.push({ _tag: 'Arm', tunnelId: t.localId, at: null })
-}
-
 /**
  * Tie breaker (RFC 2661 §4.4.3, l2tpv2.md §9), among normal tunnels only: an SCCRQ from a peer
- * to which our own SCCRQ is outstanding. Lower value wins; only one present: it wins; equal: both
+ * to which our own SCCRQ is outstanding; a tie lost here never touches a recovery tunnel (RFC 4951
+ * §5.6, FO-31). Lower value wins; only one present: it wins; equal: both
  * drop; neither: two tunnels. The loser drops its attempt silently; our waiting calls move to the
  * surviving tunnel. Returns true when the received SCCRQ must not be answered.
  */
@@ -295,14 +284,14 @@ const tieLost = (ctx: Ctx, t: Tunnel, m: ControlMessage): boolean => {
   )
   const ours = rival?.ourTieBreaker ?? null
   if (rival === undefined || (ours === null && theirs === null)) return false
-  const order = ours === null ? 1 : theirs === null ? -1 : compareTie(ours, theirs)
+  const order = tieOrder(ours, theirs)
   if (order < 0) {
-    discard(ctx, t) // we win: their SCCRQ is silently discarded
+    discardTunnel(ctx, t) // we win: their SCCRQ is silently discarded
     return true
   }
-  discard(ctx, rival) // we lose (or tie): our attempt is silently dropped
+  discardTunnel(ctx, rival) // we lose (or tie): our attempt is silently dropped
   if (order === 0) {
-    discard(ctx, t)
+    discardTunnel(ctx, t)
     return true
   }
   for (const [id, s] of rival.sessions) t.sessions.set(id, s) // our waiting calls go on the winner's tunnel

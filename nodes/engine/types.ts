@@ -61,6 +61,8 @@ export interface Session {
   /** Last WEN counters and SLI ACCM received (RFC 2661 §6.14, §6.15). */
   wanErrors: number
   accm: { send: number; receive: number } | null
+  /** RFC 4951 §5.9: paired with another remote id in a peer's FSQ; we query it ourselves (FO-44). */
+  stale?: boolean
 }
 
 export interface Tunnel {
@@ -97,6 +99,10 @@ export interface Tunnel {
   /** Remote-endpoint role: the Suggested Control Sequence we sent on the recovery tunnel. */
   suggested: { ns: number; nr: number } | null
   recoveryStartedAt: number | null
+  /** RFC 4951 §5.9: our sessions queried by FSQ and not answered yet; sync is complete when empty. */
+  unsynced?: Set<number>
+  /** Session ids released lately, oldest first: new ids avoid them (least recently used, FO-48). */
+  released?: { readonly order: number[]; readonly set: Set<number> }
 }
 
 export interface Engine {
@@ -108,8 +114,11 @@ export interface Engine {
   nextCallSerial: number
   /** Refuse new tunnels and sessions: drain, or the event outbox is near full. Starts from config. */
   refuseNew: boolean
-  /** Tunnel ids no new tunnel may take: old tunnels queued for RFC 4951 recovery (FO-11). */
-  readonly reserved: Set<number>
+  /**
+   * Old tunnels queued for RFC 4951 recovery, by local id: no new tunnel may take their ids
+   * (FO-11), and a peer that is itself a recovery endpoint may recover one first (§5.6).
+   */
+  readonly pending: Map<number, RecoverableTunnel>
   /** Tunnels of a previous owner that cannot be recovered: their peer gets a StopCCN when it speaks. */
   readonly tombstones: Map<number, { readonly peer: Address; readonly remoteTunnelId: number }>
   readonly stats: EngineStats
@@ -163,7 +172,8 @@ export type Input =
     }
   /** RFC 4951 recovery-endpoint role: recover an established tunnel of a rehydrated table. */
   | { readonly _tag: 'Recover'; readonly tunnel: RecoverableTunnel }
-  | { readonly _tag: 'ReserveTunnelIds'; readonly ids: readonly number[] }
+  /** Old tunnels whose recovery will start later (paced): their ids are reserved meanwhile. */
+  | { readonly _tag: 'QueueRecovery'; readonly tunnels: readonly RecoverableTunnel[] }
   | {
       readonly _tag: 'Bury'
       readonly tunnels: ReadonlyArray<{

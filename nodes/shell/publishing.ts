@@ -77,8 +77,9 @@ export const startPublishing = async (
   })
   endpoint.input({ _tag: 'Bury', tunnels: buriedTunnels })
   const queue = plan.recover.filter((r) => !held(r.localTunnelId))
-  // Old ids stay reserved until their recovery starts: no recovery tunnel may take one (FO-11).
-  endpoint.input({ _tag: 'ReserveTunnelIds', ids: queue.map((r) => r.localTunnelId) })
+  // Old ids stay reserved until their recovery starts: no recovery tunnel may take one (FO-11);
+  // a peer that failed over too may recover a queued one first (RFC 4951 §5.6).
+  endpoint.input({ _tag: 'QueueRecovery', tunnels: queue })
   const pace = () => {
     for (const r of queue.splice(0, recoveryParallelism)) endpoint.input({ _tag: 'Recover', tunnel: r })
     if (queue.length > 0) setTimeout(pace, 10)

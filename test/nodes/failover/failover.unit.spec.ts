@@ -27,10 +27,11 @@ const fold = (events: EventBody[], epoch = 1): EndpointTable =>
     emptyTable(unsafe.endpointId('lns-a')),
   )
 
-const setup = (o: { challenge?: boolean; lacFailover?: boolean } = {}) => {
+const setup = (o: { challenge?: boolean; lacFailover?: boolean; lnsRecoveryTimeMs?: number } = {}) => {
   const sim = new Sim(3)
   const common = { secretFor: () => secret, challenge: o.challenge ?? true }
-  sim.add(LNS, engineConfig({ ...common, role: 'LNS', failover: FAILOVER }))
+  const lnsFailover = { ...FAILOVER, recoveryTimeMs: o.lnsRecoveryTimeMs ?? FAILOVER.recoveryTimeMs }
+  sim.add(LNS, engineConfig({ ...common, role: 'LNS', failover: lnsFailover }))
   sim.add(
     LAC,
     engineConfig({
@@ -208,13 +209,15 @@ describe('RFC 4951 failover between our engines', () => {
   })
 
   it('FO-29: the remote endpoint keeps a C-capable peer tunnel past its retries until the Recovery Time, then clears it', () => {
-    const { sim, lacTunnel } = setup()
+    const { sim, lacTunnel } = setup({ lnsRecoveryTimeMs: 60_000 })
     sim.nodes.delete('127.0.0.2:1701')
     sim.input(LAC, { _tag: 'OpenSession', tunnelId: lacTunnel.localId, direction: 'incoming' }) // goes unanswered
     sim.run(sim.now + 35_000) // retransmissions (1+2+4+8+8 s) are exhausted
     expect(sim.node(LAC).engine.tunnels.has(lacTunnel.localId)).toBe(true)
+    sim.run(sim.now + 20_000) // 55 s of the LNS's 60 s Recovery Time
+    expect(sim.node(LAC).engine.tunnels.has(lacTunnel.localId)).toBe(true)
     expect(sim.node(LAC).events.at(-1)?.type).toBe('SessionEstablished')
-    sim.run(sim.now + 30_000) // past the 20 s Recovery Time
+    sim.run(sim.now + 10_000) // past the Recovery Time, counted from the first unanswered message
     expect(sim.node(LAC).events.at(-1)).toMatchObject({ type: 'TunnelClosed', closedBy: 'timeout' })
   })
 })
