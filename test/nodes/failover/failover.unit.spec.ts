@@ -258,6 +258,43 @@ describe('double failover', () => {
   })
 })
 
+describe('both sides fail over at once (RFC 4951 §5.6)', () => {
+  it('FO-33: crossing recovery SCCRQs for the same old tunnel end in one recovery; both sides agree', () => {
+    const { sim } = setup()
+    const lnsTable = fold(sim.node(LNS).events)
+    const lacTable = fold(sim.node(LAC).events)
+    sim.nodes.delete('127.0.0.2:1701')
+    sim.nodes.delete('127.0.0.3:40000')
+    sim.run(sim.now + 2000)
+    const common = { secretFor: () => secret, challenge: true, failover: FAILOVER }
+    sim.add(LNS, engineConfig({ ...common, role: 'LNS' }), 77)
+    sim.add(LAC, engineConfig({ ...common, role: 'LAC', hostName: 'lac-1' }), 78)
+    const lnsPlan = recoveryPlan(lnsTable)
+    const lacPlan = recoveryPlan(lacTable)
+    for (const r of lnsPlan.recover) sim.input(LNS, { _tag: 'Recover', tunnel: r })
+    for (const r of lacPlan.recover) sim.input(LAC, { _tag: 'Recover', tunnel: r })
+    sim.run(sim.now + 5000)
+    const recoverySccrqs = [...wireTypes(sim, LNS), ...wireTypes(sim, LAC)].filter(
+      (m) => m.type === 1 && m.avps.tunnelRecovery !== undefined,
+    )
+    expect(recoverySccrqs).toHaveLength(2)
+    const recovered = (a: typeof LNS) => sim.node(a).events.filter((e) => e.type === 'TunnelRecovered').length
+    expect(recovered(LNS)).toBe(1)
+    expect(recovered(LAC)).toBe(1)
+    const lnsOld = sim.node(LNS).engine.tunnels.get(lnsPlan.recover[0]?.localTunnelId as number)
+    const lacOld = sim.node(LAC).engine.tunnels.get(lacPlan.recover[0]?.localTunnelId as number)
+    expect(lnsOld?.sessions.size).toBe(10)
+    expect(lacOld?.sessions.size).toBe(10)
+    // The control channels agree: a new call comes up across the recovered tunnel.
+    sim.input(LAC, { _tag: 'OpenSession', tunnelId: lacOld?.localId as number, direction: 'incoming' })
+    sim.run(sim.now + 40_000)
+    expect(lnsOld?.sessions.size).toBe(11)
+    expect(lacOld?.sessions.size).toBe(11)
+    expect(sim.node(LNS).engine.tunnels.size).toBe(1)
+    expect(sim.node(LAC).engine.tunnels.size).toBe(1)
+  })
+})
+
 describe('tunnels that cannot be recovered', () => {
   it('a peer still speaking on a buried tunnel gets a StopCCN in its own sequence', async () => {
     const { Tp, TP_ADDR } = await import('../engine/tp.js')
