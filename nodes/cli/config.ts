@@ -4,6 +4,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { Address, describeContractError, EndpointId, fromValidation, NodeId } from '../../contracts/index.js'
 import type { ChannelConfig } from '../control/channel.js'
+import { DEFAULT_DATA_RESYNC } from '../engine/data.js'
 import type { EngineConfig, SecretRef } from '../engine/types.js'
 import type { AvpField } from '../wire/index.js'
 
@@ -31,6 +32,10 @@ export const EndpointConfig = t.intersection([
     }),
     helloIntervalMs: NonNegativeInt,
     maxSessionsPerTunnel: PositiveInt,
+    /** Tie Breaker in our SCCRQs (RFC 2661 §4.4.3): one tunnel per peer when both open at once. */
+    tieBreaker: t.boolean,
+    /** RFC 4951 §6: in-sequence "old" data packets after which the receiver adopts their Ns. */
+    dataResyncPackets: PositiveInt,
     /** RFC 4951 §5.1: never C=0 and D=0 (FO-02); C=0 needs D=1 (FO-03). */
     failover: t.union([
       t.null,
@@ -117,5 +122,7 @@ export const engineConfigOf = (ep: EndpointConfig): EngineConfig => {
     lingerMs: 31_000,
     maxSessionsPerTunnel: ep.maxSessionsPerTunnel ?? 65_535,
     refuseNew: false,
+    tieBreaker: ep.tieBreaker ?? false,
+    dataResyncPackets: ep.dataResyncPackets ?? DEFAULT_DATA_RESYNC,
   }
 }

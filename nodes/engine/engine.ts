@@ -6,6 +6,7 @@ import { receive, tick } from '../control/channel.js'
 import {
   type ControlMessage,
   checkAvps,
+  type DataMessage,
   decodePacket,
   describeWireError,
   encodeControl,
@@ -13,6 +14,7 @@ import {
   messageTypeName,
   StopCcnResult,
 } from '../wire/index.js'
+import { receiveData, sendData } from './data.js'
 import { arm, type Ctx, peerKey, transmit } from './io.js'
 import { newTunnel } from './make.js'
 import { awaitRecovery, onFsq, onFsr, peerSpokeAgain, startRecovery } from './recovery.js'
@@ -37,6 +39,8 @@ export const createEngine = (config: EngineConfig, local: Address): Engine => ({
     wen: 0,
     sli: 0,
     dataMessages: 0,
+    dataDelivered: 0,
+    dataDropped: 0,
     hiddenReceived: 0,
   },
 })
@@ -70,6 +74,15 @@ export const step = (engine: Engine, input: Input, now: number, rng: Rng): Effec
       }
       break
     }
+    case 'SendData': {
+      const t = engine.tunnels.get(input.tunnelId)
+      const s = t?.sessions.get(input.sessionId)
+      if (t === undefined || s === undefined || !sendData(ctx, t, s, input.payload)) {
+        engine.stats.dataDropped++
+        ctx.fx.push({ _tag: 'Dropped', reason: `no established session ${input.sessionId} to send data on` })
+      }
+      break
+    }
     case 'Recover':
       startRecovery(ctx, input.tunnel)
       break
@@ -97,6 +110,24 @@ const drop = (ctx: Ctx, reason: string): void => {
   ctx.fx.push({ _tag: 'Dropped', reason })
 }
 
+/** A data message: on its tunnel and session, from the tunnel's peer (RFC 2661 §5.4). */
+const onData = (ctx: Ctx, from: Address, m: DataMessage): void => {
+  const e = ctx.engine
+  e.stats.dataMessages++
+  const t = e.tunnels.get(m.tunnelId)
+  const why =
+    t === undefined || t.recovering || t.state !== 'established'
+      ? `data for no established tunnel ${m.tunnelId}`
+      : from.host !== t.peer.host || from.port !== t.peer.port
+        ? `data for tunnel ${m.tunnelId} from a wrong source`
+        : receiveData(ctx, t, m)
+  if (why === null) e.stats.dataDelivered++
+  else {
+    e.stats.dataDropped++
+    drop(ctx, why)
+  }
+}
+
 const onDatagram = (ctx: Ctx, from: Address, bytes: Uint8Array): void => {
   const e = ctx.engine
   e.stats.datagrams++
@@ -112,10 +143,7 @@ const onDatagram = (ctx: Ctx, from: Address, bytes: Uint8Array): void => {
     e.stats.malformed++
     return drop(ctx, describeWireError(r.left))
   }
-  if (r.right._tag === 'Data') {
-    e.stats.dataMessages++
-    return // no PPP here: data messages are counted and dropped (data plane is out of scope)
-  }
+  if (r.right._tag === 'Data') return onData(ctx, from, r.right.msg)
   const m = r.right.msg
   e.stats.hiddenReceived += m.hidden.length
   let t = m.tunnelId === 0 ? undefined : e.tunnels.get(m.tunnelId)

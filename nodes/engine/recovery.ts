@@ -120,6 +120,11 @@ const restoredSession = (s: RecoverableTunnel['sessions'][number]): Session => (
   calledNumber: null,
   physicalChannelId: null,
   sequencing: s.sequencing,
+  // The recovery endpoint restarts its data Ns at 0 and takes the peer's from its first packet (FO-49).
+  dataNs: 0,
+  dataNr: null,
+  oldRun: 0,
+  oldNext: 0,
   wanErrors: 0,
   accm: null,
 })

@@ -18,6 +18,10 @@ const newSession = (localId: number, direction: Session['direction'], serial: nu
   calledNumber: null,
   physicalChannelId: null,
   sequencing: false,
+  dataNs: 0,
+  dataNr: null,
+  oldRun: 0,
+  oldNext: 0,
   wanErrors: 0,
   accm: null,
 })
@@ -90,6 +94,7 @@ export const openSession = (
   s.callingNumber = p.callingNumber ?? null
   s.calledNumber = p.calledNumber ?? null
   s.txConnectSpeed = p.txConnectSpeed ?? 100_000_000
+  s.sequencing = p.sequencing === true
   t.sessions.set(id, s)
   // Not on a tunnel awaiting its RFC 4951 reset: the call waits for Step I (FO-35).
   if (t.state === 'established' && !t.recovering) sendRequest(ctx, t, s)
@@ -370,6 +375,7 @@ const onIcrp = (ctx: Ctx, t: Tunnel, s: Session, m: ControlMessage): void => {
     {
       txConnectSpeed: s.txConnectSpeed,
       framingType: { sync: s.framing === 'sync', async: s.framing === 'async' },
+      ...(s.sequencing ? { sequencingRequired: true as const } : {}),
     },
     s.peerId,
   )
@@ -404,6 +410,7 @@ const onOcrq = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
     {
       txConnectSpeed: s.txConnectSpeed,
       framingType: { sync: s.framing === 'sync', async: s.framing === 'async' },
+      ...(s.sequencing ? { sequencingRequired: true as const } : {}),
     },
     s.peerId,
   )

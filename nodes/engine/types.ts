@@ -38,6 +38,8 @@ export interface EngineConfig {
   readonly refuseNew: boolean
   /** Put a Tie Breaker in our SCCRQs: one tunnel per peer when both open at once (RFC 2661 §4.4.3). */
   readonly tieBreaker?: boolean
+  /** RFC 4951 §6: consecutive in-sequence "old" data packets after which a receiver adopts them. */
+  readonly dataResyncPackets?: number
 }
 
 export type TunnelState = 'wait-ctl-reply' | 'wait-ctl-conn' | 'established' | 'closing'
@@ -61,6 +63,12 @@ export interface Session {
   /** Last WEN counters and SLI ACCM received (RFC 2661 §6.14, §6.15). */
   wanErrors: number
   accm: { send: number; receive: number } | null
+  /** Data channel (RFC 2661 §5.4): next Ns we send, next Ns we expect (null: none yet). */
+  dataNs: number
+  dataNr: number | null
+  /** Consecutive in-sequence packets behind dataNr seen, and the Ns that would continue them (FO-51). */
+  oldRun: number
+  oldNext: number
   /** RFC 4951 §5.9: paired with another remote id in a peer's FSQ; we query it ourselves (FO-44). */
   stale?: boolean
 }
@@ -132,6 +140,9 @@ export interface EngineStats {
   wen: number
   sli: number
   dataMessages: number
+  /** Data messages delivered to a session, and those dropped (no session, out of sequence). */
+  dataDelivered: number
+  dataDropped: number
   /** AVPs that arrived hidden and were un-hidden (RFC 2661 §4.3). */
   hiddenReceived: number
 }
@@ -145,6 +156,8 @@ export interface OpenSessionParams {
   readonly callingNumber?: string
   readonly calledNumber?: string
   readonly txConnectSpeed?: number
+  /** Ask for data sequence numbers (Sequencing Required in ICCN/OCCN, RFC 2661 §4.4.6). */
+  readonly sequencing?: boolean
 }
 
 export type Input =
@@ -169,6 +182,13 @@ export type Input =
       readonly tunnelId: number
       readonly resultCode: number
       readonly reason: string | null
+    }
+  /** A PPP frame to send on an established session (data channel, RFC 2661 §5.4). */
+  | {
+      readonly _tag: 'SendData'
+      readonly tunnelId: number
+      readonly sessionId: number
+      readonly payload: Uint8Array
     }
   /** RFC 4951 recovery-endpoint role: recover an established tunnel of a rehydrated table. */
   | { readonly _tag: 'Recover'; readonly tunnel: RecoverableTunnel }
@@ -196,6 +216,13 @@ export type Effect =
       readonly tunnelId: number
       readonly sessionId: number
       readonly reason: string
+    }
+  /** A data message's payload (a PPP frame) for the session's PPP side. */
+  | {
+      readonly _tag: 'Deliver'
+      readonly tunnelId: number
+      readonly sessionId: number
+      readonly payload: Uint8Array
     }
   /** A datagram that was dropped, and why (counted; logged by the shell at debug). */
   | { readonly _tag: 'Dropped'; readonly reason: string }

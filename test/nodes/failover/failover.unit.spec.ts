@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { type L2tpEvent, unsafe } from '../../../contracts/index.js'
 import { recoveryPlan, toRecoverable } from '../../../nodes/engine/recoverable.js'
 import type { EventBody } from '../../../nodes/engine/types.js'
-import { decodePacket } from '../../../nodes/wire/index.js'
+import { decodePacket, encodeData } from '../../../nodes/wire/index.js'
 import { canonicalJson, type EndpointTable, emptyTable, evolve } from '../../../registry/index.js'
 import { addr, engineConfig, Sim } from '../../support/sim.js'
 
@@ -27,7 +27,9 @@ const fold = (events: EventBody[], epoch = 1): EndpointTable =>
     emptyTable(unsafe.endpointId('lns-a')),
   )
 
-const setup = (o: { challenge?: boolean; lacFailover?: boolean; lnsRecoveryTimeMs?: number } = {}) => {
+const setup = (
+  o: { challenge?: boolean; lacFailover?: boolean; lnsRecoveryTimeMs?: number; sequencing?: boolean } = {},
+) => {
   const sim = new Sim(3)
   const common = { secretFor: () => secret, challenge: o.challenge ?? true }
   const lnsFailover = { ...FAILOVER, recoveryTimeMs: o.lnsRecoveryTimeMs ?? FAILOVER.recoveryTimeMs }
@@ -46,7 +48,12 @@ const setup = (o: { challenge?: boolean; lacFailover?: boolean; lnsRecoveryTimeM
   const t = [...sim.node(LAC).engine.tunnels.values()][0]
   if (t === undefined) throw new Error('no tunnel')
   for (let i = 0; i < 10; i++)
-    sim.input(LAC, { _tag: 'OpenSession', tunnelId: t.localId, direction: 'incoming' })
+    sim.input(LAC, {
+      _tag: 'OpenSession',
+      tunnelId: t.localId,
+      direction: 'incoming',
+      params: { sequencing: o.sequencing ?? false },
+    })
   sim.run(3000)
   return { sim, lacTunnel: t }
 }
@@ -255,6 +262,108 @@ describe('double failover', () => {
     expect(
       sim.node(LAC).events.filter((e) => e.type === 'TunnelClosed' || e.type === 'SessionClosed'),
     ).toEqual([])
+  })
+})
+
+describe('data channel failover (RFC 4951 §6)', () => {
+  const frame = (i: number) => Uint8Array.of(0xff, 0x03, 0xc0, 0x21, i)
+  const dataFrom = (sim: Sim, a: typeof LNS, sinceAt: number) =>
+    sim.wire
+      .filter((w) => w.from.host === a.host && w.from.port === a.port && w.at >= sinceAt)
+      .map((w) => decodePacket(w.bytes))
+      .flatMap((r) => (r._tag === 'Right' && r.right._tag === 'Data' ? [r.right.msg] : []))
+  const delivered = (sim: Sim, a: typeof LNS) =>
+    sim.node(a).effects.flatMap((f) => (f._tag === 'Deliver' ? [f.payload[4] as number] : []))
+
+  it('FO-49, FO-50, FO-51: the recovery endpoint restarts data Ns at 0, the remote keeps its own and adopts after n', () => {
+    const { sim, lacTunnel } = setup({ sequencing: true })
+    const lacSession = [...lacTunnel.sessions.values()][0]
+    if (lacSession === undefined) throw new Error('no session')
+    const lns1Tunnel = [...sim.node(LNS).engine.tunnels.values()][0]
+    const lnsSessionId = lacSession.peerId
+    expect(lns1Tunnel?.sessions.get(lnsSessionId)?.sequencing).toBe(true)
+    const lnsSend = (i: number) =>
+      sim.input(LNS, {
+        _tag: 'SendData',
+        tunnelId: lns1Tunnel?.localId as number,
+        sessionId: lnsSessionId,
+        payload: frame(i),
+      })
+    const lacSend = (i: number) =>
+      sim.input(LAC, {
+        _tag: 'SendData',
+        tunnelId: lacTunnel.localId,
+        sessionId: lacSession.localId,
+        payload: frame(i),
+      })
+    for (let i = 0; i < 10; i++) lnsSend(i)
+    for (let i = 0; i < 3; i++) lacSend(i)
+    sim.run(sim.now + 10)
+    expect(delivered(sim, LNS)).toEqual([0, 1, 2])
+    expect(delivered(sim, LAC)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+
+    failover(sim)
+    sim.run(sim.now + 5000)
+    const since = sim.now
+    // The new owner sends 8 frames: Ns restarts at 0 (FO-49). The LAC expects Ns 10, so these are
+    // "old"; the 5th consecutive in-sequence one makes it adopt their sequence (FO-51).
+    for (let i = 10; i < 18; i++) lnsSend(i)
+    sim.run(sim.now + 10)
+    expect(dataFrom(sim, LNS, since).map((m) => m.ns)).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
+    expect(delivered(sim, LAC)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 14, 15, 16, 17])
+    // The LAC, the remote endpoint, continues its own Ns (FO-50); the new owner takes it from there.
+    lacSend(20)
+    lacSend(21)
+    sim.run(sim.now + 10)
+    expect(dataFrom(sim, LAC, since).map((m) => m.ns)).toEqual([3, 4])
+    expect(delivered(sim, LNS)).toEqual([20, 21])
+    expect(sim.node(LAC).engine.stats.dataDropped).toBe(4)
+  })
+
+  it('unsequenced sessions carry no Ns and are delivered across the recovery as they come', () => {
+    const { sim, lacTunnel } = setup()
+    const lacSession = [...lacTunnel.sessions.values()][0]
+    if (lacSession === undefined) throw new Error('no session')
+    failover(sim)
+    sim.run(sim.now + 5000)
+    const since = sim.now
+    sim.input(LAC, {
+      _tag: 'SendData',
+      tunnelId: lacTunnel.localId,
+      sessionId: lacSession.localId,
+      payload: frame(1),
+    })
+    sim.input(LNS, {
+      _tag: 'SendData',
+      tunnelId: lacTunnel.peerAssignedId,
+      sessionId: lacSession.peerId,
+      payload: frame(2),
+    })
+    sim.run(sim.now + 10)
+    expect(dataFrom(sim, LAC, since).map((m) => m.ns)).toEqual([null])
+    expect(delivered(sim, LNS)).toEqual([1])
+    expect(delivered(sim, LAC)).toEqual([2])
+  })
+
+  it('data for an unknown session, from a wrong source, or on a tunnel awaiting its reset is dropped and counted', () => {
+    const { sim, lacTunnel } = setup()
+    const lns = sim.node(LNS).engine
+    const before = lns.stats.dataDropped
+    const bytes = encodeData(
+      { tunnelId: lacTunnel.peerAssignedId, sessionId: 0x4242, ns: null, priority: false },
+      frame(1),
+    )
+    sim.input(LNS, { _tag: 'Datagram', from: LAC, bytes })
+    const s = [...lacTunnel.sessions.values()][0]
+    const ok = encodeData(
+      { tunnelId: lacTunnel.peerAssignedId, sessionId: s?.peerId as number, ns: null, priority: false },
+      frame(2),
+    )
+    sim.input(LNS, { _tag: 'Datagram', from: addr('127.0.0.99', 40000), bytes: ok })
+    expect(lns.stats.dataDropped).toBe(before + 2)
+    expect(delivered(sim, LNS)).toEqual([])
+    sim.input(LNS, { _tag: 'Datagram', from: LAC, bytes: ok })
+    expect(delivered(sim, LNS)).toEqual([2])
   })
 })
 
