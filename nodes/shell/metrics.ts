@@ -33,7 +33,11 @@ export const nodeMetrics = (
     'Messages refused for unknown/malformed mandatory or missing AVPs',
     (e) => e.engine.stats.violations,
   )
-  gauge('l2tp_data_delivered_total', 'Data messages delivered to a session', (e) => e.engine.stats.dataDelivered)
+  gauge(
+    'l2tp_data_delivered_total',
+    'Data messages delivered to a session',
+    (e) => e.engine.stats.dataDelivered,
+  )
   gauge(
     'l2tp_data_dropped_total',
     'Data messages dropped (no established session, out of sequence)',
