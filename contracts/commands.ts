@@ -33,6 +33,15 @@ export const CloseSession = request('CloseSession', {
   localSessionId: SessionId,
   reason: nullable(t.string),
 })
+/**
+ * Session state synchronisation on demand (RFC 4951 §5.9 Step II): FSQ for every established
+ * session of one tunnel, or of every tunnel; sessions the peer does not know are cleared silently.
+ */
+export const SyncSessions = request('SyncSessions', {
+  ...issued,
+  endpointId: EndpointId,
+  localTunnelId: nullable(TunnelId),
+})
 /** Stop accepting new tunnels and sessions on the endpoint; established ones stay. */
 export const DrainEndpoint = request('DrainEndpoint', { ...issued, endpointId: EndpointId })
 /** Planned switchover: flush, emit EndpointReleased, give up the lease (DESIGN.md §5.3). */
@@ -66,6 +75,7 @@ export const Command = t.union([
   ListSessions,
   CloseTunnel,
   CloseSession,
+  SyncSessions,
   DrainEndpoint,
   ReleaseEndpoint,
   TakeOverEndpoint,

@@ -16,6 +16,7 @@ export const endpointSubjects = (endpointId: EndpointId) => ({
   sessions: `l2tp.ep.${endpointId}.sessions`,
   closeTunnel: `l2tp.ep.${endpointId}.close-tunnel`,
   closeSession: `l2tp.ep.${endpointId}.close-session`,
+  sync: `l2tp.ep.${endpointId}.sync`,
   drain: `l2tp.ep.${endpointId}.drain`,
   release: `l2tp.ep.${endpointId}.release`,
 })

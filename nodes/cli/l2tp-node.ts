@@ -5,9 +5,19 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
 import { type Logger, pino } from 'pino'
-import { LEASE_BUCKET, unsafe } from '../../contracts/index.js'
+import { endpointSubjects, errorReply, LEASE_BUCKET, SERVICE_NODE, unsafe } from '../../contracts/index.js'
 import { brokersFromEnv, natsFromEnv, topicsFromEnv } from '../../registry/cli/env.js'
-import { connectNats, ensureTopics, makeKafka, openKv } from '../../registry/shell/index.js'
+import {
+  connectNats,
+  type endpoint,
+  ensureTopics,
+  makeKafka,
+  type NatsConnection,
+  openKv,
+  request,
+  serve,
+} from '../../registry/shell/index.js'
+import { endpointCommands, nodeCommands } from '../shell/commands.js'
 import { HaEndpoint } from '../shell/ha-endpoint.js'
 import { DEFAULT_LEASE } from '../shell/lease.js'
 import { nodeMetrics, serveMetrics } from '../shell/metrics.js'
@@ -40,6 +50,9 @@ Options:
   --detection-ms MS    standby detection time (default 3000)
   --hook CMD           shell command run when this node gains or loses an endpoint (env L2TP_EVENT=gain|lose,
                        L2TP_ENDPOINT, L2TP_EPOCH, L2TP_ADDRESS): move the address with VRRP/BGP tooling
+  --control            answer operator commands over NATS (NATS_URL): node status, and per endpoint
+                       tunnels, sessions, close-tunnel, close-session, sync, drain (--ha implies it,
+                       and adds release and takeover); every command is audited as CommandApplied
   --publish            publish every lifecycle event to Kafka (KAFKA_BROKERS) through the ordered
                        outbox; at start the endpoint is rehydrated from the log under the next epoch
   --log-level LEVEL    trace|debug|info|warn|error (default info); logs are JSON lines
@@ -86,6 +99,7 @@ const main = async (): Promise<void> => {
           ha: { type: 'boolean' },
           'detection-ms': { type: 'string' },
           hook: { type: 'string' },
+          control: { type: 'boolean' },
           help: { type: 'boolean' },
         },
         strict: true,
@@ -169,6 +183,13 @@ const main = async (): Promise<void> => {
       'endpoint serving',
     )
   }
+  const startedAt = Date.now()
+  const control = values.control
+    ? await serveControl(config, log, [
+        nodeCommands({ nodeId: config.nodeId, startedAt, serving: () => endpoints, standbyFor: () => [] }),
+        ...endpoints.map((e) => endpointCommands(e)),
+      ])
+    : null
   const metricsPort = count('metrics-port', values['metrics-port'], config.metricsPort ?? 0)
   const server =
     metricsPort > 0
@@ -201,6 +222,7 @@ const main = async (): Promise<void> => {
   const stop = async (why: string) => {
     log.info({ why }, 'stopping')
     server?.close()
+    await control?.close()
     for (const e of endpoints) await e.stop()
     for (const o of outboxes) {
       await o.drain(10_000)
@@ -212,6 +234,24 @@ const main = async (): Promise<void> => {
   process.once('SIGTERM', () => void stop('SIGTERM'))
   if (values.duration !== undefined)
     setTimeout(() => void stop('duration'), count('duration', values.duration, 0) * 1000)
+}
+
+/** Connects to NATS as the node user and serves these command sets (one micro service each). */
+const serveControl = async (
+  config: NodeConfig,
+  log: Logger,
+  sets: ReadonlyArray<ReadonlyArray<ReturnType<typeof endpoint>>>,
+): Promise<NatsConnection> => {
+  const nc = await connectNats({ ...natsFromEnv('node'), name: `l2tp-node-${config.nodeId}` })()
+  if (E.isLeft(nc)) return fail(`NATS: ${nc.left.detail}`)
+  for (const set of sets)
+    await serve(
+      nc.right,
+      { name: SERVICE_NODE, version: '0.1.0', description: `l2tp-node ${config.nodeId}` },
+      set,
+    )
+  log.info({ subjects: sets.flat().map((e) => e.subject) }, 'answering operator commands over NATS')
+  return nc.right
 }
 
 type Values = {
@@ -255,6 +295,31 @@ const runHa = async (config: NodeConfig, values: Values, log: Logger): Promise<v
     h.start()
     return h
   })
+  const ids = config.endpoints.map((e) => unsafe.endpointId(e.id))
+  await serve(
+    nc.right,
+    { name: SERVICE_NODE, version: '0.1.0', description: `l2tp-node ${config.nodeId}` },
+    nodeCommands({
+      nodeId: unsafe.nodeId(config.nodeId),
+      startedAt: Date.now(),
+      serving: () => has.flatMap((h) => (h.endpoint === null ? [] : [h.endpoint])),
+      standbyFor: () => ids.filter((_, i) => has[i]?.isServing !== true),
+      takeOver: async (endpointId, issuer) => {
+        const i = ids.indexOf(endpointId)
+        const h = has[i]
+        if (h === undefined) return errorReply('NotFound', `this node has no endpoint ${endpointId}`)
+        return h.takeOver(issuer, async () => {
+          const r = await request(
+            nc.right,
+            endpointSubjects(endpointId).release,
+            { type: 'ReleaseEndpoint', v: 1, issuer, endpointId },
+            3000,
+          )()
+          return E.isRight(r) && (r.right as { ok?: boolean }).ok === true
+        })
+      },
+    }),
+  )
   log.info({ endpoints: config.endpoints.map((e) => e.id), detectionMs }, 'standing by for leases')
   const stop = async (why: string) => {
     log.info({ why }, 'stopping')

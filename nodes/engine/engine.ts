@@ -17,7 +17,7 @@ import {
 import { receiveData, sendData } from './data.js'
 import { arm, type Ctx, peerKey, transmit } from './io.js'
 import { newTunnel } from './make.js'
-import { awaitRecovery, onFsq, onFsr, peerSpokeAgain, startRecovery } from './recovery.js'
+import { awaitRecovery, onFsq, onFsr, peerSpokeAgain, queryAll, startRecovery } from './recovery.js'
 import { closeSession, findSession, onSessionMessage, openSession, refuse, sendRequest } from './session.js'
 import { fsmError, onDead, onScccn, onSccrp, onSccrq, onStopCcn, startTunnel, stopTunnel } from './tunnel.js'
 import type { Effect, Engine, EngineConfig, Input, Rng, Tunnel } from './types.js'
@@ -80,6 +80,14 @@ export const step = (engine: Engine, input: Input, now: number, rng: Rng): Effec
       if (t === undefined || s === undefined || !sendData(ctx, t, s, input.payload)) {
         engine.stats.dataDropped++
         ctx.fx.push({ _tag: 'Dropped', reason: `no established session ${input.sessionId} to send data on` })
+      }
+      break
+    }
+    case 'QuerySessions': {
+      const t = engine.tunnels.get(input.tunnelId)
+      if (t !== undefined && t.state === 'established' && !t.recovering && t.recoveryOf === null) {
+        queryAll(ctx, t)
+        arm(ctx, t)
       }
       break
     }

@@ -183,6 +183,8 @@ export type Input =
       readonly resultCode: number
       readonly reason: string | null
     }
+  /** RFC 4951 §5.9 Step II: FSQ for every established session of the tunnel. */
+  | { readonly _tag: 'QuerySessions'; readonly tunnelId: number }
   /** A PPP frame to send on an established session (data channel, RFC 2661 §5.4). */
   | {
       readonly _tag: 'SendData'

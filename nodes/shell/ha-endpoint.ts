@@ -12,6 +12,7 @@ import {
   type NodeId,
   okReply,
   ReleaseEndpoint,
+  type Reply,
   SERVICE_NODE,
 } from '../../contracts/index.js'
 import {
@@ -22,6 +23,7 @@ import {
   serve,
 } from '../../registry/shell/index.js'
 import type { EngineConfig } from '../engine/types.js'
+import { endpointCommands } from './commands.js'
 import { DEFAULT_LEASE, EndpointLease, type LeaseOptions } from './lease.js'
 import { DEFAULT_OUTBOX } from './outbox.js'
 import { type Publishing, startPublishing } from './publishing.js'
@@ -94,7 +96,7 @@ export class HaEndpoint {
       256,
       epoch,
     )
-    const service = this.nc === null ? null : await this.serveCommands(this.nc)
+    const service = this.nc === null ? null : await this.serveCommands(this.nc, ep)
     this.current = { ep, publishing, service }
     this.log('info', 'serving endpoint', {
       endpoint: this.identity.endpointId,
@@ -133,8 +135,33 @@ export class HaEndpoint {
     return true
   }
 
-  private serveCommands(nc: NatsConnection): Promise<Service> {
+  private serveCommands(nc: NatsConnection, ep: UdpEndpoint): Promise<Service> {
     const subjects = endpointSubjects(this.identity.endpointId)
+    const release = endpoint({
+      name: 'release',
+      subject: subjects.release,
+      request: ReleaseEndpoint,
+      handle: async (r) => {
+        if (r.endpointId !== this.identity.endpointId) return errorReply('BadRequest', 'endpoint mismatch')
+        const c = this.current
+        if (c === null) return errorReply('NotOwner', 'not serving this endpoint')
+        c.ep.record({
+          type: 'CommandApplied',
+          v: 1,
+          command: 'ReleaseEndpoint',
+          subject: subjects.release,
+          issuer: r.issuer,
+          result: 'applied',
+          detail: null,
+          localTunnelId: null,
+          localSessionId: null,
+        } as never)
+        const ok = await this.release(`release requested by ${r.issuer}`)
+        return ok
+          ? okReply({ released: this.identity.endpointId })
+          : errorReply('NotOwner', 'not serving this endpoint')
+      },
+    })
     return serve(
       nc,
       {
@@ -142,22 +169,35 @@ export class HaEndpoint {
         version: '0.1.0',
         description: `l2tp-node ${this.identity.nodeId} serving ${this.identity.endpointId}`,
       },
-      [
-        endpoint({
-          name: 'release',
-          subject: subjects.release,
-          request: ReleaseEndpoint,
-          handle: async (r) => {
-            if (r.endpointId !== this.identity.endpointId)
-              return errorReply('BadRequest', 'endpoint mismatch')
-            const ok = await this.release(`release requested by ${r.issuer}`)
-            return ok
-              ? okReply({ released: this.identity.endpointId })
-              : errorReply('NotOwner', 'not serving this endpoint')
-          },
-        }),
-      ],
+      endpointCommands(ep, release),
     )
+  }
+
+  /**
+   * Operator takeover (TakeOverEndpoint on this standby): ask the owner to release (a planned
+   * switchover); if it does not answer, claim at once. Resolves with who owns it afterwards.
+   */
+  async takeOver(issuer: string, askOwner: () => Promise<boolean>): Promise<Reply<unknown>> {
+    if (this.current !== null)
+      return okReply({ endpointId: this.identity.endpointId, owner: this.identity.nodeId })
+    const released = await askOwner().catch(() => false)
+    this.log('info', 'takeover requested', {
+      endpoint: this.identity.endpointId,
+      issuer,
+      ownerReleased: released,
+    })
+    const owned = await this.lease.claimNow()
+    return owned
+      ? okReply({
+          endpointId: this.identity.endpointId,
+          owner: this.identity.nodeId,
+          epoch: this.lease.currentEpoch,
+        })
+      : errorReply('Conflict', 'another node claimed the endpoint first')
+  }
+
+  get isServing(): boolean {
+    return this.current !== null
   }
 
   private runHook(event: 'gain' | 'lose', epoch: number): void {

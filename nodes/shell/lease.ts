@@ -52,6 +52,7 @@ export class EndpointLease {
   private timer: NodeJS.Timeout | null = null
   private releasedUntil = 0
   private lastRenewAt = 0
+  private forced = false
 
   constructor(
     private readonly kv: KvBucket,
@@ -118,7 +119,8 @@ export class EndpointLease {
     const value = cur.right === null ? null : decodeLease(cur.right.value)
     const revision = cur.right?.revision ?? 0
     if (this.lastSeen === null || this.lastSeen.revision !== revision) this.lastSeen = { revision, at: now }
-    const stale = now - this.lastSeen.at >= this.options.detectionMs
+    const stale = this.forced || now - this.lastSeen.at >= this.options.detectionMs
+    this.forced = false
     const free = cur.right === null || value === null || value.released
     if (!free && !stale) return
     if (now < this.releasedUntil) return // we just released it: leave it to a standby
@@ -145,6 +147,18 @@ export class EndpointLease {
       this.hooks.log('error', 'taking the endpoint over failed; releasing the lease', { error: String(e) })
       await this.release()
     }
+  }
+
+  /**
+   * Operator takeover: claim at once, without waiting for the detection time. The owner, if it
+   * lives, finds its next renewal refused and stops serving (self-fencing); its Kafka writer is
+   * fenced by ours. Resolves true when this node owns the endpoint afterwards.
+   */
+  async claimNow(): Promise<boolean> {
+    if (this.owner) return true
+    this.forced = true
+    await this.watch()
+    return this.owner
   }
 
   /** Planned switchover: mark the lease released so a standby claims it at once. */

@@ -33,8 +33,22 @@ Commands:
                                               fold an exported file offline (no broker needed)
   diff --from TIME --to TIME [--endpoint X]   tunnels and sessions added, removed, changed between two times
 
+Node commands (answered by the node serving the endpoint; audited as CommandApplied events):
+  node --node N                               a node's status: endpoints it serves, endpoints it stands by for
+  tunnels --endpoint X                        the serving node's tunnels (with session counts)
+  sessions --endpoint X [--tunnel TID]        the serving node's sessions
+  close-tunnel --endpoint X --tunnel TID [--reason TEXT]
+                                              StopCCN (result 1) to the peer; the tunnel and its sessions close
+  close-session --endpoint X --session TID/SID [--reason TEXT]
+                                              CDN (result 3) to the peer
+  sync --endpoint X [--tunnel TID]            RFC 4951 session synchronisation on demand (FSQ/FSR)
+  drain --endpoint X                          refuse new tunnels and sessions; established ones stay
+  release --endpoint X                        planned switchover: the owner hands the endpoint to a standby
+  takeover --node N --endpoint X              a standby node claims the endpoint now (asks the owner to release first)
+
 TIME is epoch milliseconds or ISO 8601 (2026-11-22T03:12:07Z).
 Options: --json (machine output), --timeout MS (NATS requests, default 10000), --help.
+Commands that change state name their issuer: --issuer NAME (default: $USER).
 Environment: NATS_URL, NATS_USER/NATS_PASS (default: the operator user), KAFKA_BROKERS, L2TP_TOPIC_PREFIX.
 Exit codes: 0 ok, 1 failure (not found, unreachable), 2 bad usage.`
 
@@ -212,6 +226,161 @@ const commands: Record<string, (v: Values, json: boolean, timeout: number) => Pr
   },
 }
 
+const issuer = (v: Values): string => str(v, 'issuer') ?? process.env.USER ?? 'l2tpctl'
+const idOf = (s: string, what: string): number => {
+  const n = Number(s)
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Usage(`${what} must be 1..65535, got '${s}'`)
+  return n
+}
+const ep = (v: Values) => need(str(v, 'endpoint'), '--endpoint')
+const epSubject = (v: Values, what: string) => `l2tp.ep.${ep(v)}.${what}`
+const done = (json: boolean, result: unknown) =>
+  out(json, result, () =>
+    Object.entries(result as Record<string, unknown>)
+      .map(([k, x]) => `${k}: ${String(x)}`)
+      .join('\n'),
+  )
+
+Object.assign(commands, {
+  node: async (v: Values, json: boolean, timeout: number) => {
+    const node = need(str(v, 'node'), '--node')
+    const r = (await ask(`l2tp.node.${node}.status`, { type: 'GetNodeStatus', v: 1 }, timeout)) as {
+      nodeId: string
+      uptimeMs: number
+      endpoints: Array<Record<string, unknown>>
+      standbyFor: string[]
+    }
+    out(json, r, () =>
+      [
+        `node ${r.nodeId}  up ${Math.round(r.uptimeMs / 1000)} s  standby for: ${r.standbyFor.join(', ') || '-'}`,
+        'ENDPOINT          ROLE  EPOCH  TUNNELS  SESSIONS',
+        ...r.endpoints.map(
+          (e) =>
+            `${String(e.endpointId).padEnd(18)}${String(e.role).padEnd(6)}${String(e.epoch).padEnd(7)}${String(e.tunnels).padEnd(9)}${String(e.sessions)}`,
+        ),
+      ].join('\n'),
+    )
+  },
+  tunnels: async (v: Values, json: boolean, timeout: number) => {
+    const r = (await ask(
+      epSubject(v, 'tunnels'),
+      { type: 'ListTunnels', v: 1, endpointId: ep(v) },
+      timeout,
+    )) as Array<Record<string, unknown> & { peer: { host: string; port: number } }>
+    out(json, r, () =>
+      [
+        'TUNNEL  REMOTE  PEER                   HOST              SESSIONS',
+        ...r.map(
+          (t) =>
+            `${String(t.localTunnelId).padEnd(8)}${String(t.remoteTunnelId).padEnd(8)}${`${t.peer.host}:${t.peer.port}`.padEnd(23)}${String(t.peerHostName).slice(0, 16).padEnd(18)}${String(t.sessions)}`,
+        ),
+      ].join('\n'),
+    )
+  },
+  sessions: async (v: Values, json: boolean, timeout: number) => {
+    const tunnel = str(v, 'tunnel')
+    const r = (await ask(
+      epSubject(v, 'sessions'),
+      {
+        type: 'ListSessions',
+        v: 1,
+        endpointId: ep(v),
+        localTunnelId: tunnel === undefined ? null : idOf(tunnel, '--tunnel'),
+      },
+      timeout,
+    )) as Array<Record<string, unknown>>
+    out(json, r, () =>
+      [
+        'TUNNEL  SESSION  REMOTE  DIRECTION  SEQ',
+        ...r.map(
+          (x) =>
+            `${String(x.localTunnelId).padEnd(8)}${String(x.localSessionId).padEnd(9)}${String(x.remoteSessionId).padEnd(8)}${String(x.direction).padEnd(11)}${x.sequencing ? 'yes' : 'no'}`,
+        ),
+      ].join('\n'),
+    )
+  },
+  'close-tunnel': async (v: Values, json: boolean, timeout: number) =>
+    done(
+      json,
+      await ask(
+        epSubject(v, 'close-tunnel'),
+        {
+          type: 'CloseTunnel',
+          v: 1,
+          issuer: issuer(v),
+          endpointId: ep(v),
+          localTunnelId: idOf(need(str(v, 'tunnel'), '--tunnel'), '--tunnel'),
+          reason: str(v, 'reason') ?? null,
+        },
+        timeout,
+      ),
+    ),
+  'close-session': async (v: Values, json: boolean, timeout: number) => {
+    const parts = need(str(v, 'session'), '--session TID/SID').split('/')
+    if (parts.length !== 2) throw new Usage('--session must be TID/SID')
+    done(
+      json,
+      await ask(
+        epSubject(v, 'close-session'),
+        {
+          type: 'CloseSession',
+          v: 1,
+          issuer: issuer(v),
+          endpointId: ep(v),
+          localTunnelId: idOf(parts[0] as string, 'TID'),
+          localSessionId: idOf(parts[1] as string, 'SID'),
+          reason: str(v, 'reason') ?? null,
+        },
+        timeout,
+      ),
+    )
+  },
+  sync: async (v: Values, json: boolean, timeout: number) => {
+    const tunnel = str(v, 'tunnel')
+    done(
+      json,
+      await ask(
+        epSubject(v, 'sync'),
+        {
+          type: 'SyncSessions',
+          v: 1,
+          issuer: issuer(v),
+          endpointId: ep(v),
+          localTunnelId: tunnel === undefined ? null : idOf(tunnel, '--tunnel'),
+        },
+        timeout,
+      ),
+    )
+  },
+  drain: async (v: Values, json: boolean, timeout: number) =>
+    done(
+      json,
+      await ask(
+        epSubject(v, 'drain'),
+        { type: 'DrainEndpoint', v: 1, issuer: issuer(v), endpointId: ep(v) },
+        timeout,
+      ),
+    ),
+  release: async (v: Values, json: boolean, timeout: number) =>
+    done(
+      json,
+      await ask(
+        epSubject(v, 'release'),
+        { type: 'ReleaseEndpoint', v: 1, issuer: issuer(v), endpointId: ep(v) },
+        timeout,
+      ),
+    ),
+  takeover: async (v: Values, json: boolean, timeout: number) =>
+    done(
+      json,
+      await ask(
+        `l2tp.node.${need(str(v, 'node'), '--node')}.takeover`,
+        { type: 'TakeOverEndpoint', v: 1, issuer: issuer(v), endpointId: ep(v) },
+        timeout,
+      ),
+    ),
+})
+
 const main = async (): Promise<number> => {
   const [cmd, ...rest] = process.argv.slice(2)
   if (cmd === undefined || cmd === '--help' || cmd === 'help') {
@@ -232,6 +401,9 @@ const main = async (): Promise<number> => {
         from: { type: 'string' },
         to: { type: 'string' },
         file: { type: 'string' },
+        node: { type: 'string' },
+        reason: { type: 'string' },
+        issuer: { type: 'string' },
         json: { type: 'boolean' },
         timeout: { type: 'string' },
         help: { type: 'boolean' },

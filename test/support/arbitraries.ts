@@ -173,6 +173,7 @@ export const commandArbs: Record<Command['type'], fc.Arbitrary<Command>> = {
       reason: opt(text),
     }),
   ),
+  SyncSessions: req('SyncSessions', fc.record({ issuer: text, endpointId: name, localTunnelId: opt(id16) })),
   DrainEndpoint: req('DrainEndpoint', fc.record({ issuer: text, endpointId: name })),
   ReleaseEndpoint: req('ReleaseEndpoint', fc.record({ issuer: text, endpointId: name })),
   TakeOverEndpoint: req('TakeOverEndpoint', fc.record({ issuer: text, endpointId: name })),

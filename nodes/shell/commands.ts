@@ -1,0 +1,245 @@
+// Operator commands of a node over NATS (DESIGN.md §6): per endpoint (tunnels, sessions,
+// close-tunnel, close-session, sync, drain, and release under a lease) and per node (status,
+// takeover). Every command that changes state is recorded as a CommandApplied event, applied or
+// rejected, so timelines show who did what. Shell.
+import {
+  CloseSession,
+  CloseTunnel,
+  DrainEndpoint,
+  type EndpointId,
+  type EndpointSummary,
+  type ErrorReply,
+  endpointSubjects,
+  errorReply,
+  GetNodeStatus,
+  ListSessions,
+  ListTunnels,
+  type NodeId,
+  nodeSubjects,
+  okReply,
+  type Reply,
+  SyncSessions,
+  TakeOverEndpoint,
+} from '../../contracts/index.js'
+import { sessionCount, sessionView, tunnelView } from '../../registry/index.js'
+import { endpoint } from '../../registry/shell/index.js'
+import { CdnResult, StopCcnResult } from '../wire/index.js'
+import type { UdpEndpoint } from './udp-endpoint.js'
+
+type AnyEndpoint = ReturnType<typeof endpoint>
+
+/** StopCCN / CDN result codes of an operator's close (RFC 2661 §4.4.2). */
+const OPERATOR_STOP = StopCcnResult.GeneralClear
+const OPERATOR_CDN = CdnResult.Administrative
+
+interface Audit {
+  readonly command: string
+  readonly subject: string
+  readonly issuer: string
+  readonly localTunnelId?: number | null
+  readonly localSessionId?: number | null
+}
+
+/** Records the command's outcome in the endpoint's log and answers the request with it. */
+const audited = <A>(ep: UdpEndpoint, a: Audit, outcome: Reply<A>): Reply<A> => {
+  ep.record({
+    type: 'CommandApplied',
+    v: 1,
+    command: a.command,
+    subject: a.subject,
+    issuer: a.issuer,
+    result: outcome.ok ? 'applied' : 'rejected',
+    detail: outcome.ok ? null : outcome.message,
+    localTunnelId: a.localTunnelId ?? null,
+    localSessionId: a.localSessionId ?? null,
+  } as never)
+  return outcome
+}
+
+const mismatch = (ep: UdpEndpoint, endpointId: string): ErrorReply | null =>
+  endpointId === ep.identity.endpointId ? null : errorReply('BadRequest', `this is ${ep.identity.endpointId}`)
+
+/** What an endpoint answers while this node serves it. `release` is given under a lease. */
+export const endpointCommands = (ep: UdpEndpoint, release?: AnyEndpoint): ReadonlyArray<AnyEndpoint> => {
+  const s = endpointSubjects(ep.identity.endpointId)
+  const list: Array<AnyEndpoint> = [
+    endpoint({
+      name: 'tunnels',
+      subject: s.tunnels,
+      request: ListTunnels,
+      handle: async (r) =>
+        mismatch(ep, r.endpointId) ??
+        okReply([...ep.table.tunnels.values()].map((t) => ({ ...tunnelView(t), sessions: t.sessions.size }))),
+    }),
+    endpoint({
+      name: 'sessions',
+      subject: s.sessions,
+      request: ListSessions,
+      handle: async (r) => {
+        const bad = mismatch(ep, r.endpointId)
+        if (bad !== null) return bad
+        const tunnels =
+          r.localTunnelId === null
+            ? [...ep.table.tunnels.values()]
+            : [ep.table.tunnels.get(r.localTunnelId)].flatMap((t) => (t === undefined ? [] : [t]))
+        if (r.localTunnelId !== null && tunnels.length === 0)
+          return errorReply('NotFound', `no tunnel ${r.localTunnelId}`)
+        return okReply(
+          tunnels.flatMap((t) =>
+            [...t.sessions.values()].map((x) => ({ localTunnelId: t.localTunnelId, ...sessionView(x) })),
+          ),
+        )
+      },
+    }),
+    endpoint({
+      name: 'close-tunnel',
+      subject: s.closeTunnel,
+      request: CloseTunnel,
+      handle: async (r) => {
+        const bad = mismatch(ep, r.endpointId)
+        if (bad !== null) return bad
+        const a = {
+          command: 'CloseTunnel',
+          subject: s.closeTunnel,
+          issuer: r.issuer,
+          localTunnelId: r.localTunnelId,
+        }
+        const t = ep.engine.tunnels.get(r.localTunnelId)
+        if (t === undefined || t.state === 'closing' || t.recoveryOf !== null)
+          return audited(ep, a, errorReply('NotFound', `no open tunnel ${r.localTunnelId}`))
+        ep.input({
+          _tag: 'CloseTunnel',
+          tunnelId: r.localTunnelId,
+          resultCode: OPERATOR_STOP,
+          reason: r.reason ?? `closed by ${r.issuer}`,
+        })
+        return audited(ep, a, okReply({ closed: r.localTunnelId }))
+      },
+    }),
+    endpoint({
+      name: 'close-session',
+      subject: s.closeSession,
+      request: CloseSession,
+      handle: async (r) => {
+        const bad = mismatch(ep, r.endpointId)
+        if (bad !== null) return bad
+        const a = {
+          command: 'CloseSession',
+          subject: s.closeSession,
+          issuer: r.issuer,
+          localTunnelId: r.localTunnelId,
+          localSessionId: r.localSessionId,
+        }
+        const sess = ep.engine.tunnels.get(r.localTunnelId)?.sessions.get(r.localSessionId)
+        if (sess === undefined)
+          return audited(
+            ep,
+            a,
+            errorReply('NotFound', `no session ${r.localSessionId} on tunnel ${r.localTunnelId}`),
+          )
+        ep.input({
+          _tag: 'CloseSession',
+          tunnelId: r.localTunnelId,
+          sessionId: r.localSessionId,
+          resultCode: OPERATOR_CDN,
+          reason: r.reason ?? `closed by ${r.issuer}`,
+        })
+        return audited(ep, a, okReply({ closed: r.localSessionId }))
+      },
+    }),
+    endpoint({
+      name: 'sync',
+      subject: s.sync,
+      request: SyncSessions,
+      handle: async (r) => {
+        const bad = mismatch(ep, r.endpointId)
+        if (bad !== null) return bad
+        const a = {
+          command: 'SyncSessions',
+          subject: s.sync,
+          issuer: r.issuer,
+          localTunnelId: r.localTunnelId,
+        }
+        const ids =
+          r.localTunnelId === null
+            ? [...ep.engine.tunnels.values()]
+                .filter((t) => t.state === 'established' && t.recoveryOf === null)
+                .map((t) => t.localId)
+            : [r.localTunnelId]
+        if (r.localTunnelId !== null && ep.engine.tunnels.get(r.localTunnelId)?.state !== 'established')
+          return audited(ep, a, errorReply('NotFound', `no established tunnel ${r.localTunnelId}`))
+        for (const id of ids) ep.input({ _tag: 'QuerySessions', tunnelId: id })
+        return audited(ep, a, okReply({ queriedTunnels: ids.length }))
+      },
+    }),
+    endpoint({
+      name: 'drain',
+      subject: s.drain,
+      request: DrainEndpoint,
+      handle: async (r) => {
+        const bad = mismatch(ep, r.endpointId)
+        if (bad !== null) return bad
+        ep.engine.refuseNew = true
+        return audited(
+          ep,
+          { command: 'DrainEndpoint', subject: s.drain, issuer: r.issuer },
+          okReply({ draining: ep.identity.endpointId }),
+        )
+      },
+    }),
+  ]
+  if (release !== undefined) list.push(release)
+  return list
+}
+
+/** One endpoint as this node sees it (NodeStatus.endpoints). */
+export const summaryOf = (ep: UdpEndpoint): EndpointSummary => ({
+  endpointId: ep.identity.endpointId,
+  epoch: ep.epoch as EndpointSummary['epoch'],
+  owner: ep.identity.nodeId,
+  active: true,
+  role: ep.engine.config.role,
+  address: ep.bind,
+  tunnels: ep.table.tunnels.size as EndpointSummary['tunnels'],
+  sessions: sessionCount(ep.table) as EndpointSummary['sessions'],
+  consistent: true,
+})
+
+export interface NodeView {
+  readonly nodeId: NodeId
+  readonly startedAt: number
+  /** Endpoints this node serves now. */
+  readonly serving: () => readonly UdpEndpoint[]
+  /** Endpoints this node stands by for (under a lease someone else holds). */
+  readonly standbyFor: () => readonly EndpointId[]
+  /** Claims an endpoint at once (HA nodes only). */
+  readonly takeOver?: (endpointId: EndpointId, issuer: string) => Promise<Reply<unknown>>
+}
+
+/** The node's own subjects: status and takeover. */
+export const nodeCommands = (n: NodeView): ReadonlyArray<AnyEndpoint> => {
+  const s = nodeSubjects(n.nodeId)
+  return [
+    endpoint({
+      name: 'status',
+      subject: s.status,
+      request: GetNodeStatus,
+      handle: async () =>
+        okReply({
+          nodeId: n.nodeId,
+          uptimeMs: Math.max(0, Date.now() - n.startedAt),
+          endpoints: n.serving().map(summaryOf),
+          standbyFor: [...n.standbyFor()],
+        }),
+    }),
+    endpoint({
+      name: 'takeover',
+      subject: s.takeover,
+      request: TakeOverEndpoint,
+      handle: async (r) =>
+        n.takeOver === undefined
+          ? errorReply('BadRequest', 'this node does not run endpoints under a lease (--ha)')
+          : n.takeOver(r.endpointId, r.issuer),
+    }),
+  ]
+}
