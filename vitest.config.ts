@@ -8,6 +8,8 @@ export default defineConfig({
     globalSetup: process.env.L2TP_UNIT_ONLY === '1' ? [] : ['test/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 180_000,
+    // Stopping Kafka cleanly in the global teardown takes longer than vitest's 10 s default.
+    teardownTimeout: 60_000,
     pool: 'forks',
     reporters: ['default'],
   },

@@ -140,12 +140,18 @@ export const kafkaRoundTrip = async (c: InfraConfig): Promise<void> => {
       },
     })
   })
-  const timeout = sleep(60_000).then(() => {
-    throw new Error('kafka round trip: the produced probe record was not consumed within 60 s')
+  // A cleared timer: a pending one would keep the process (the test runner) alive for a minute.
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error('kafka round trip: the produced probe record was not consumed within 60 s')),
+      60_000,
+    )
   })
   try {
     await Promise.race([seen, timeout])
   } finally {
+    clearTimeout(timer)
     await consumer.disconnect()
   }
 }
