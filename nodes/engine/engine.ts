@@ -17,7 +17,7 @@ import {
 import { receiveData, sendData } from './data.js'
 import { arm, type Ctx, peerKey, transmit } from './io.js'
 import { newTunnel } from './make.js'
-import { awaitRecovery, onFsq, onFsr, peerSpokeAgain, queryAll, startRecovery } from './recovery.js'
+import { awaitRecovery, onFsq, onFsr, peerSpokeAgain, queryAll, startRecovery, syncCapable } from './recovery.js'
 import { closeSession, findSession, onSessionMessage, openSession, refuse, sendRequest } from './session.js'
 import { fsmError, onDead, onScccn, onSccrp, onSccrq, onStopCcn, startTunnel, stopTunnel } from './tunnel.js'
 import type { Effect, Engine, EngineConfig, Input, Rng, Tunnel } from './types.js'
@@ -85,10 +85,15 @@ export const step = (engine: Engine, input: Input, now: number, rng: Rng): Effec
     }
     case 'QuerySessions': {
       const t = engine.tunnels.get(input.tunnelId)
-      if (t !== undefined && t.state === 'established' && !t.recovering && t.recoveryOf === null) {
-        queryAll(ctx, t)
-        arm(ctx, t)
+      if (t === undefined || t.state !== 'established' || t.recovering || t.recoveryOf !== null) break
+      // Only toward a peer that advertised RFC 4951: a legacy one may clear the tunnel on the
+      // mandatory FSS AVP before it looks at the Message Type (xl2tpd does; docs/decisions.md).
+      if (!syncCapable(t)) {
+        ctx.fx.push({ _tag: 'Dropped', reason: `tunnel ${t.localId}: peer did not advertise failover; no FSQ` })
+        break
       }
+      queryAll(ctx, t)
+      arm(ctx, t)
       break
     }
     case 'Recover':

@@ -23,6 +23,7 @@ import {
 } from '../../contracts/index.js'
 import { sessionCount, sessionView, tunnelView } from '../../registry/index.js'
 import { endpoint } from '../../registry/shell/index.js'
+import { syncCapable } from '../engine/recovery.js'
 import { CdnResult, StopCcnResult } from '../wire/index.js'
 import type { UdpEndpoint } from './udp-endpoint.js'
 
@@ -160,16 +161,24 @@ export const endpointCommands = (ep: UdpEndpoint, release?: AnyEndpoint): Readon
           issuer: r.issuer,
           localTunnelId: r.localTunnelId,
         }
-        const ids =
-          r.localTunnelId === null
-            ? [...ep.engine.tunnels.values()]
-                .filter((t) => t.state === 'established' && t.recoveryOf === null)
-                .map((t) => t.localId)
-            : [r.localTunnelId]
-        if (r.localTunnelId !== null && ep.engine.tunnels.get(r.localTunnelId)?.state !== 'established')
+        const open = [...ep.engine.tunnels.values()].filter(
+          (t) =>
+            t.state === 'established' &&
+            t.recoveryOf === null &&
+            (r.localTunnelId === null || t.localId === r.localTunnelId),
+        )
+        if (r.localTunnelId !== null && open.length === 0)
           return audited(ep, a, errorReply('NotFound', `no established tunnel ${r.localTunnelId}`))
+        // FSQ only toward peers that speak RFC 4951 (a legacy peer may clear the tunnel on it).
+        const ids = open.filter(syncCapable).map((t) => t.localId)
+        if (r.localTunnelId !== null && ids.length === 0)
+          return audited(
+            ep,
+            a,
+            errorReply('Conflict', `the peer of tunnel ${r.localTunnelId} did not advertise RFC 4951 failover`),
+          )
         for (const id of ids) ep.input({ _tag: 'QuerySessions', tunnelId: id })
-        return audited(ep, a, okReply({ queriedTunnels: ids.length }))
+        return audited(ep, a, okReply({ queriedTunnels: ids.length, skippedLegacyPeers: open.length - ids.length }))
       },
     }),
     endpoint({

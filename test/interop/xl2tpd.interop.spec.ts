@@ -6,7 +6,7 @@ import { createSocket } from 'node:dgram'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type L2tpEvent, unsafe } from '../../contracts/index.js'
 import { DEFAULT_CHANNEL } from '../../nodes/control/channel.js'
-import type { Effect } from '../../nodes/engine/types.js'
+import type { Effect, Session } from '../../nodes/engine/types.js'
 import { UdpEndpoint } from '../../nodes/shell/udp-endpoint.js'
 import { engineConfig } from '../support/sim.js'
 import { type Capture, decodeCapture, startCapture } from '../support/tshark.js'
@@ -22,6 +22,28 @@ const HIDE = new Set([
   'txConnectSpeed',
 ] as const)
 const port = unsafe.port(1701)
+
+const makeSession = (): Session => ({
+  localId: 0,
+  peerId: 0,
+  state: 'established',
+  direction: 'incoming',
+  callSerial: 1,
+  bearer: null,
+  framing: 'sync',
+  txConnectSpeed: 0,
+  rxConnectSpeed: null,
+  callingNumber: null,
+  calledNumber: null,
+  physicalChannelId: null,
+  sequencing: false,
+  dataNs: 0,
+  dataNr: null,
+  oldRun: 0,
+  oldNext: 0,
+  wanErrors: 0,
+  accm: null,
+})
 
 const waitFor = async (what: string, cond: () => boolean, ms = 20_000): Promise<void> => {
   const until = Date.now() + ms
@@ -133,6 +155,55 @@ describe('interop with xl2tpd', () => {
       expect(events[0]).toMatchObject({ authenticated: true, peerHostName: 'xl2tpd-lac', originator: 'peer' })
       expect(events.find((e) => e.type === 'SessionClosed')).toMatchObject({ closedBy: 'peer' })
       expect(lns.engine.stats.malformed).toBe(0)
+    } finally {
+      await x.stop()
+      await lns.stop()
+    }
+  })
+
+  it('FO-53: no FSQ toward xl2tpd, a peer without RFC 4951 (it clears the tunnel on the mandatory FSS AVP); the tunnel stays up', async () => {
+    const events: L2tpEvent[] = []
+    const effects: Effect[] = []
+    const lns = endpoint('127.0.0.34', 'LNS', events, effects, {
+      channel: { ...DEFAULT_CHANNEL, helloIntervalMs: 1000 },
+      failover: { control: true, data: true, recoveryTimeMs: 30_000 },
+    })
+    await lns.start()
+    const x = await startXl2tpd({
+      listen: '127.0.0.35',
+      secret: SECRET,
+      sections: [
+        '[lac ours]',
+        'lns = 127.0.0.34',
+        'require authentication = no',
+        'challenge = yes',
+        'hidden bit = no',
+        'length bit = yes',
+        'hostname = xl2tpd-lac',
+        'pppoptfile = $DIR/options',
+        'autodial = yes',
+      ].join('\n'),
+    })
+    try {
+      await waitFor('tunnel', () => events.some((e) => e.type === 'TunnelEstablished'), 30_000)
+      await waitFor('session closed by xl2tpd', () => events.some((e) => e.type === 'SessionClosed'), 30_000)
+      expect(events[0]).toMatchObject({ type: 'TunnelEstablished', peerFailover: null })
+      const t = [...lns.engine.tunnels.values()].find((x) => x.state === 'established')
+      if (t === undefined) throw new Error('no tunnel')
+      // A session only we believe in (what Step II is for) would go into an FSQ.
+      t.sessions.set(0x4242, { ...makeSession(), localId: 0x4242, peerId: 0x4343 })
+      const ns = t.channel.ns
+      const fx = lns.input({ _tag: 'QuerySessions', tunnelId: t.localId })
+      expect(fx).toEqual([{ _tag: 'Dropped', reason: expect.stringMatching(/did not advertise failover/) }])
+      expect(t.channel.ns).toBe(ns)
+      // HELLOs go on being acknowledged: xl2tpd keeps the tunnel.
+      const sent = lns.sent
+      await new Promise((r) => setTimeout(r, 3000))
+      expect(lns.sent).toBeGreaterThan(sent)
+      expect(t.state).toBe('established')
+      expect(t.channel.dead).toBe(false)
+      expect(t.channel.inFlight).toEqual([])
+      expect(events.filter((e) => e.type === 'TunnelClosed')).toEqual([])
     } finally {
       await x.stop()
       await lns.stop()

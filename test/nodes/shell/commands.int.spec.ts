@@ -16,6 +16,7 @@ import { engineConfig } from '../../support/sim.js'
 const ENDPOINT = unsafe.endpointId(`cmd-${process.pid}`)
 const NODE = unsafe.nodeId(`cmd-node-${process.pid}`)
 const subjects = endpointSubjects(ENDPOINT)
+const FO = { control: true, data: true, recoveryTimeMs: 30_000 }
 
 let node: NatsConnection
 let operator: NatsConnection
@@ -38,14 +39,14 @@ const ask = async (who: NatsConnection, subject: string, body: unknown) =>
 beforeAll(async () => {
   const port = unsafe.port(1701)
   lns = new UdpEndpoint(
-    engineConfig({ role: 'LNS', hostName: 'lns-cmd' }),
+    engineConfig({ role: 'LNS', hostName: 'lns-cmd', failover: FO }),
     { host: '127.0.0.61', port },
     { endpointId: ENDPOINT, nodeId: NODE, epoch: 1 },
     { onEvent: (e) => events.push(e) },
   )
   await lns.start()
   lac = new UdpEndpoint(
-    engineConfig({ role: 'LAC', hostName: 'lac-cmd' }),
+    engineConfig({ role: 'LAC', hostName: 'lac-cmd', failover: FO }),
     { host: '127.0.0.62', port },
     { endpointId: unsafe.endpointId(`cmd-lac-${process.pid}`), nodeId: unsafe.nodeId('sim'), epoch: 1 },
     {
@@ -171,7 +172,7 @@ describe('node commands over NATS', () => {
       endpointId: ENDPOINT,
       localTunnelId: null,
     })
-    expect(r).toMatchObject({ ok: true, result: { queriedTunnels: 3 } })
+    expect(r).toMatchObject({ ok: true, result: { queriedTunnels: 3, skippedLegacyPeers: 0 } })
     await waitFor(
       'three SessionsReconciled',
       () => events.filter((e) => e.type === 'SessionsReconciled').length === 3,
