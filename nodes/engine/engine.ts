@@ -17,7 +17,15 @@ import {
 import { receiveData, sendData } from './data.js'
 import { arm, type Ctx, peerKey, transmit } from './io.js'
 import { newTunnel } from './make.js'
-import { awaitRecovery, onFsq, onFsr, peerSpokeAgain, queryAll, startRecovery, syncCapable } from './recovery.js'
+import {
+  awaitRecovery,
+  onFsq,
+  onFsr,
+  peerSpokeAgain,
+  queryAll,
+  startRecovery,
+  syncCapable,
+} from './recovery.js'
 import { closeSession, findSession, onSessionMessage, openSession, refuse, sendRequest } from './session.js'
 import { fsmError, onDead, onScccn, onSccrp, onSccrq, onStopCcn, startTunnel, stopTunnel } from './tunnel.js'
 import type { Effect, Engine, EngineConfig, Input, Rng, Tunnel } from './types.js'
@@ -89,7 +97,10 @@ export const step = (engine: Engine, input: Input, now: number, rng: Rng): Effec
       // Only toward a peer that advertised RFC 4951: a legacy one may clear the tunnel on the
       // mandatory FSS AVP before it looks at the Message Type (xl2tpd does; docs/decisions.md).
       if (!syncCapable(t)) {
-        ctx.fx.push({ _tag: 'Dropped', reason: `tunnel ${t.localId}: peer did not advertise failover; no FSQ` })
+        ctx.fx.push({
+          _tag: 'Dropped',
+          reason: `tunnel ${t.localId}: peer did not advertise failover; no FSQ`,
+        })
         break
       }
       queryAll(ctx, t)

@@ -175,10 +175,17 @@ export const endpointCommands = (ep: UdpEndpoint, release?: AnyEndpoint): Readon
           return audited(
             ep,
             a,
-            errorReply('Conflict', `the peer of tunnel ${r.localTunnelId} did not advertise RFC 4951 failover`),
+            errorReply(
+              'Conflict',
+              `the peer of tunnel ${r.localTunnelId} did not advertise RFC 4951 failover`,
+            ),
           )
         for (const id of ids) ep.input({ _tag: 'QuerySessions', tunnelId: id })
-        return audited(ep, a, okReply({ queriedTunnels: ids.length, skippedLegacyPeers: open.length - ids.length }))
+        return audited(
+          ep,
+          a,
+          okReply({ queriedTunnels: ids.length, skippedLegacyPeers: open.length - ids.length }),
+        )
       },
     }),
     endpoint({
