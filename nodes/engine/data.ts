@@ -16,7 +16,9 @@ const HALF = 0x8000
 export const sendData = (ctx: Ctx, t: Tunnel, s: Session, payload: Uint8Array): boolean => {
   if (s.state !== 'established' || t.recovering || t.state !== 'established') return false
   let ns: number | null = null
-  if (s.sequencing) {
+  // Sequencing Required (either side) or, at a LAC, the LNS's last choice (RFC 2661 §5.4, L2-57,
+  // L2-58); numbering goes on where it stopped when it is enabled again (L2-59).
+  if (s.sequencing || s.mirrorSequencing) {
     ns = s.dataNs
     s.dataNs = (s.dataNs + 1) & 0xffff
   }
@@ -29,6 +31,9 @@ export const sendData = (ctx: Ctx, t: Tunnel, s: Session, payload: Uint8Array): 
 export const receiveData = (ctx: Ctx, t: Tunnel, m: DataMessage): string | null => {
   const s = t.sessions.get(m.sessionId)
   if (s === undefined || s.state !== 'established') return `data for no established session ${m.sessionId}`
+  // A LAC follows the LNS: sequenced data from it turns sequencing on, unsequenced turns it off
+  // (RFC 2661 §5.4, L2-58). The data header's Nr is reserved and never read (L2-60).
+  if (ctx.engine.config.role === 'LAC') s.mirrorSequencing = m.ns !== null
   if (m.ns !== null && !inSequence(s, m.ns, ctx.engine.config.dataResyncPackets ?? DEFAULT_DATA_RESYNC))
     return `data Ns ${m.ns} out of sequence (expected ${s.dataNr})`
   ctx.fx.push({ _tag: 'Deliver', tunnelId: t.localId, sessionId: s.localId, payload: m.payload })

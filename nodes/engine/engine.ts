@@ -16,7 +16,7 @@ import {
 } from '../wire/index.js'
 import { receiveData, sendData } from './data.js'
 import { arm, type Ctx, peerKey, transmit } from './io.js'
-import { newTunnel } from './make.js'
+import { discardTunnel, newTunnel } from './make.js'
 import {
   awaitRecovery,
   onFsq,
@@ -152,6 +152,16 @@ const onData = (ctx: Ctx, from: Address, m: DataMessage): void => {
   }
 }
 
+/** FNV-1a over an SCCRQ with its Nr field masked: a retransmission has the same print. */
+const sccrqPrint = (bytes: Uint8Array): number => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < bytes.length; i++) {
+    const b = i === 10 || i === 11 ? 0 : (bytes[i] as number)
+    h = Math.imul(h ^ b, 0x01000193)
+  }
+  return h >>> 0
+}
+
 const onDatagram = (ctx: Ctx, from: Address, bytes: Uint8Array): void => {
   const e = ctx.engine
   e.stats.datagrams++
@@ -176,10 +186,15 @@ const onDatagram = (ctx: Ctx, from: Address, bytes: Uint8Array): void => {
       return drop(ctx, 'Tunnel ID 0 on a message that is not an SCCRQ')
     const existing = e.byPeer.get(peerKey(from, m.avps.assignedTunnelId))
     t = existing === undefined ? undefined : e.tunnels.get(existing)
-    // A retransmitted SCCRQ finds its tunnel; one that reuses the id of a tunnel we are closing
-    // (the peer restarted) opens a new tunnel.
-    if (t === undefined || t.state === 'closing') {
+    // A retransmitted SCCRQ (the same message) finds its tunnel. A different SCCRQ that reuses
+    // the id, or one for a tunnel we are closing, is a new tunnel: the peer restarted, or a new
+    // RFC 4951 recovery endpoint picked the id of a dead one's recovery tunnel; a half-open
+    // attempt of the old one is abandoned silently.
+    const print = sccrqPrint(bytes)
+    if (t === undefined || t.state === 'closing' || t.sccrqPrint !== print) {
+      if (t !== undefined && t.state === 'wait-ctl-conn') discardTunnel(ctx, t)
       t = newTunnel(ctx, from, 'peer')
+      t.sccrqPrint = print
       t.channel.peerTunnelId = m.avps.assignedTunnelId
       e.byPeer.set(peerKey(from, m.avps.assignedTunnelId), t.localId)
     }

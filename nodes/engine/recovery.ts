@@ -121,6 +121,7 @@ const restoredSession = (s: RecoverableTunnel['sessions'][number]): Session => (
   physicalChannelId: null,
   sequencing: s.sequencing,
   // The recovery endpoint restarts its data Ns at 0 and takes the peer's from its first packet (FO-49).
+  mirrorSequencing: false,
   dataNs: 0,
   dataNr: null,
   oldRun: 0,

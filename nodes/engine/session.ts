@@ -18,6 +18,7 @@ const newSession = (localId: number, direction: Session['direction'], serial: nu
   calledNumber: null,
   physicalChannelId: null,
   sequencing: false,
+  mirrorSequencing: false,
   dataNs: 0,
   dataNr: null,
   oldRun: 0,

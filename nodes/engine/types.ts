@@ -63,6 +63,8 @@ export interface Session {
   /** Last WEN counters and SLI ACCM received (RFC 2661 §6.14, §6.15). */
   wanErrors: number
   accm: { send: number; receive: number } | null
+  /** A LAC's copy of the LNS's data sequencing choice (RFC 2661 §5.4). */
+  mirrorSequencing: boolean
   /** Data channel (RFC 2661 §5.4): next Ns we send, next Ns we expect (null: none yet). */
   dataNs: number
   dataNr: number | null
@@ -98,6 +100,8 @@ export interface Tunnel {
   /** closing: when to forget the tunnel (linger end). */
   forgetAt: number | null
   establishedReported: boolean
+  /** A peer-originated tunnel: a print of the SCCRQ that opened it, to tell retransmissions apart. */
+  sccrqPrint?: number
   /** RFC 4951: set on a recovery tunnel, the local id of the old tunnel it recovers. */
   recoveryOf: number | null
   /** RFC 4951: an old tunnel whose control channel awaits its reset; its control packets are discarded (§5.8). */

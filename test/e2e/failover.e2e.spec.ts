@@ -402,7 +402,20 @@ describe('takeover and RFC 4951 recovery', () => {
         'the third node to recover every tunnel',
         () => lac.up.recovered >= recoveredAtKill + 300,
         90_000,
-      )
+      ).catch((e) => {
+        const hist: Record<string, number> = {}
+        for (const ev of lac.events) hist[ev.type] = (hist[ev.type] ?? 0) + 1
+        const states: Record<string, number> = {}
+        for (const t of lac.ep.engine.tunnels.values()) {
+          const k = `${t.state}/${t.recovering}/${t.recoveryOf !== null}/${t.channel.dead}`
+          states[k] = (states[k] ?? 0) + 1
+        }
+        console.log('DEBUG', recoveredAtKill, lac.up.recovered, JSON.stringify(hist), JSON.stringify(states))
+        void loggedSessions(DOUBLE).then((l) =>
+          console.log('DEBUG log', l.table.owner, l.table.tunnels.size, l.sessions.size),
+        )
+        throw e
+      })
       expect(lac.events.filter((e) => e.type === 'SessionClosed' || e.type === 'TunnelClosed')).toEqual([])
       expect(lac.sessions()).toEqual(before)
       let logged = await loggedSessions(DOUBLE)

@@ -37,6 +37,7 @@ const makeSession = (): Session => ({
   calledNumber: null,
   physicalChannelId: null,
   sequencing: false,
+  mirrorSequencing: false,
   dataNs: 0,
   dataNr: null,
   oldRun: 0,

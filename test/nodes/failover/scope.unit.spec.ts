@@ -236,6 +236,41 @@ describe('tie breaker scope (RFC 4951 §5.6)', () => {
   })
 })
 
+describe('a recovery endpoint that dies mid-recovery (double failover)', () => {
+  it('a new recovery SCCRQ that reuses the dead one’s recovery tunnel id is a new tunnel, not a retransmission', () => {
+    const { tp, tid } = withTunnel()
+    const sccrq = (tie: number) =>
+      ctl(tp, {
+        tunnelId: 0,
+        ns: 0,
+        nr: 0,
+        type: MessageType.SCCRQ,
+        avps: {
+          ...sccrqAvps(0x0a0a),
+          tieBreaker: new Uint8Array(8).fill(tie),
+          tunnelRecovery: { recoverTunnelId: 0x0909, recoverRemoteTunnelId: tid },
+        },
+      })
+    const [first] = sccrq(1)
+    expect(first?.type).toBe(MessageType.SCCRP)
+    // The same SCCRQ again is a retransmission: acknowledged, not answered twice.
+    expect(sccrq(1).filter((m) => m.type !== null)).toEqual([])
+    // That recovery endpoint died before its SCCCN; the next one happens to pick the same id.
+    const [second] = sccrq(2)
+    expect(second?.type).toBe(MessageType.SCCRP)
+    expect(second?.avps.assignedTunnelId).not.toBe(first?.avps.assignedTunnelId)
+    expect(tp.dut.tunnels.has(first?.avps.assignedTunnelId as number)).toBe(false)
+    const after = ctl(tp, {
+      tunnelId: second?.avps.assignedTunnelId as number,
+      ns: 1,
+      nr: 1,
+      type: MessageType.SCCCN,
+      avps: {},
+    })
+    expect(after.find((m) => m.type === MessageType.FSQ)?.tunnelId).toBe(0x0909)
+  })
+})
+
 describe('recovery SCCRQ checks (RFC 4951 §5.3, §5.4, §8)', () => {
   it('FO-12: the recovery SCCRQ uses the old tunnel version: header Ver=2, Protocol Version 1.0', () => {
     const tp = new Tp({ failover: FO })
