@@ -13,7 +13,7 @@ import {
 } from '../wire/index.js'
 import { arm, type Ctx, emit, sendControl } from './io.js'
 import { discardTunnel, newTunnel, tieOrder } from './make.js'
-import { closeSession, dropSession, sendRequest } from './session.js'
+import { closeSession, dropSession, newSession, sendRequest } from './session.js'
 import type { RecoverableTunnel, Session, Tunnel } from './types.js'
 import { setPeerWindowOf } from './window.js'
 
@@ -106,28 +106,13 @@ const openRecoveryTunnel = (ctx: Ctx, oldT: Tunnel): void => {
   arm(ctx, rt)
 }
 
+// The recovery endpoint restarts its data Ns at 0 and takes the peer's from its first packet
+// (FO-49): a fresh record, established.
 const restoredSession = (s: RecoverableTunnel['sessions'][number]): Session => ({
-  localId: s.localSessionId,
+  ...newSession(s.localSessionId, s.direction, s.callSerial),
   peerId: s.remoteSessionId,
   state: 'established',
-  direction: s.direction,
-  callSerial: s.callSerial,
-  bearer: null,
-  framing: 'sync',
-  txConnectSpeed: 0,
-  rxConnectSpeed: null,
-  callingNumber: null,
-  calledNumber: null,
-  physicalChannelId: null,
   sequencing: s.sequencing,
-  // The recovery endpoint restarts its data Ns at 0 and takes the peer's from its first packet (FO-49).
-  mirrorSequencing: false,
-  dataNs: 0,
-  dataNr: null,
-  oldRun: 0,
-  oldNext: 0,
-  wanErrors: 0,
-  accm: null,
 })
 
 /** Recovery endpoint, valid SCCRP on the recovery tunnel: reset the old one with the SCS (FO-21, FO-22). */

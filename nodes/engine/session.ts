@@ -4,7 +4,8 @@ import { CdnResult, type ControlMessage, ErrorCode, MessageType } from '../wire/
 import { type Ctx, emit, pickId, sendControl } from './io.js'
 import type { OpenSessionParams, Session, Tunnel } from './types.js'
 
-const newSession = (localId: number, direction: Session['direction'], serial: number): Session => ({
+/** A session record in its first state; data Ns 0 and no expectation yet. */
+export const newSession = (localId: number, direction: Session['direction'], serial: number): Session => ({
   localId,
   peerId: 0,
   state: 'wait-tunnel',

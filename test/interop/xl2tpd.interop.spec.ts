@@ -6,7 +6,8 @@ import { createSocket } from 'node:dgram'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type L2tpEvent, unsafe } from '../../contracts/index.js'
 import { DEFAULT_CHANNEL } from '../../nodes/control/channel.js'
-import type { Effect, Session } from '../../nodes/engine/types.js'
+import { newSession } from '../../nodes/engine/session.js'
+import type { Effect } from '../../nodes/engine/types.js'
 import { UdpEndpoint } from '../../nodes/shell/udp-endpoint.js'
 import { engineConfig } from '../support/sim.js'
 import { type Capture, decodeCapture, startCapture } from '../support/tshark.js'
@@ -22,29 +23,6 @@ const HIDE = new Set([
   'txConnectSpeed',
 ] as const)
 const port = unsafe.port(1701)
-
-const makeSession = (): Session => ({
-  localId: 0,
-  peerId: 0,
-  state: 'established',
-  direction: 'incoming',
-  callSerial: 1,
-  bearer: null,
-  framing: 'sync',
-  txConnectSpeed: 0,
-  rxConnectSpeed: null,
-  callingNumber: null,
-  calledNumber: null,
-  physicalChannelId: null,
-  sequencing: false,
-  mirrorSequencing: false,
-  dataNs: 0,
-  dataNr: null,
-  oldRun: 0,
-  oldNext: 0,
-  wanErrors: 0,
-  accm: null,
-})
 
 const waitFor = async (what: string, cond: () => boolean, ms = 20_000): Promise<void> => {
   const until = Date.now() + ms
@@ -192,7 +170,7 @@ describe('interop with xl2tpd', () => {
       const t = [...lns.engine.tunnels.values()].find((x) => x.state === 'established')
       if (t === undefined) throw new Error('no tunnel')
       // A session only we believe in (what Step II is for) would go into an FSQ.
-      t.sessions.set(0x4242, { ...makeSession(), localId: 0x4242, peerId: 0x4343 })
+      t.sessions.set(0x4242, { ...newSession(0x4242, 'incoming', 1), state: 'established', peerId: 0x4343 })
       const ns = t.channel.ns
       const fx = lns.input({ _tag: 'QuerySessions', tunnelId: t.localId })
       expect(fx).toEqual([{ _tag: 'Dropped', reason: expect.stringMatching(/did not advertise failover/) }])

@@ -49,6 +49,29 @@ const recover = (tp: Tp, old = oldTunnel()): ControlMessage => {
   return sccrq
 }
 
+/** TP's recovery SCCRQ for its old tunnel 0x0909 (the DUT's `dutOld`) on a new tunnel of TP's. */
+const tpRecovers = (
+  tp: Tp,
+  dutOld: number,
+  o: { tie?: Uint8Array; extra?: OutgoingControl['avps']; from?: typeof TP_ADDR } = {},
+) =>
+  ctl(
+    tp,
+    {
+      tunnelId: 0,
+      ns: 0,
+      nr: 0,
+      type: MessageType.SCCRQ,
+      avps: {
+        ...sccrqAvps(0x0a0a),
+        tieBreaker: o.tie ?? HIGHEST,
+        tunnelRecovery: { recoverTunnelId: 0x0909, recoverRemoteTunnelId: dutOld },
+        ...o.extra,
+      },
+    },
+    o.from,
+  )
+
 /** TP answers the DUT's recovery SCCRQ with an SCCRP suggesting Ns/Nr. */
 const answer = (tp: Tp, sccrq: ControlMessage, scs = { ns: 5, nr: 9 }, extra: OutgoingControl['avps'] = {}) =>
   ctl(tp, {
@@ -84,17 +107,7 @@ const withTunnel = (over: ConstructorParameters<typeof Tp>[0] = {}) => {
 
 /** TP recovers its old tunnel 0x0909 with the DUT as remote endpoint; TP's old-tunnel Ns/Nr follow. */
 const recoverFromTp = (tp: Tp, tid: number) => {
-  const [sccrp] = ctl(tp, {
-    tunnelId: 0,
-    ns: 0,
-    nr: 0,
-    type: MessageType.SCCRQ,
-    avps: {
-      ...sccrqAvps(0x0a0a),
-      tieBreaker: HIGHEST,
-      tunnelRecovery: { recoverTunnelId: 0x0909, recoverRemoteTunnelId: tid },
-    },
-  })
+  const [sccrp] = tpRecovers(tp, tid)
   const scs = sccrp?.avps.suggestedControlSequence
   if (sccrp === undefined || scs === undefined) throw new Error('no SCCRP with SCS')
   const after = ctl(tp, {
@@ -135,17 +148,7 @@ describe('tie breaker scope (RFC 4951 §5.6)', () => {
     const { tp, tid } = withTunnel()
     // The DUT recovers old tunnel 0x0707 (toward TP's 0x0808) while TP recovers its 0x0909.
     const ours = recover(tp, oldTunnel({ remoteTunnelId: 0x0808 }))
-    const [sccrp] = ctl(tp, {
-      tunnelId: 0,
-      ns: 0,
-      nr: 0,
-      type: MessageType.SCCRQ,
-      avps: {
-        ...sccrqAvps(0x0a0a),
-        tieBreaker: LOWEST,
-        tunnelRecovery: { recoverTunnelId: 0x0909, recoverRemoteTunnelId: tid },
-      },
-    })
+    const [sccrp] = tpRecovers(tp, tid, { tie: LOWEST })
     expect(sccrp?.type).toBe(MessageType.SCCRP)
     expect(sccrp?.avps.suggestedControlSequence).toBeDefined()
     expect(tp.dut.tunnels.get(ours.avps.assignedTunnelId as number)?.state).toBe('wait-ctl-reply')
@@ -157,17 +160,7 @@ describe('tie breaker scope (RFC 4951 §5.6)', () => {
     const tp = new Tp({ failover: FO })
     const ours = recover(tp)
     // TP (the other side failed over too) recovers the same old tunnel with the lower Tie Breaker.
-    const [sccrp] = ctl(tp, {
-      tunnelId: 0,
-      ns: 0,
-      nr: 0,
-      type: MessageType.SCCRQ,
-      avps: {
-        ...sccrqAvps(0x0a0a),
-        tieBreaker: LOWEST,
-        tunnelRecovery: { recoverTunnelId: 0x0909, recoverRemoteTunnelId: 0x0707 },
-      },
-    })
+    const [sccrp] = tpRecovers(tp, 0x0707, { tie: LOWEST })
     expect(sccrp?.type).toBe(MessageType.SCCRP)
     const scs = sccrp?.avps.suggestedControlSequence
     expect(scs).toBeDefined()
@@ -191,17 +184,7 @@ describe('tie breaker scope (RFC 4951 §5.6)', () => {
   it('FO-33: we win the tie: the peer recovery SCCRQ is discarded and ours goes on', () => {
     const tp = new Tp({ failover: FO })
     const ours = recover(tp)
-    const out = ctl(tp, {
-      tunnelId: 0,
-      ns: 0,
-      nr: 0,
-      type: MessageType.SCCRQ,
-      avps: {
-        ...sccrqAvps(0x0a0a),
-        tieBreaker: HIGHEST,
-        tunnelRecovery: { recoverTunnelId: 0x0909, recoverRemoteTunnelId: 0x0707 },
-      },
-    })
+    const out = tpRecovers(tp, 0x0707)
     expect(out.filter((m) => m.type !== null)).toEqual([])
     const after = answer(tp, ours, { ns: 7, nr: 11 })
     expect(after.find((m) => m.type === MessageType.FSQ)).toMatchObject({ tunnelId: 0x0909, ns: 7, nr: 11 })
@@ -211,17 +194,7 @@ describe('tie breaker scope (RFC 4951 §5.6)', () => {
     const tp = new Tp({ failover: FO })
     tp.input({ _tag: 'QueueRecovery', tunnels: [oldTunnel()] })
     expect(tp.sent).toEqual([])
-    const [sccrp] = ctl(tp, {
-      tunnelId: 0,
-      ns: 0,
-      nr: 0,
-      type: MessageType.SCCRQ,
-      avps: {
-        ...sccrqAvps(0x0a0a),
-        tieBreaker: LOWEST,
-        tunnelRecovery: { recoverTunnelId: 0x0909, recoverRemoteTunnelId: 0x0707 },
-      },
-    })
+    const [sccrp] = tpRecovers(tp, 0x0707, { tie: LOWEST })
     expect(sccrp?.avps.suggestedControlSequence).toBeDefined()
     ctl(tp, {
       tunnelId: sccrp?.avps.assignedTunnelId as number,
@@ -239,18 +212,7 @@ describe('tie breaker scope (RFC 4951 §5.6)', () => {
 describe('a recovery endpoint that dies mid-recovery (double failover)', () => {
   it('a new recovery SCCRQ that reuses the dead one’s recovery tunnel id is a new tunnel, not a retransmission', () => {
     const { tp, tid } = withTunnel()
-    const sccrq = (tie: number) =>
-      ctl(tp, {
-        tunnelId: 0,
-        ns: 0,
-        nr: 0,
-        type: MessageType.SCCRQ,
-        avps: {
-          ...sccrqAvps(0x0a0a),
-          tieBreaker: new Uint8Array(8).fill(tie),
-          tunnelRecovery: { recoverTunnelId: 0x0909, recoverRemoteTunnelId: tid },
-        },
-      })
+    const sccrq = (tie: number) => tpRecovers(tp, tid, { tie: new Uint8Array(8).fill(tie) })
     const [first] = sccrq(1)
     expect(first?.type).toBe(MessageType.SCCRP)
     // The same SCCRQ again is a retransmission: acknowledged, not answered twice.
@@ -338,17 +300,8 @@ describe('recovery SCCRQ checks (RFC 4951 §5.3, §5.4, §8)', () => {
     const malformed = tp.dut.stats.malformed
     expect(tp.raw(v3)).toEqual([])
     expect(tp.dut.stats.malformed).toBe(malformed + 1)
-    const out = ctl(tp, {
-      tunnelId: 0,
-      ns: 0,
-      nr: 0,
-      type: MessageType.SCCRQ,
-      avps: {
-        ...sccrqAvps(0x0a0b),
-        protocolVersion: { ver: 2, rev: 0 },
-        tieBreaker: HIGHEST,
-        tunnelRecovery: { recoverTunnelId: 0x0909, recoverRemoteTunnelId: tid },
-      },
+    const out = tpRecovers(tp, tid, {
+      extra: { assignedTunnelId: 0x0a0b, protocolVersion: { ver: 2, rev: 0 } },
     })
     expect(out.find((m) => m.type === MessageType.StopCCN)?.avps.resultCode?.message).toMatch(/version/)
     expect(tp.dut.tunnels.get(tid)?.recovering).toBe(false)
@@ -356,21 +309,7 @@ describe('recovery SCCRQ checks (RFC 4951 §5.3, §5.4, §8)', () => {
 
   it('FO-54: a recovery SCCRQ from an address other than the old tunnel peer is refused with StopCCN', () => {
     const { tp, tid } = withTunnel()
-    const out = ctl(
-      tp,
-      {
-        tunnelId: 0,
-        ns: 0,
-        nr: 0,
-        type: MessageType.SCCRQ,
-        avps: {
-          ...sccrqAvps(0x0a0a),
-          tieBreaker: HIGHEST,
-          tunnelRecovery: { recoverTunnelId: 0x0909, recoverRemoteTunnelId: tid },
-        },
-      },
-      addr('127.0.0.66', 1701),
-    )
+    const out = tpRecovers(tp, tid, { from: addr('127.0.0.66', 1701) })
     expect(out.map((m) => m.type)).toEqual([MessageType.StopCCN])
     expect(tp.dut.tunnels.get(tid)?.recovering).toBe(false)
     expect(tp.dut.tunnels.get(tid)?.sessions.size).toBe(1)
