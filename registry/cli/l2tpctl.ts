@@ -101,131 +101,6 @@ const tableText = (v: ReturnType<typeof toView>): string => {
   return lines.join('\n')
 }
 
-const commands: Record<string, (v: Values, json: boolean, timeout: number) => Promise<void>> = {
-  endpoints: async (_v, json, timeout) => {
-    const list = (await ask('l2tp.registry.endpoints', { type: 'ListEndpoints', v: 1 }, timeout)) as Array<
-      Record<string, unknown>
-    >
-    out(json, list, () =>
-      [
-        'ENDPOINT          OWNER      EPOCH  TUNNELS  SESSIONS  STATE',
-        ...list.map(
-          (e) =>
-            `${String(e.endpointId).padEnd(18)}${String(e.owner ?? '-').padEnd(11)}${String(e.epoch).padEnd(7)}${String(e.tunnels).padEnd(9)}${String(e.sessions).padEnd(10)}${e.consistent ? 'ok' : 'INCONSISTENT'}`,
-        ),
-      ].join('\n'),
-    )
-  },
-  state: async (v, json, timeout) => {
-    const endpointId = need(str(v, 'endpoint'), '--endpoint')
-    const asOf = str(v, 'as-of')
-    const offset = str(v, 'offset')
-    if (asOf !== undefined && offset !== undefined) throw new Usage('give --as-of or --offset, not both')
-    const result =
-      asOf === undefined && offset === undefined
-        ? await ask('l2tp.registry.endpoint', { type: 'GetEndpoint', v: 1, endpointId }, timeout)
-        : await ask(
-            'l2tp.registry.as-of',
-            {
-              type: 'GetStateAsOf',
-              v: 1,
-              endpointId,
-              asOf: asOf !== undefined ? { at: time(asOf, '--as-of') } : { offset },
-            },
-            timeout,
-          )
-    out(json, result, () => tableText(result as ReturnType<typeof toView>))
-  },
-  timeline: async (v, json, timeout) => {
-    const spec = str(v, 'session') ?? str(v, 'tunnel')
-    const parts = need(spec, '--tunnel X/TID or --session X/TID/SID').split('/')
-    if (parts.length !== (str(v, 'session') !== undefined ? 3 : 2))
-      throw new Usage('expected X/TID or X/TID/SID')
-    const result = (await ask(
-      'l2tp.registry.timeline',
-      {
-        type: 'GetTimeline',
-        v: 1,
-        endpointId: parts[0],
-        localTunnelId: Number(parts[1]),
-        localSessionId: parts[2] === undefined ? null : Number(parts[2]),
-      },
-      timeout,
-    )) as Array<{ offset: string; event: Record<string, unknown> }>
-    out(json, result, () =>
-      result
-        .map(
-          (e) =>
-            `${new Date(Number(e.event.at)).toISOString()}  @${e.offset}  e${e.event.epoch}#${e.event.seq}  ${e.event.type}${e.event.type === 'CommandApplied' ? ` ${e.event.command} by ${e.event.issuer}: ${e.event.result}` : ''}`,
-        )
-        .join('\n'),
-    )
-  },
-  export: async (v) => {
-    const to = time(need(str(v, 'to'), '--to'), '--to')
-    const fromS = str(v, 'from')
-    const deps = {
-      kafka: makeKafka({ brokers: brokersFromEnv(), clientId: 'l2tpctl' }),
-      names: topicsFromEnv(),
-    }
-    const lines = await exportRange(deps, fromS === undefined ? null : time(fromS, '--from'), to)()
-    if (E.isLeft(lines)) throw new Failure(describeInfraError(lines.left))
-    process.stdout.write(toNdjson(lines.right))
-  },
-  replay: async (v, json) => {
-    const file = need(str(v, 'file'), '--file')
-    const asOf = str(v, 'as-of')
-    const text = (() => {
-      try {
-        return readFileSync(file, 'utf8')
-      } catch (e) {
-        throw new Failure(`cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`)
-      }
-    })()
-    const r = replayNdjson(text, asOf === undefined ? null : { at: time(asOf, '--as-of') })
-    const only = str(v, 'endpoint')
-    const tables = [...r.fleet.values()]
-      .filter((t) => only === undefined || t.endpointId === only)
-      .map(toView)
-    if (only !== undefined && tables.length === 0) throw new Failure(`no endpoint ${only} in ${file}`)
-    out(json, { badLines: r.badLines, tables }, () =>
-      [...tables.map(tableText), r.badLines > 0 ? `(${r.badLines} unreadable lines skipped)` : '']
-        .join('\n\n')
-        .trim(),
-    )
-  },
-  diff: async (v, json) => {
-    const from = time(need(str(v, 'from'), '--from'), '--from')
-    const to = time(need(str(v, 'to'), '--to'), '--to')
-    const deps = {
-      kafka: makeKafka({ brokers: brokersFromEnv(), clientId: 'l2tpctl' }),
-      names: topicsFromEnv(),
-    }
-    const lines = await exportRange(deps, from, to)()
-    if (E.isLeft(lines)) throw new Failure(describeInfraError(lines.left))
-    const text = toNdjson(lines.right)
-    const a = replayNdjson(text, { at: from }).fleet
-    const b = replayNdjson(text, { at: to }).fleet
-    const only = str(v, 'endpoint')
-    const ids = [...new Set([...a.keys(), ...b.keys()])]
-      .filter((id) => only === undefined || id === only)
-      .sort()
-    const empty = (id: string): EndpointTable => emptyTable(unsafe.endpointId(id))
-    const diffs = ids.map((id) => ({
-      endpointId: id,
-      ...diffTables(a.get(id) ?? empty(id), b.get(id) ?? empty(id)),
-    }))
-    out(json, diffs, () =>
-      diffs
-        .map(
-          (d) =>
-            `${d.endpointId}: tunnels +${d.tunnelsAdded.length} -${d.tunnelsRemoved.length} ~${d.tunnelsChanged.length}; sessions +${d.sessionsAdded.length} -${d.sessionsRemoved.length} ~${d.sessionsChanged.length}`,
-        )
-        .join('\n'),
-    )
-  },
-}
-
 const issuer = (v: Values): string => str(v, 'issuer') ?? process.env.USER ?? 'l2tpctl'
 const idOf = (s: string, what: string): number => {
   const n = Number(s)
@@ -241,7 +116,8 @@ const done = (json: boolean, result: unknown) =>
       .join('\n'),
   )
 
-Object.assign(commands, {
+/** Commands answered by the node that serves the endpoint (DESIGN.md §6). */
+const nodeCommands: Record<string, (v: Values, json: boolean, timeout: number) => Promise<void>> = {
   node: async (v: Values, json: boolean, timeout: number) => {
     const node = need(str(v, 'node'), '--node')
     const r = (await ask(`l2tp.node.${node}.status`, { type: 'GetNodeStatus', v: 1 }, timeout)) as {
@@ -379,7 +255,133 @@ Object.assign(commands, {
         timeout,
       ),
     ),
-})
+}
+
+const commands: Record<string, (v: Values, json: boolean, timeout: number) => Promise<void>> = {
+  ...nodeCommands,
+  endpoints: async (_v, json, timeout) => {
+    const list = (await ask('l2tp.registry.endpoints', { type: 'ListEndpoints', v: 1 }, timeout)) as Array<
+      Record<string, unknown>
+    >
+    out(json, list, () =>
+      [
+        'ENDPOINT          OWNER      EPOCH  TUNNELS  SESSIONS  STATE',
+        ...list.map(
+          (e) =>
+            `${String(e.endpointId).padEnd(18)}${String(e.owner ?? '-').padEnd(11)}${String(e.epoch).padEnd(7)}${String(e.tunnels).padEnd(9)}${String(e.sessions).padEnd(10)}${e.consistent ? 'ok' : 'INCONSISTENT'}`,
+        ),
+      ].join('\n'),
+    )
+  },
+  state: async (v, json, timeout) => {
+    const endpointId = need(str(v, 'endpoint'), '--endpoint')
+    const asOf = str(v, 'as-of')
+    const offset = str(v, 'offset')
+    if (asOf !== undefined && offset !== undefined) throw new Usage('give --as-of or --offset, not both')
+    const result =
+      asOf === undefined && offset === undefined
+        ? await ask('l2tp.registry.endpoint', { type: 'GetEndpoint', v: 1, endpointId }, timeout)
+        : await ask(
+            'l2tp.registry.as-of',
+            {
+              type: 'GetStateAsOf',
+              v: 1,
+              endpointId,
+              asOf: asOf !== undefined ? { at: time(asOf, '--as-of') } : { offset },
+            },
+            timeout,
+          )
+    out(json, result, () => tableText(result as ReturnType<typeof toView>))
+  },
+  timeline: async (v, json, timeout) => {
+    const spec = str(v, 'session') ?? str(v, 'tunnel')
+    const parts = need(spec, '--tunnel X/TID or --session X/TID/SID').split('/')
+    if (parts.length !== (str(v, 'session') !== undefined ? 3 : 2))
+      throw new Usage('expected X/TID or X/TID/SID')
+    const result = (await ask(
+      'l2tp.registry.timeline',
+      {
+        type: 'GetTimeline',
+        v: 1,
+        endpointId: parts[0],
+        localTunnelId: Number(parts[1]),
+        localSessionId: parts[2] === undefined ? null : Number(parts[2]),
+      },
+      timeout,
+    )) as Array<{ offset: string; event: Record<string, unknown> }>
+    out(json, result, () =>
+      result
+        .map(
+          (e) =>
+            `${new Date(Number(e.event.at)).toISOString()}  @${e.offset}  e${e.event.epoch}#${e.event.seq}  ${e.event.type}${e.event.type === 'CommandApplied' ? ` ${e.event.command} by ${e.event.issuer}: ${e.event.result}` : ''}`,
+        )
+        .join('\n'),
+    )
+  },
+  export: async (v) => {
+    const to = time(need(str(v, 'to'), '--to'), '--to')
+    const fromS = str(v, 'from')
+    const deps = {
+      kafka: makeKafka({ brokers: brokersFromEnv(), clientId: 'l2tpctl' }),
+      names: topicsFromEnv(),
+    }
+    const lines = await exportRange(deps, fromS === undefined ? null : time(fromS, '--from'), to)()
+    if (E.isLeft(lines)) throw new Failure(describeInfraError(lines.left))
+    process.stdout.write(toNdjson(lines.right))
+  },
+  replay: async (v, json) => {
+    const file = need(str(v, 'file'), '--file')
+    const asOf = str(v, 'as-of')
+    const text = (() => {
+      try {
+        return readFileSync(file, 'utf8')
+      } catch (e) {
+        throw new Failure(`cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`)
+      }
+    })()
+    const r = replayNdjson(text, asOf === undefined ? null : { at: time(asOf, '--as-of') })
+    const only = str(v, 'endpoint')
+    const tables = [...r.fleet.values()]
+      .filter((t) => only === undefined || t.endpointId === only)
+      .map(toView)
+    if (only !== undefined && tables.length === 0) throw new Failure(`no endpoint ${only} in ${file}`)
+    out(json, { badLines: r.badLines, tables }, () =>
+      [...tables.map(tableText), r.badLines > 0 ? `(${r.badLines} unreadable lines skipped)` : '']
+        .join('\n\n')
+        .trim(),
+    )
+  },
+  diff: async (v, json) => {
+    const from = time(need(str(v, 'from'), '--from'), '--from')
+    const to = time(need(str(v, 'to'), '--to'), '--to')
+    const deps = {
+      kafka: makeKafka({ brokers: brokersFromEnv(), clientId: 'l2tpctl' }),
+      names: topicsFromEnv(),
+    }
+    const lines = await exportRange(deps, from, to)()
+    if (E.isLeft(lines)) throw new Failure(describeInfraError(lines.left))
+    const text = toNdjson(lines.right)
+    const a = replayNdjson(text, { at: from }).fleet
+    const b = replayNdjson(text, { at: to }).fleet
+    const only = str(v, 'endpoint')
+    const ids = [...new Set([...a.keys(), ...b.keys()])]
+      .filter((id) => only === undefined || id === only)
+      .sort()
+    const empty = (id: string): EndpointTable => emptyTable(unsafe.endpointId(id))
+    const diffs = ids.map((id) => ({
+      endpointId: id,
+      ...diffTables(a.get(id) ?? empty(id), b.get(id) ?? empty(id)),
+    }))
+    out(json, diffs, () =>
+      diffs
+        .map(
+          (d) =>
+            `${d.endpointId}: tunnels +${d.tunnelsAdded.length} -${d.tunnelsRemoved.length} ~${d.tunnelsChanged.length}; sessions +${d.sessionsAdded.length} -${d.sessionsRemoved.length} ~${d.sessionsChanged.length}`,
+        )
+        .join('\n'),
+    )
+  },
+}
 
 const main = async (): Promise<number> => {
   const [cmd, ...rest] = process.argv.slice(2)
