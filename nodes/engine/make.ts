@@ -1,7 +1,7 @@
 // Building a tunnel record of the engine (shared by the engine and RFC 4951 recovery). Sans-IO.
 import type { Address } from '../../contracts/index.js'
 import { openChannel } from '../control/channel.js'
-import { type Ctx, pickId } from './io.js'
+import { type Ctx, peerKey, pickId } from './io.js'
 import type { Tunnel } from './types.js'
 import { DEFAULT_WINDOW } from './window.js'
 
@@ -29,6 +29,7 @@ export const newTunnel = (ctx: Ctx, peer: Address, originator: Tunnel['originato
     forgetAt: null,
     establishedReported: false,
     recoveryOf: null,
+    recoveryTunnel: null,
     recovering: false,
     recoveryDeadline: null,
     suggested: null,
@@ -55,6 +56,7 @@ export const tieOrder = (ours: Uint8Array | null, theirs: Uint8Array | null): nu
 /** Forgets a tunnel silently: no StopCCN, no linger (a lost tie, a superseded recovery). */
 export const discardTunnel = (ctx: Ctx, t: Tunnel): void => {
   ctx.engine.tunnels.delete(t.localId)
-  for (const [k, id] of ctx.engine.byPeer) if (id === t.localId) ctx.engine.byPeer.delete(k)
+  const key = peerKey(t.peer, t.channel.peerTunnelId)
+  if (ctx.engine.byPeer.get(key) === t.localId) ctx.engine.byPeer.delete(key)
   ctx.fx.push({ _tag: 'Arm', tunnelId: t.localId, at: null })
 }

@@ -74,6 +74,7 @@ const openRecoveryTunnel = (ctx: Ctx, oldT: Tunnel): void => {
   // A new local id that is no old tunnel's id (§5.3.3, FO-11): pickId avoids every live id.
   const rt = newTunnel(ctx, oldT.peer, 'local')
   rt.recoveryOf = oldT.localId
+  oldT.recoveryTunnel = rt.localId
   // The old tunnel's secret authenticates the recovery tunnel (FO-14).
   rt.secret = oldT.secret
   rt.recoveryStartedAt = ctx.now
@@ -191,10 +192,10 @@ export const onRecoverySccrq = (ctx: Ctx, rt: Tunnel, m: ControlMessage): void =
     return refuse('recovery not allowed from this address')
   }
   if (old.state !== 'established') return refuse('tunnel is not established')
-  const mine = [...e.tunnels.values()].find(
-    (x) =>
-      x !== rt && x.recoveryOf === old.localId && x.originator === 'local' && x.state === 'wait-ctl-reply',
-  )
+  // The recovery tunnel working on this old tunnel so far, ours or a previous peer's.
+  const current = old.recoveryTunnel === null ? undefined : e.tunnels.get(old.recoveryTunnel)
+  const other = current === rt || current?.recoveryOf !== old.localId ? undefined : current
+  const mine = other?.originator === 'local' && other.state === 'wait-ctl-reply' ? other : undefined
   if (mine !== undefined) {
     // Crossing recovery SCCRQs for the same old tunnel (FO-33); a tie scope of its own (FO-32).
     const order = tieOrder(mine.ourTieBreaker ?? null, m.avps.tieBreaker ?? null)
@@ -209,17 +210,16 @@ export const onRecoverySccrq = (ctx: Ctx, rt: Tunnel, m: ControlMessage): void =
       openRecoveryTunnel(ctx, old)
       return
     }
-  } else if (old.recovering) {
+  } else if (old.recovering && other !== undefined) {
     // Double failover: the recovery endpoint died during recovery and a newer one asks now.
     // The newer recovery supersedes the unfinished one (whose recovery tunnel is forgotten).
-    for (const other of [...e.tunnels.values()]) {
-      if (other !== rt && other.recoveryOf === old.localId) discardTunnel(ctx, other)
-    }
+    discardTunnel(ctx, other)
   }
   if (ctx.engine.config.failover === null || old.peerFailover === null || !old.peerFailover.control) {
     return refuse('tunnel was not failover capable')
   }
   rt.recoveryOf = old.localId
+  old.recoveryTunnel = rt.localId
   rt.secret = old.secret
   rt.recoveryStartedAt = ctx.now
   old.recovering = true

@@ -274,6 +274,8 @@ export const fsmError = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
  */
 const tieLost = (ctx: Ctx, t: Tunnel, m: ControlMessage): boolean => {
   const theirs = m.avps.tieBreaker ?? null
+  // Neither side sends one: two tunnels, no search (this runs for every SCCRQ).
+  if (theirs === null && ctx.engine.config.tieBreaker !== true) return false
   const rival = [...ctx.engine.tunnels.values()].find(
     (x) =>
       x !== t &&

@@ -104,6 +104,8 @@ export interface Tunnel {
   sccrqPrint?: number
   /** RFC 4951: set on a recovery tunnel, the local id of the old tunnel it recovers. */
   recoveryOf: number | null
+  /** RFC 4951, on an old tunnel: the recovery tunnel (ours or the peer's) working on it lately. */
+  recoveryTunnel: number | null
   /** RFC 4951: an old tunnel whose control channel awaits its reset; its control packets are discarded (§5.8). */
   recovering: boolean
   /** Remote-endpoint role: the failed peer is silent; keep the tunnel until this time (§5.2). */
