@@ -2,20 +2,24 @@
 // the table in canonical form plus the l2tp.events partition and next offset it covers. Pure.
 import * as t from 'io-ts'
 import { sessionProps, tunnelProps } from './events.js'
-import { Address, EndpointId, Epoch, Millis, NodeId, Offset, Seq } from './ids.js'
+import { Address, EndpointId, Epoch, Millis, NodeId, Offset, Seq, SessionId } from './ids.js'
 import { Count, nullable, Role } from './parts.js'
 
 export const SessionView = t.type({ ...sessionProps, establishedAt: Millis })
 export type SessionView = t.TypeOf<typeof SessionView>
 
-export const TunnelView = t.type({
-  ...tunnelProps,
-  establishedAt: Millis,
-  recovering: t.boolean,
-  recoveries: Count,
-  lastRecoveredAt: nullable(Millis),
-  sessions: t.array(SessionView),
-})
+export const TunnelView = t.intersection([
+  t.type({
+    ...tunnelProps,
+    establishedAt: Millis,
+    recovering: t.boolean,
+    recoveries: Count,
+    lastRecoveredAt: nullable(Millis),
+    sessions: t.array(SessionView),
+  }),
+  // Session ids released lately, oldest first (absent: none; snapshots of before the field).
+  t.partial({ releasedSessionIds: t.array(SessionId) }),
+])
 export type TunnelView = t.TypeOf<typeof TunnelView>
 
 export const CountersView = t.type({ duplicates: Count, staleRejected: Count, anomalies: Count, gaps: Count })

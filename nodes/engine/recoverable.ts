@@ -16,6 +16,7 @@ export const toRecoverable = (t: TunnelRecord): RecoverableTunnel => ({
   peerFailover: t.peerFailover,
   peerFraming: t.peerFraming,
   peerBearer: t.peerBearer,
+  releasedSessionIds: [...t.releasedSessionIds],
   sessions: [...t.sessions.values()].map((s) => ({
     localSessionId: s.localSessionId,
     remoteSessionId: s.remoteSessionId,

@@ -65,6 +65,9 @@ const restoreOld = (ctx: Ctx, r: RecoverableTunnel): Tunnel => {
   oldT.recoveryStartedAt = ctx.now
   setPeerWindowOf(oldT, r.peerWindow)
   for (const s of r.sessions) oldT.sessions.set(s.localSessionId, restoredSession(s))
+  // New session ids avoid the ones the previous owner released lately (FO-48).
+  const released = r.releasedSessionIds ?? []
+  if (released.length > 0) oldT.released = { order: [...released], set: new Set(released) }
   arm(ctx, oldT)
   return oldT
 }

@@ -246,6 +246,8 @@ export interface RecoverableTunnel {
   readonly peerFailover: FailoverCapability | null
   readonly peerFraming: FramingBits
   readonly peerBearer: BearerBits
+  /** Session ids the previous owner released lately, oldest first (FO-48 after a failover). */
+  readonly releasedSessionIds?: readonly number[]
   readonly sessions: ReadonlyArray<{
     readonly localSessionId: number
     readonly remoteSessionId: number

@@ -23,9 +23,15 @@ const byKey = <V>(m: Map<number, V>): V[] => [...m.keys()].sort((a, b) => a - b)
 export const sessionView = (s: SessionRecord) => sessionRecord(s, s.establishedAt)
 
 export const tunnelView = (t: TunnelRecord) => {
-  const { sessions, ...rest } = tunnelRecord(t, t.establishedAt, t)
+  const { sessions, releasedSessionIds, ...rest } = tunnelRecord(t, t.establishedAt, t)
   void sessions
-  return { ...rest, sessions: byKey(t.sessions).map(sessionView) }
+  void releasedSessionIds
+  // Released ids only when there are some: tables of before the field compare byte for byte.
+  return {
+    ...rest,
+    ...(t.releasedSessionIds.length === 0 ? {} : { releasedSessionIds: [...t.releasedSessionIds] }),
+    sessions: byKey(t.sessions).map(sessionView),
+  }
 }
 
 export const toView = (t: EndpointTable): TableView => ({
@@ -52,7 +58,10 @@ export const fromView = (v: TableView, counters: EndpointTable['counters']): End
   for (const tv of v.tunnels) {
     const sessions = new Map<number, SessionRecord>()
     for (const sv of tv.sessions) sessions.set(sv.localSessionId, sessionRecord(sv, sv.establishedAt))
-    tunnels.set(tv.localTunnelId, tunnelRecord(tv, tv.establishedAt, tv, sessions))
+    tunnels.set(
+      tv.localTunnelId,
+      tunnelRecord(tv, tv.establishedAt, tv, sessions, [...(tv.releasedSessionIds ?? [])]),
+    )
   }
   return {
     endpointId: v.endpointId,

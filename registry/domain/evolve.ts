@@ -3,8 +3,16 @@
 // a gap marks the endpoint inconsistent, a stale epoch is rejected and counted.
 // Ownership: evolve updates the table it is given and returns it (the fold owns its
 // accumulator; see docs/decisions.md). Keep `cloneTable` of a version you still need.
-import type { L2tpEvent } from '../../contracts/index.js'
-import { address, type EndpointTable, emptyTable, sessionRecord, tunnelRecord } from './table.js'
+import type { L2tpEvent, SessionId } from '../../contracts/index.js'
+import {
+  address,
+  type EndpointTable,
+  emptyTable,
+  RELEASED_KEPT,
+  sessionRecord,
+  type TunnelRecord,
+  tunnelRecord,
+} from './table.js'
 
 /** What the seq/epoch rules made of one event (for metrics). */
 export type Verdict = 'applied' | 'gap' | 'duplicate' | 'stale' | 'foreign'
@@ -83,6 +91,7 @@ const applyBody = (t: EndpointTable, e: L2tpEvent): void => {
     case 'SessionClosed': {
       const tunnel = t.tunnels.get(e.localTunnelId)
       if (tunnel === undefined || !tunnel.sessions.delete(e.localSessionId)) t.counters.anomalies++
+      else released(tunnel, e.localSessionId)
       return
     }
     case 'TunnelRecoveryStarted':
@@ -120,12 +129,21 @@ const applyRecovery = (t: EndpointTable, e: RecoveryEvent): void => {
       tunnel.lastRecoveredAt = e.at
       return
     case 'SessionsReconciled':
-      for (const sid of e.clearedSessionIds) tunnel.sessions.delete(sid)
+      for (const sid of e.clearedSessionIds) if (tunnel.sessions.delete(sid)) released(tunnel, sid)
       return
     default:
       absurd(e)
       return
   }
+}
+
+/** Remembers a released session id, newest last, bounded (RFC 4951 §5.9 least recently used). */
+const released = (tunnel: TunnelRecord, id: SessionId): void => {
+  const ids = tunnel.releasedSessionIds
+  const at = ids.indexOf(id)
+  if (at >= 0) ids.splice(at, 1)
+  ids.push(id)
+  if (ids.length > RELEASED_KEPT) ids.shift()
 }
 
 const absurd = (x: never): void => {

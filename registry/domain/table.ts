@@ -62,9 +62,17 @@ export interface TunnelRecord {
   recovering: boolean
   recoveries: number
   lastRecoveredAt: Millis | null
+  /**
+   * Session ids released lately (closed or cleared), oldest first, at most RELEASED_KEPT: a
+   * replacement node hands out new ids least recently used after a failover (RFC 4951 §5.9).
+   */
+  readonly releasedSessionIds: SessionId[]
   /** Established sessions by local Session ID. */
   readonly sessions: Map<number, SessionRecord>
 }
+
+/** How many released session ids a tunnel record keeps. */
+export const RELEASED_KEPT = 256
 
 /** Where the seq rule found a hole: events between expected and got never arrived. */
 export interface Gap {
@@ -149,6 +157,7 @@ export const tunnelRecord = (
   establishedAt: Millis,
   recovery: { recovering: boolean; recoveries: number; lastRecoveredAt: Millis | null },
   sessions: Map<number, SessionRecord> = new Map(),
+  releasedSessionIds: SessionId[] = [],
 ): TunnelRecord => ({
   localTunnelId: e.localTunnelId,
   remoteTunnelId: e.remoteTunnelId,
@@ -172,6 +181,7 @@ export const tunnelRecord = (
   recovering: recovery.recovering,
   recoveries: recovery.recoveries,
   lastRecoveredAt: recovery.lastRecoveredAt,
+  releasedSessionIds,
   sessions,
 })
 

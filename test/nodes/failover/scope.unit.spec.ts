@@ -429,6 +429,30 @@ describe('session synchronisation (RFC 4951 §5.9)', () => {
   })
 })
 
+describe('session ids after a failover (RFC 4951 §5.9)', () => {
+  it('FO-48: the replacement avoids the session ids its predecessor released lately (from the log)', () => {
+    const tp = new Tp({ failover: FO })
+    const sccrq = recover(tp, oldTunnel({ releasedSessionIds: [0x5151, 0x5252] }))
+    answer(tp, sccrq)
+    ackOld(tp, 6)
+    // An RNG that offers the released ids first: a random pick alone would take them.
+    const offer = [0x51, 0x51, 0x52, 0x52, 0x12, 0x34]
+    ;(tp as unknown as { rng: Rng }).rng = {
+      bytes: (n) =>
+        Uint8Array.from({ length: n }, () => (offer.length > 0 ? (offer.shift() as number) : 0x42)),
+    }
+    const [icrp] = ctl(tp, {
+      tunnelId: 0x0707,
+      ns: 9,
+      nr: 6,
+      type: MessageType.ICRQ,
+      avps: { assignedSessionId: 0x0404, callSerialNumber: 2 },
+    })
+    expect(icrp?.type).toBe(MessageType.ICRP)
+    expect(icrp?.avps.assignedSessionId).toBe(0x1234)
+  })
+})
+
 describe('the Recovery timer and the D bit (RFC 4951 §5.2, §6)', () => {
   it('FO-30: a late ack stops the Recovery timer; a new silence starts a new one', () => {
     const tp = new Tp({ failover: FO })

@@ -10,11 +10,12 @@ import {
   emptyTable,
   encodeSnapshot,
   evolve,
+  RELEASED_KEPT,
   replay,
   sessionCount,
 } from '../../../registry/index.js'
 import { anyEvent } from '../../support/arbitraries.js'
-import { history, sessionEstablished } from '../../support/history.js'
+import { history, sessionClosed, sessionEstablished, tunnelEstablished } from '../../support/history.js'
 
 const fold = (events: readonly L2tpEvent[], from?: EndpointTable): EndpointTable =>
   events.reduce(evolve, from ?? emptyTable(unsafe.endpointId(events[0]?.endpointId ?? 'lns-a')))
@@ -170,5 +171,37 @@ describe('evolve and replay (DESIGN.md §4)', () => {
       b.tunnels.set(k, v)
     }
     expect(canonicalJson(b)).toBe(canonicalJson(a))
+  })
+})
+
+describe('released session ids (RFC 4951 §5.9, for least-recently-used ids after a failover)', () => {
+  it('closes and clears are remembered per tunnel, newest last, bounded, and survive a snapshot', () => {
+    let seq = 0
+    const env = () => ({ endpointId: 'lns-a', epoch: 1, seq: ++seq, at: 1000 + seq, nodeId: 'n' })
+    const events: L2tpEvent[] = [tunnelEstablished(env(), 7, 70)]
+    for (let sid = 1; sid <= 300; sid++) {
+      events.push(sessionEstablished(env(), 7, sid, sid))
+      events.push(sessionClosed(env(), 7, sid))
+    }
+    events.push(sessionEstablished(env(), 7, 5, 999))
+    events.push({
+      type: 'SessionsReconciled',
+      v: 1,
+      ...env(),
+      localTunnelId: 7,
+      clearedSessionIds: [5],
+      kept: 0,
+    } as L2tpEvent)
+    const t = fold(events)
+    const ids = t.tunnels.get(7)?.releasedSessionIds ?? []
+    expect(ids).toHaveLength(RELEASED_KEPT)
+    expect(ids.at(-1)).toBe(5) // cleared by FSR: the most recent
+    expect(ids.at(-2)).toBe(300)
+    expect(ids[0]).toBe(300 - RELEASED_KEPT + 2)
+    const back = decodeSnapshot(encodeSnapshot({ table: t, partition: 0, nextOffset: '1' as never }))
+    if (back._tag === 'Left') throw new Error('snapshot did not decode')
+    expect(canonicalJson(back.right.table)).toBe(canonicalJson(t))
+    // A table without releases has no such key: canonical bytes of before the field are unchanged.
+    expect(canonicalJson(fold([tunnelEstablished({ ...env(), seq: 1 }, 8, 80)]))).not.toMatch(/released/)
   })
 })
