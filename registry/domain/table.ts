@@ -71,8 +71,12 @@ export interface TunnelRecord {
   readonly sessions: Map<number, SessionRecord>
 }
 
-/** How many released session ids a tunnel record keeps. */
-export const RELEASED_KEPT = 256
+/**
+ * How many released session ids a tunnel record keeps: the ones a peer may still believe in are
+ * those released just before a failure. 16 keeps snapshot + tail rehydration of 8,000 tunnels
+ * as fast as without them (256 cost a third more: bench rehydrate).
+ */
+export const RELEASED_KEPT = 16
 
 /** Where the seq rule found a hole: events between expected and got never arrived. */
 export interface Gap {
