@@ -313,7 +313,7 @@ const runHa = async (config: NodeConfig, values: Values, log: Logger): Promise<v
             nc.right,
             endpointSubjects(endpointId).release,
             { type: 'ReleaseEndpoint', v: 1, issuer, endpointId },
-            3000,
+            1000, // an owner that does not answer within a second is claimed from
           )()
           return E.isRight(r) && (r.right as { ok?: boolean }).ok === true
         })

@@ -26,6 +26,7 @@ const SWITCH = `lns-switch-${RUN}`
 const CHURN = `lns-churn-${RUN}`
 const LEGACY = `lns-legacy-${RUN}`
 const DOUBLE = `lns-double-${RUN}`
+const TAKE = `lns-take-${RUN}`
 let dir: string
 const procs: ChildProcess[] = []
 
@@ -236,6 +237,72 @@ describe('takeover and RFC 4951 recovery', () => {
         true,
       )
       console.log(`planned switchover: ${gapMs} ms from the release request to all 50 tunnels recovered`)
+    } finally {
+      await op.close()
+      await lac.ep.stop()
+    }
+  }, 300_000)
+
+  it('operator takeover on the standby: the owner releases, the standby serves under the next epoch, no session lost, audited', async () => {
+    startNode('node-1', TAKE, '127.0.0.106')
+    await sleep(2500)
+    startNode('node-2', TAKE, '127.0.0.106')
+    await sleep(1000)
+    const lac = await startLac('127.0.0.107', '127.0.0.106', 30, 4)
+    const op = await natsAs('operator')
+    const ask = async (subject: string, body: unknown) =>
+      rightOrThrow(await request(op, subject, body, 20_000)()) as {
+        ok: boolean
+        result?: Record<string, unknown>
+      }
+    try {
+      await sleep(1500)
+      const before = lac.sessions()
+      const standby = await ask('l2tp.node.node-2.status', { type: 'GetNodeStatus', v: 1 })
+      expect(standby.result).toMatchObject({ nodeId: 'node-2', endpoints: [], standbyFor: [TAKE] })
+      const owner = await ask('l2tp.node.node-1.status', { type: 'GetNodeStatus', v: 1 })
+      expect(owner.result).toMatchObject({ endpoints: [{ endpointId: TAKE, tunnels: 30, sessions: 120 }] })
+      const epoch = (owner.result?.endpoints as Array<{ epoch: number }>)[0]?.epoch as number
+      const r = await ask('l2tp.node.node-2.takeover', {
+        type: 'TakeOverEndpoint',
+        v: 1,
+        issuer: 'carol',
+        endpointId: TAKE,
+      })
+      expect(r).toMatchObject({ ok: true, result: { endpointId: TAKE, owner: 'node-2', epoch: epoch + 1 } })
+      await waitFor('recovered by node-2', () => lac.up.recovered === 30, 60_000)
+      expect(lac.events.filter((e) => e.type === 'SessionClosed' || e.type === 'TunnelClosed')).toEqual([])
+      expect(lac.sessions()).toEqual(before)
+      const after = await ask('l2tp.node.node-2.status', { type: 'GetNodeStatus', v: 1 })
+      expect(after.result).toMatchObject({
+        endpoints: [{ endpointId: TAKE, epoch: epoch + 1 }],
+        standbyFor: [],
+      })
+      let logged = await loggedSessions(TAKE)
+      for (let i = 0; i < 20 && logged.table.owner !== 'node-2'; i++) {
+        await sleep(500)
+        logged = await loggedSessions(TAKE)
+      }
+      expect(logged.sessions).toEqual(before)
+      const audit = logged.h.events.flatMap((e) => (e.event.type === 'CommandApplied' ? [e.event] : []))
+      expect(audit).toMatchObject([
+        { command: 'ReleaseEndpoint', issuer: 'carol', result: 'applied', nodeId: 'node-1' },
+      ])
+      // A node without the endpoint says so; the owner asked to take over what it owns says it owns it.
+      const none = await ask('l2tp.node.node-2.takeover', {
+        type: 'TakeOverEndpoint',
+        v: 1,
+        issuer: 'carol',
+        endpointId: 'no-such-endpoint',
+      })
+      expect(none).toMatchObject({ ok: false, code: 'NotFound' })
+      const again = await ask('l2tp.node.node-2.takeover', {
+        type: 'TakeOverEndpoint',
+        v: 1,
+        issuer: 'carol',
+        endpointId: TAKE,
+      })
+      expect(again).toMatchObject({ ok: true, result: { owner: 'node-2' } })
     } finally {
       await op.close()
       await lac.ep.stop()
