@@ -262,7 +262,7 @@ describe('takeover and RFC 4951 recovery', () => {
       expect(standby.result).toMatchObject({ nodeId: 'node-2', endpoints: [], standbyFor: [TAKE] })
       const owner = await ask('l2tp.node.node-1.status', { type: 'GetNodeStatus', v: 1 })
       expect(owner.result).toMatchObject({ endpoints: [{ endpointId: TAKE, tunnels: 30, sessions: 120 }] })
-      const epoch = (owner.result?.endpoints as Array<{ epoch: number }>)[0]?.epoch as number
+      const epoch = (owner.result?.endpoints as Array<{ epoch: number }> | undefined)?.[0]?.epoch as number
       const r = await ask('l2tp.node.node-2.takeover', {
         type: 'TakeOverEndpoint',
         v: 1,
