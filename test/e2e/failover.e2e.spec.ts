@@ -244,9 +244,10 @@ describe('takeover and RFC 4951 recovery', () => {
   }, 300_000)
 
   it('operator takeover on the standby: the owner releases, the standby serves under the next epoch, no session lost, audited', async () => {
-    startNode('node-1', TAKE, '127.0.0.106')
+    // Node ids of its own: other tests' nodes (node-1, node-2) may still be running.
+    startNode('take-1', TAKE, '127.0.0.106')
     await sleep(2500)
-    startNode('node-2', TAKE, '127.0.0.106')
+    startNode('take-2', TAKE, '127.0.0.106')
     await sleep(1000)
     const lac = await startLac('127.0.0.107', '127.0.0.106', 30, 4)
     const op = await natsAs('operator')
@@ -258,51 +259,51 @@ describe('takeover and RFC 4951 recovery', () => {
     try {
       await sleep(1500)
       const before = lac.sessions()
-      const standby = await ask('l2tp.node.node-2.status', { type: 'GetNodeStatus', v: 1 })
-      expect(standby.result).toMatchObject({ nodeId: 'node-2', endpoints: [], standbyFor: [TAKE] })
-      const owner = await ask('l2tp.node.node-1.status', { type: 'GetNodeStatus', v: 1 })
+      const standby = await ask('l2tp.node.take-2.status', { type: 'GetNodeStatus', v: 1 })
+      expect(standby.result).toMatchObject({ nodeId: 'take-2', endpoints: [], standbyFor: [TAKE] })
+      const owner = await ask('l2tp.node.take-1.status', { type: 'GetNodeStatus', v: 1 })
       expect(owner.result).toMatchObject({ endpoints: [{ endpointId: TAKE, tunnels: 30, sessions: 120 }] })
       const epoch = (owner.result?.endpoints as Array<{ epoch: number }> | undefined)?.[0]?.epoch as number
-      const r = await ask('l2tp.node.node-2.takeover', {
+      const r = await ask('l2tp.node.take-2.takeover', {
         type: 'TakeOverEndpoint',
         v: 1,
         issuer: 'carol',
         endpointId: TAKE,
       })
-      expect(r).toMatchObject({ ok: true, result: { endpointId: TAKE, owner: 'node-2', epoch: epoch + 1 } })
-      await waitFor('recovered by node-2', () => lac.up.recovered === 30, 60_000)
+      expect(r).toMatchObject({ ok: true, result: { endpointId: TAKE, owner: 'take-2', epoch: epoch + 1 } })
+      await waitFor('recovered by take-2', () => lac.up.recovered === 30, 60_000)
       expect(lac.events.filter((e) => e.type === 'SessionClosed' || e.type === 'TunnelClosed')).toEqual([])
       expect(lac.sessions()).toEqual(before)
-      const after = await ask('l2tp.node.node-2.status', { type: 'GetNodeStatus', v: 1 })
+      const after = await ask('l2tp.node.take-2.status', { type: 'GetNodeStatus', v: 1 })
       expect(after.result).toMatchObject({
         endpoints: [{ endpointId: TAKE, epoch: epoch + 1 }],
         standbyFor: [],
       })
       let logged = await loggedSessions(TAKE)
-      for (let i = 0; i < 20 && logged.table.owner !== 'node-2'; i++) {
+      for (let i = 0; i < 20 && logged.table.owner !== 'take-2'; i++) {
         await sleep(500)
         logged = await loggedSessions(TAKE)
       }
       expect(logged.sessions).toEqual(before)
       const audit = logged.h.events.flatMap((e) => (e.event.type === 'CommandApplied' ? [e.event] : []))
       expect(audit).toMatchObject([
-        { command: 'ReleaseEndpoint', issuer: 'carol', result: 'applied', nodeId: 'node-1' },
+        { command: 'ReleaseEndpoint', issuer: 'carol', result: 'applied', nodeId: 'take-1' },
       ])
       // A node without the endpoint says so; the owner asked to take over what it owns says it owns it.
-      const none = await ask('l2tp.node.node-2.takeover', {
+      const none = await ask('l2tp.node.take-2.takeover', {
         type: 'TakeOverEndpoint',
         v: 1,
         issuer: 'carol',
         endpointId: 'no-such-endpoint',
       })
       expect(none).toMatchObject({ ok: false, code: 'NotFound' })
-      const again = await ask('l2tp.node.node-2.takeover', {
+      const again = await ask('l2tp.node.take-2.takeover', {
         type: 'TakeOverEndpoint',
         v: 1,
         issuer: 'carol',
         endpointId: TAKE,
       })
-      expect(again).toMatchObject({ ok: true, result: { owner: 'node-2' } })
+      expect(again).toMatchObject({ ok: true, result: { owner: 'take-2' } })
     } finally {
       await op.close()
       await lac.ep.stop()
