@@ -471,17 +471,15 @@ describe('takeover and RFC 4951 recovery', () => {
         () => lac.up.recovered >= recoveredAtKill + 300,
         90_000,
       ).catch((e) => {
-        const hist: Record<string, number> = {}
-        for (const ev of lac.events) hist[ev.type] = (hist[ev.type] ?? 0) + 1
+        // Diagnostics for a failure: what the LAC saw, and the states of its tunnels.
+        const seen: Record<string, number> = {}
+        for (const ev of lac.events) seen[ev.type] = (seen[ev.type] ?? 0) + 1
         const states: Record<string, number> = {}
         for (const t of lac.ep.engine.tunnels.values()) {
-          const k = `${t.state}/${t.recovering}/${t.recoveryOf !== null}/${t.channel.dead}`
+          const k = `${t.state}${t.recovering ? '/recovering' : ''}${t.recoveryOf !== null ? '/recovery-tunnel' : ''}`
           states[k] = (states[k] ?? 0) + 1
         }
-        console.log('DEBUG', recoveredAtKill, lac.up.recovered, JSON.stringify(hist), JSON.stringify(states))
-        void loggedSessions(DOUBLE).then((l) =>
-          console.log('DEBUG log', l.table.owner, l.table.tunnels.size, l.sessions.size),
-        )
+        console.log('double failover', { recoveredAtKill, recovered: lac.up.recovered, seen, states })
         throw e
       })
       expect(lac.events.filter((e) => e.type === 'SessionClosed' || e.type === 'TunnelClosed')).toEqual([])
