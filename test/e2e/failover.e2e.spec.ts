@@ -126,6 +126,23 @@ const loggedSessions = async (endpointId: string) => {
   }
 }
 
+/**
+ * Waits until the owner's log holds every one of these sessions: a session established but not
+ * yet in Kafka when the owner dies is unknown to its replacement, which then clears it with the
+ * peer through FSQ/FSR (the crash-during-churn test covers that). A fixed sleep was not enough
+ * on a loaded machine.
+ */
+const untilLogged = async (endpointId: string, sessions: ReadonlySet<string>): Promise<void> => {
+  const until = Date.now() + 60_000
+  for (;;) {
+    const logged = (await loggedSessions(endpointId)).sessions
+    const missing = [...sessions].filter((k) => !logged.has(k)).length
+    if (missing === 0) return
+    if (Date.now() > until) throw new Error(`${missing} of ${sessions.size} sessions never reached the log`)
+    await sleep(250)
+  }
+}
+
 beforeAll(async () => {
   names = await freshTopics()
   dir = mkdtempSync(join(tmpdir(), 'failover-'))
@@ -147,8 +164,8 @@ describe('takeover and RFC 4951 recovery', () => {
     await sleep(1000)
     const lac = await startLac('127.0.0.91', '127.0.0.90', 500, 20)
     try {
-      await sleep(1500) // node-1's outbox flushes
       const before = lac.sessions()
+      await untilLogged(FO, before) // node-1's outbox flushed
       node1.kill('SIGKILL')
       await waitFor('every tunnel recovered', () => lac.up.recovered === 500, 90_000)
       expect(lac.events.filter((e) => e.type === 'SessionClosed' || e.type === 'TunnelClosed')).toEqual([])
@@ -176,8 +193,8 @@ describe('takeover and RFC 4951 recovery', () => {
     await sleep(1000)
     const lac = await startLac('127.0.0.93', '127.0.0.92', 50, 10)
     try {
-      await sleep(1500)
       const before = lac.sessions()
+      await untilLogged(ZOMBIE, before)
       node1.kill('SIGSTOP')
       await waitFor('recovered by node-2', () => lac.up.recovered === 50, 60_000)
       node1.kill('SIGCONT')
@@ -455,8 +472,8 @@ describe('takeover and RFC 4951 recovery', () => {
         const v = rightOrThrow(await kv.get(DOUBLE)())
         return v === null ? null : (decodeLease(v.value)?.node ?? null)
       }
-      await sleep(1500)
       const before = lac.sessions()
+      await untilLogged(DOUBLE, before)
       nodes.get('node-1')?.kill('SIGKILL')
       const started = () => lac.events.filter((e) => e.type === 'TunnelRecoveryStarted').length
       await waitFor('the first replacement to start recovering', () => started() > 0, 30_000)
