@@ -297,17 +297,10 @@ const onTimer = (ctx: Ctx, tunnelId: number): void => {
     ctx.now >= t.forgetAt &&
     (t.channel.inFlight.length === 0 || t.channel.dead || r.died)
   ) {
-    forget(ctx, t)
-    ctx.fx.push({ _tag: 'Arm', tunnelId, at: null })
+    discardTunnel(ctx, t)
     return
   }
   arm(ctx, t)
-}
-
-const forget = (ctx: Ctx, t: Tunnel): void => {
-  ctx.engine.tunnels.delete(t.localId)
-  const key = peerKey(t.peer, t.channel.peerTunnelId)
-  if (ctx.engine.byPeer.get(key) === t.localId) ctx.engine.byPeer.delete(key)
 }
 
 /**

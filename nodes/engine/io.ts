@@ -35,6 +35,25 @@ export const sendControl = (ctx: Ctx, t: Tunnel, type: number, avps: Avps, sessi
   for (const bytes of out) ctx.fx.push({ _tag: 'Send', to: t.peer, bytes })
 }
 
+/**
+ * The AVPs both SCCRQ and SCCRP carry (RFC 2661 §6.1, §6.2; L2-21, L2-22, L2-23). Failover
+ * Capability on normal tunnels only, never on a recovery tunnel (RFC 4951 §5.3, FO-06).
+ */
+export const startAvps = (ctx: Ctx, t: Tunnel) => {
+  const c = ctx.engine.config
+  return {
+    protocolVersion: { ver: 1, rev: 0 },
+    hostName: c.hostName,
+    framingCapabilities: c.framing,
+    bearerCapabilities: c.bearer,
+    assignedTunnelId: t.localId,
+    receiveWindowSize: c.channel.receiveWindow,
+    firmwareRevision: c.firmwareRevision,
+    vendorName: c.vendorName,
+    ...(c.failover === null || t.recoveryOf !== null ? {} : { failoverCapability: c.failover }),
+  }
+}
+
 export const transmit = (ctx: Ctx, to: Address, datagrams: readonly Uint8Array[]): void => {
   for (const bytes of datagrams) ctx.fx.push({ _tag: 'Send', to, bytes })
 }

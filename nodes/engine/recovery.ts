@@ -11,7 +11,7 @@ import {
   MessageType,
   StopCcnResult,
 } from '../wire/index.js'
-import { arm, type Ctx, emit, sendControl } from './io.js'
+import { arm, type Ctx, emit, sendControl, startAvps } from './io.js'
 import { discardTunnel, newTunnel, tieOrder } from './make.js'
 import { closeSession, dropSession, newSession, sendRequest } from './session.js'
 import type { RecoverableTunnel, Session, Tunnel } from './types.js'
@@ -85,24 +85,11 @@ const openRecoveryTunnel = (ctx: Ctx, oldT: Tunnel): void => {
   // A Tie Breaker is a MUST (FO-10); it is compared only with the peer's recovery SCCRQ for the
   // same old tunnel (§5.6, FO-32).
   rt.ourTieBreaker = ctx.rng.bytes(8)
-  emit(ctx, {
-    type: 'TunnelRecoveryStarted',
-    v: 1,
-    localTunnelId: oldT.localId,
-    recoveryTunnelId: rt.localId,
-  } as never)
-  const c = ctx.engine.config
-  // The old tunnel's version (FO-12): L2TPv2, Protocol Version 1.0 and header Ver=2.
+  recoveryStarted(ctx, oldT, rt)
+  // The old tunnel's version (FO-12): L2TPv2, Protocol Version 1.0 and header Ver=2; no Failover
+  // Capability on a recovery tunnel (FO-06, startAvps).
   sendControl(ctx, rt, MessageType.SCCRQ, {
-    protocolVersion: { ver: 1, rev: 0 },
-    hostName: c.hostName,
-    framingCapabilities: c.framing,
-    bearerCapabilities: c.bearer,
-    assignedTunnelId: rt.localId,
-    receiveWindowSize: c.channel.receiveWindow,
-    firmwareRevision: c.firmwareRevision,
-    vendorName: c.vendorName,
-    // No Failover Capability on a recovery tunnel (FO-06).
+    ...startAvps(ctx, rt),
     tieBreaker: rt.ourTieBreaker,
     tunnelRecovery: { recoverTunnelId: oldT.localId, recoverRemoteTunnelId: oldT.peerAssignedId },
     ...(rt.ourChallenge ? { challenge: rt.ourChallenge } : {}),
@@ -112,6 +99,14 @@ const openRecoveryTunnel = (ctx: Ctx, oldT: Tunnel): void => {
 
 // The recovery endpoint restarts its data Ns at 0 and takes the peer's from its first packet
 // (FO-49): a fresh record, established.
+const recoveryStarted = (ctx: Ctx, old: Tunnel, rt: Tunnel): void =>
+  emit(ctx, {
+    type: 'TunnelRecoveryStarted',
+    v: 1,
+    localTunnelId: old.localId,
+    recoveryTunnelId: rt.localId,
+  } as never)
+
 const restoredSession = (s: RecoverableTunnel['sessions'][number]): Session => ({
   ...newSession(s.localSessionId, s.direction, s.callSerial),
   peerId: s.remoteSessionId,
@@ -237,24 +232,13 @@ export const onRecoverySccrq = (ctx: Ctx, rt: Tunnel, m: ControlMessage): void =
   }
   rt.suggested = suggested
   rt.ourChallenge = old.authenticated && rt.secret !== null ? ctx.rng.bytes(16) : null
-  const c = ctx.engine.config
   const response =
     m.avps.challenge && rt.secret
       ? challengeResponse(MessageType.SCCRP, rt.secret.secret, m.avps.challenge)
       : undefined
-  emit(ctx, {
-    type: 'TunnelRecoveryStarted',
-    v: 1,
-    localTunnelId: old.localId,
-    recoveryTunnelId: rt.localId,
-  } as never)
+  recoveryStarted(ctx, old, rt)
   sendControl(ctx, rt, MessageType.SCCRP, {
-    protocolVersion: { ver: 1, rev: 0 },
-    hostName: c.hostName,
-    framingCapabilities: c.framing,
-    bearerCapabilities: c.bearer,
-    assignedTunnelId: rt.localId,
-    receiveWindowSize: c.channel.receiveWindow,
+    ...startAvps(ctx, rt),
     suggestedControlSequence: suggested,
     ...(rt.ourChallenge ? { challenge: rt.ourChallenge } : {}),
     ...(response ? { challengeResponse: response } : {}),

@@ -367,20 +367,17 @@ const onIcrq = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
   sendControl(ctx, t, MessageType.ICRP, { assignedSessionId: id }, s.peerId)
 }
 
+/** What ICCN and OCCN say of the call (RFC 2661 §6.9, §6.12). */
+const connectAvps = (s: Session) => ({
+  txConnectSpeed: s.txConnectSpeed,
+  framingType: { sync: s.framing === 'sync', async: s.framing === 'async' },
+  ...(s.sequencing ? { sequencingRequired: true as const } : {}),
+})
+
 const onIcrp = (ctx: Ctx, t: Tunnel, s: Session, m: ControlMessage): void => {
   s.peerId = m.avps.assignedSessionId ?? 0
   s.framing = framingFor(t)
-  sendControl(
-    ctx,
-    t,
-    MessageType.ICCN,
-    {
-      txConnectSpeed: s.txConnectSpeed,
-      framingType: { sync: s.framing === 'sync', async: s.framing === 'async' },
-      ...(s.sequencing ? { sequencingRequired: true as const } : {}),
-    },
-    s.peerId,
-  )
+  sendControl(ctx, t, MessageType.ICCN, connectAvps(s), s.peerId)
   established(ctx, t, s)
 }
 
@@ -405,16 +402,6 @@ const onOcrq = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
   s.txConnectSpeed = m.avps.maximumBps ?? 0
   t.sessions.set(id, s)
   sendControl(ctx, t, MessageType.OCRP, { assignedSessionId: id }, s.peerId)
-  sendControl(
-    ctx,
-    t,
-    MessageType.OCCN,
-    {
-      txConnectSpeed: s.txConnectSpeed,
-      framingType: { sync: s.framing === 'sync', async: s.framing === 'async' },
-      ...(s.sequencing ? { sequencingRequired: true as const } : {}),
-    },
-    s.peerId,
-  )
+  sendControl(ctx, t, MessageType.OCCN, connectAvps(s), s.peerId)
   established(ctx, t, s)
 }

@@ -7,7 +7,7 @@ import {
   MessageType,
   StopCcnResult,
 } from '../wire/index.js'
-import { arm, type Ctx, emit, sendControl } from './io.js'
+import { arm, type Ctx, emit, sendControl, startAvps } from './io.js'
 import { discardTunnel, tieOrder } from './make.js'
 import {
   onRecoverySccrq,
@@ -18,26 +18,8 @@ import {
 import type { Tunnel } from './types.js'
 import { DEFAULT_WINDOW, setPeerWindowOf } from './window.js'
 
-const PROTOCOL_VERSION = { ver: 1, rev: 0 } as const
-
 const equal = (a: Uint8Array, b: Uint8Array): boolean =>
   a.length === b.length && a.every((x, i) => x === b[i])
-
-/** The AVPs both SCCRQ and SCCRP carry (RFC 2661 §6.1, §6.2; L2-21, L2-22, L2-23). */
-const startAvps = (ctx: Ctx, t: Tunnel) => {
-  const c = ctx.engine.config
-  return {
-    protocolVersion: PROTOCOL_VERSION,
-    hostName: c.hostName,
-    framingCapabilities: c.framing,
-    bearerCapabilities: c.bearer,
-    assignedTunnelId: t.localId,
-    receiveWindowSize: c.channel.receiveWindow,
-    firmwareRevision: c.firmwareRevision,
-    vendorName: c.vendorName,
-    ...(c.failover === null ? {} : { failoverCapability: c.failover }),
-  }
-}
 
 const newChallenge = (ctx: Ctx, t: Tunnel): Uint8Array | null =>
   ctx.engine.config.challenge && t.secret !== null ? ctx.rng.bytes(16) : null
@@ -73,15 +55,7 @@ export const onSccrq = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
   learnPeer(t, m)
   if (m.avps.tunnelRecovery !== undefined) return onRecoverySccrq(ctx, t, m)
   if (tieLost(ctx, t, m)) return
-  if (m.avps.protocolVersion?.ver !== 1) {
-    return stopTunnel(
-      ctx,
-      t,
-      StopCcnResult.BadProtocolVersion,
-      0x0100,
-      'only protocol version 1.0 is supported',
-    )
-  }
+  if (m.avps.protocolVersion?.ver !== 1) return badVersion(ctx, t)
   if (ctx.engine.refuseNew) return stopTunnel(ctx, t, 2, ErrorCode.NoResources, 'not accepting new tunnels')
   t.secret = ctx.engine.config.secretFor(t.peerHostName)
   if (m.avps.challenge !== undefined && t.secret === null) {
@@ -100,6 +74,10 @@ export const onSccrq = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
   t.state = 'wait-ctl-conn'
 }
 
+/** Refuses another protocol version, naming the highest we speak (RFC 2661 §4.4.2: 1.0). */
+const badVersion = (ctx: Ctx, t: Tunnel): void =>
+  stopTunnel(ctx, t, StopCcnResult.BadProtocolVersion, 0x0100, 'only protocol version 1.0 is supported')
+
 /** Checks the peer's answer to our challenge; true when none was asked or it matches (L2-30, L2-31). */
 const responseOk = (t: Tunnel, m: ControlMessage, id: number): boolean => {
   if (t.ourChallenge === null) return true
@@ -114,15 +92,7 @@ const responseOk = (t: Tunnel, m: ControlMessage, id: number): boolean => {
 /** Initiator: SCCRP in wait-ctl-reply -> SCCCN, established. */
 export const onSccrp = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
   learnPeer(t, m)
-  if (m.avps.protocolVersion?.ver !== 1) {
-    return stopTunnel(
-      ctx,
-      t,
-      StopCcnResult.BadProtocolVersion,
-      0x0100,
-      'only protocol version 1.0 is supported',
-    )
-  }
+  if (m.avps.protocolVersion?.ver !== 1) return badVersion(ctx, t)
   if (m.avps.challenge !== undefined && t.secret === null) {
     return stopTunnel(ctx, t, StopCcnResult.NotAuthorized, null, 'challenged, but no secret for this peer')
   }
