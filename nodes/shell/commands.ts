@@ -57,8 +57,13 @@ const audited = <A>(ep: UdpEndpoint, a: Audit, outcome: Reply<A>): Reply<A> => {
   return outcome
 }
 
-const mismatch = (ep: UdpEndpoint, endpointId: string): ErrorReply | null =>
-  endpointId === ep.identity.endpointId ? null : errorReply('BadRequest', `this is ${ep.identity.endpointId}`)
+/** A handler for this endpoint only: a request naming another one is refused. */
+const onlyFor =
+  <R extends { readonly endpointId: string }, A>(ep: UdpEndpoint, handle: (r: R) => Reply<A>) =>
+  async (r: R): Promise<Reply<A> | ErrorReply> =>
+    r.endpointId === ep.identity.endpointId
+      ? handle(r)
+      : errorReply('BadRequest', `this is ${ep.identity.endpointId}`)
 
 /** What an endpoint answers while this node serves it. `release` is given under a lease. */
 export const endpointCommands = (ep: UdpEndpoint, release?: AnyEndpoint): ReadonlyArray<AnyEndpoint> => {
@@ -68,17 +73,15 @@ export const endpointCommands = (ep: UdpEndpoint, release?: AnyEndpoint): Readon
       name: 'tunnels',
       subject: s.tunnels,
       request: ListTunnels,
-      handle: async (r) =>
-        mismatch(ep, r.endpointId) ??
+      handle: onlyFor(ep, () =>
         okReply([...ep.table.tunnels.values()].map((t) => ({ ...tunnelView(t), sessions: t.sessions.size }))),
+      ),
     }),
     endpoint({
       name: 'sessions',
       subject: s.sessions,
       request: ListSessions,
-      handle: async (r) => {
-        const bad = mismatch(ep, r.endpointId)
-        if (bad !== null) return bad
+      handle: onlyFor(ep, (r) => {
         const tunnels =
           r.localTunnelId === null
             ? [...ep.table.tunnels.values()]
@@ -90,15 +93,13 @@ export const endpointCommands = (ep: UdpEndpoint, release?: AnyEndpoint): Readon
             [...t.sessions.values()].map((x) => ({ localTunnelId: t.localTunnelId, ...sessionView(x) })),
           ),
         )
-      },
+      }),
     }),
     endpoint({
       name: 'close-tunnel',
       subject: s.closeTunnel,
       request: CloseTunnel,
-      handle: async (r) => {
-        const bad = mismatch(ep, r.endpointId)
-        if (bad !== null) return bad
+      handle: onlyFor(ep, (r) => {
         const a = {
           command: 'CloseTunnel',
           subject: s.closeTunnel,
@@ -115,15 +116,13 @@ export const endpointCommands = (ep: UdpEndpoint, release?: AnyEndpoint): Readon
           reason: r.reason ?? `closed by ${r.issuer}`,
         })
         return audited(ep, a, okReply({ closed: r.localTunnelId }))
-      },
+      }),
     }),
     endpoint({
       name: 'close-session',
       subject: s.closeSession,
       request: CloseSession,
-      handle: async (r) => {
-        const bad = mismatch(ep, r.endpointId)
-        if (bad !== null) return bad
+      handle: onlyFor(ep, (r) => {
         const a = {
           command: 'CloseSession',
           subject: s.closeSession,
@@ -146,15 +145,13 @@ export const endpointCommands = (ep: UdpEndpoint, release?: AnyEndpoint): Readon
           reason: r.reason ?? `closed by ${r.issuer}`,
         })
         return audited(ep, a, okReply({ closed: r.localSessionId }))
-      },
+      }),
     }),
     endpoint({
       name: 'sync',
       subject: s.sync,
       request: SyncSessions,
-      handle: async (r) => {
-        const bad = mismatch(ep, r.endpointId)
-        if (bad !== null) return bad
+      handle: onlyFor(ep, (r) => {
         const a = {
           command: 'SyncSessions',
           subject: s.sync,
@@ -186,22 +183,20 @@ export const endpointCommands = (ep: UdpEndpoint, release?: AnyEndpoint): Readon
           a,
           okReply({ queriedTunnels: ids.length, skippedLegacyPeers: open.length - ids.length }),
         )
-      },
+      }),
     }),
     endpoint({
       name: 'drain',
       subject: s.drain,
       request: DrainEndpoint,
-      handle: async (r) => {
-        const bad = mismatch(ep, r.endpointId)
-        if (bad !== null) return bad
+      handle: onlyFor(ep, (r) => {
         ep.engine.refuseNew = true
         return audited(
           ep,
           { command: 'DrainEndpoint', subject: s.drain, issuer: r.issuer },
           okReply({ draining: ep.identity.endpointId }),
         )
-      },
+      }),
     }),
   ]
   if (release !== undefined) list.push(release)
