@@ -379,19 +379,7 @@ describe('call teardown records', () => {
   it('a CDN with Result, Error and Q.931 Cause Code is recorded in SessionClosed', () => {
     const tp = new Tp()
     const tid = tp.openTunnel()
-    const [icrp] = tp.send({
-      tunnelId: tid,
-      sessionId: 0,
-      type: 10,
-      avps: { assignedSessionId: 3, callSerialNumber: 1 },
-    })
-    const sid = icrp?.avps.assignedSessionId as number
-    tp.send({
-      tunnelId: tid,
-      sessionId: sid,
-      type: 12,
-      avps: { txConnectSpeed: 1000, framingType: { sync: true, async: false } },
-    })
+    const sid = tp.openSession(tid, 3)
     tp.send({
       tunnelId: tid,
       sessionId: sid,

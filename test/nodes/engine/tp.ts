@@ -1,7 +1,7 @@
 // A scripted test peer (TP) around one engine under test (DUT): sends hand-built datagrams,
 // decodes what the DUT sends back. Fake clock; no sockets.
 import { createEngine, step } from '../../../nodes/engine/engine.js'
-import type { Effect, Engine, EngineConfig, Input } from '../../../nodes/engine/types.js'
+import type { Effect, Engine, EngineConfig, Input, RecoverableTunnel } from '../../../nodes/engine/types.js'
 import {
   type ControlMessage,
   decodePacket,
@@ -80,6 +80,24 @@ export class Tp {
     return this.dutTunnel
   }
 
+  /** TP as LAC: an incoming call on the DUT's tunnel (ICRQ, then ICCN). Returns the DUT's session id. */
+  openSession(tunnelId: number, tpSession: number, callSerialNumber = 1): number {
+    const [icrp] = this.send({
+      tunnelId,
+      sessionId: 0,
+      type: 10,
+      avps: { assignedSessionId: tpSession, callSerialNumber },
+    })
+    const sid = icrp?.avps.assignedSessionId as number
+    this.send({
+      tunnelId,
+      sessionId: sid,
+      type: 12,
+      avps: { txConnectSpeed: 1000, framingType: { sync: true, async: false } },
+    })
+    return sid
+  }
+
   types(ms: readonly ControlMessage[]): Array<number | null> {
     return ms.map((m) => m.type)
   }
@@ -93,3 +111,31 @@ export const sccrqAvps = (tunnelId: number) => ({
   assignedTunnelId: tunnelId,
   receiveWindowSize: 4,
 })
+
+/** A Failover Capability with C and D (RFC 4951), 30 s Recovery Time. */
+export const FO = { control: true, data: true, recoveryTimeMs: 30_000 }
+
+/** An old tunnel toward TP as a rehydrated table gives it to the recovery endpoint. */
+export const oldTunnel = (over: Partial<RecoverableTunnel> = {}): RecoverableTunnel => ({
+  localTunnelId: 0x0707,
+  remoteTunnelId: 0x0909,
+  peer: TP_ADDR,
+  peerHostName: 'tp',
+  authenticated: false,
+  peerWindow: 4,
+  peerFailover: FO,
+  peerFraming: { sync: true, async: false },
+  peerBearer: { digital: true, analog: false },
+  sessions: [
+    { localSessionId: 1, remoteSessionId: 2, callSerial: 1, direction: 'incoming', sequencing: false },
+  ],
+  ...over,
+})
+
+/** DUT with failover (and `over`); TP opens a tunnel advertising failover with one call (TP id 0x0303). */
+export const withFailoverTunnel = (over: Partial<EngineConfig> = {}) => {
+  const tp = new Tp({ failover: FO, ...over })
+  const tid = tp.openTunnel({ failoverCapability: FO })
+  const sid = tp.openSession(tid, 0x0303)
+  return { tp, tid, sid }
+}

@@ -1,29 +1,9 @@
 // RFC 4951 rules against a scripted test peer (TP); the engine is the DUT. Each test names its FO id.
 import { describe, expect, it } from 'vitest'
 import { encodeControl } from '../../../nodes/wire/index.js'
-import { sccrqAvps, TP_ADDR, Tp } from '../engine/tp.js'
+import { FO, oldTunnel, sccrqAvps, Tp, withFailoverTunnel } from '../engine/tp.js'
 
-const FO = { control: true, data: true, recoveryTimeMs: 30_000 }
-
-/** DUT with failover; TP opens a tunnel advertising failover and one session. */
-const withTunnel = () => {
-  const tp = new Tp({ failover: FO })
-  const tid = tp.openTunnel({ failoverCapability: FO })
-  const [icrp] = tp.send({
-    tunnelId: tid,
-    sessionId: 0,
-    type: 10,
-    avps: { assignedSessionId: 0x0303, callSerialNumber: 1 },
-  })
-  const sid = icrp?.avps.assignedSessionId as number
-  tp.send({
-    tunnelId: tid,
-    sessionId: sid,
-    type: 12,
-    avps: { txConnectSpeed: 1000, framingType: { sync: true, async: false } },
-  })
-  return { tp, tid, sid }
-}
+const withTunnel = () => withFailoverTunnel()
 
 describe('RFC 4951 remote-endpoint rules (engine as DUT)', () => {
   it('FO-07: a StopCCN carrying a Failover Capability AVP (draft-06 peers) is processed normally', () => {
@@ -120,23 +100,7 @@ describe('RFC 4951 remote-endpoint rules (engine as DUT)', () => {
 
   it('FO-22: with no SCS in the recovery SCCRP, the recovery endpoint resets the old tunnel to Ns = Nr = 0', () => {
     const tp = new Tp({ failover: FO })
-    tp.input({
-      _tag: 'Recover',
-      tunnel: {
-        localTunnelId: 0x0707,
-        remoteTunnelId: 0x0909,
-        peer: TP_ADDR,
-        peerHostName: 'tp',
-        authenticated: false,
-        peerWindow: 4,
-        peerFailover: FO,
-        peerFraming: { sync: true, async: false },
-        peerBearer: { digital: true, analog: false },
-        sessions: [
-          { localSessionId: 1, remoteSessionId: 2, callSerial: 1, direction: 'incoming', sequencing: false },
-        ],
-      },
-    })
+    tp.input({ _tag: 'Recover', tunnel: oldTunnel() })
     const sccrq = tp.sent.find((m) => m.type === 1)
     expect(sccrq?.avps.tunnelRecovery).toEqual({ recoverTunnelId: 0x0707, recoverRemoteTunnelId: 0x0909 })
     tp.ns = 0

@@ -11,9 +11,8 @@ import {
   type OutgoingControl,
 } from '../../../nodes/wire/index.js'
 import { addr } from '../../support/sim.js'
-import { sccrqAvps, TP_ADDR, Tp } from '../engine/tp.js'
+import { FO, oldTunnel, sccrqAvps, TP_ADDR, Tp, withFailoverTunnel } from '../engine/tp.js'
 
-const FO = { control: true, data: true, recoveryTimeMs: 30_000 }
 const SECRET = { ref: 'lab', secret: new TextEncoder().encode('s3cret') }
 const LOWEST = new Uint8Array(8) // a Tie Breaker nobody beats
 const HIGHEST = new Uint8Array(8).fill(0xff)
@@ -24,22 +23,6 @@ const ctl = (
   m: Pick<OutgoingControl, 'tunnelId' | 'ns' | 'nr' | 'type' | 'avps'> & { sessionId?: number },
   from = TP_ADDR,
 ): ControlMessage[] => tp.input({ _tag: 'Datagram', from, bytes: encodeControl({ sessionId: 0, ...m }) })
-
-const oldTunnel = (over: Partial<RecoverableTunnel> = {}): RecoverableTunnel => ({
-  localTunnelId: 0x0707,
-  remoteTunnelId: 0x0909,
-  peer: TP_ADDR,
-  peerHostName: 'tp',
-  authenticated: false,
-  peerWindow: 4,
-  peerFailover: FO,
-  peerFraming: { sync: true, async: false },
-  peerBearer: { digital: true, analog: false },
-  sessions: [
-    { localSessionId: 1, remoteSessionId: 2, callSerial: 1, direction: 'incoming', sequencing: false },
-  ],
-  ...over,
-})
 
 /** The DUT recovers `old` toward TP; returns the DUT's recovery SCCRQ. */
 const recover = (tp: Tp, old = oldTunnel()): ControlMessage => {
@@ -85,25 +68,7 @@ const answer = (tp: Tp, sccrq: ControlMessage, scs = { ns: 5, nr: 9 }, extra: Ou
 /** TP acknowledges the DUT's old-tunnel messages up to `nr` (after an SCCRP suggesting 5/9). */
 const ackOld = (tp: Tp, nr: number) => ctl(tp, { tunnelId: 0x0707, ns: 9, nr, type: null, avps: {} })
 
-/** DUT as LNS with one established session from TP (LAC) on a failover-capable tunnel. */
-const withTunnel = (over: ConstructorParameters<typeof Tp>[0] = {}) => {
-  const tp = new Tp({ failover: FO, ...over })
-  const tid = tp.openTunnel({ failoverCapability: FO })
-  const [icrp] = tp.send({
-    tunnelId: tid,
-    sessionId: 0,
-    type: MessageType.ICRQ,
-    avps: { assignedSessionId: 0x0303, callSerialNumber: 1 },
-  })
-  const sid = icrp?.avps.assignedSessionId as number
-  tp.send({
-    tunnelId: tid,
-    sessionId: sid,
-    type: MessageType.ICCN,
-    avps: { txConnectSpeed: 1000, framingType: { sync: true, async: false } },
-  })
-  return { tp, tid, sid }
-}
+const withTunnel = withFailoverTunnel
 
 /** TP recovers its old tunnel 0x0909 with the DUT as remote endpoint; TP's old-tunnel Ns/Nr follow. */
 const recoverFromTp = (tp: Tp, tid: number) => {
