@@ -33,7 +33,7 @@ type AnyEndpoint = ReturnType<typeof endpoint>
 const OPERATOR_STOP = StopCcnResult.GeneralClear
 const OPERATOR_CDN = CdnResult.Administrative
 
-interface Audit {
+export interface Audit {
   readonly command: string
   readonly subject: string
   readonly issuer: string
@@ -42,7 +42,7 @@ interface Audit {
 }
 
 /** Records the command's outcome in the endpoint's log and answers the request with it. */
-const audited = <A>(ep: UdpEndpoint, a: Audit, outcome: Reply<A>): Reply<A> => {
+export const audited = <A>(ep: UdpEndpoint, a: Audit, outcome: Reply<A>): Reply<A> => {
   ep.record({
     type: 'CommandApplied',
     v: 1,

@@ -23,7 +23,7 @@ import {
   serve,
 } from '../../registry/shell/index.js'
 import type { EngineConfig } from '../engine/types.js'
-import { endpointCommands } from './commands.js'
+import { audited, endpointCommands } from './commands.js'
 import { DEFAULT_LEASE, EndpointLease, type LeaseOptions } from './lease.js'
 import { DEFAULT_OUTBOX } from './outbox.js'
 import { type Publishing, startPublishing } from './publishing.js'
@@ -145,21 +145,14 @@ export class HaEndpoint {
         if (r.endpointId !== this.identity.endpointId) return errorReply('BadRequest', 'endpoint mismatch')
         const c = this.current
         if (c === null) return errorReply('NotOwner', 'not serving this endpoint')
-        c.ep.record({
-          type: 'CommandApplied',
-          v: 1,
-          command: 'ReleaseEndpoint',
-          subject: subjects.release,
-          issuer: r.issuer,
-          result: 'applied',
-          detail: null,
-          localTunnelId: null,
-          localSessionId: null,
-        } as never)
+        // Recorded before the release: afterwards this node no longer writes the endpoint's log.
+        const reply = audited(
+          c.ep,
+          { command: 'ReleaseEndpoint', subject: subjects.release, issuer: r.issuer },
+          okReply({ released: this.identity.endpointId }),
+        )
         const ok = await this.release(`release requested by ${r.issuer}`)
-        return ok
-          ? okReply({ released: this.identity.endpointId })
-          : errorReply('NotOwner', 'not serving this endpoint')
+        return ok ? reply : errorReply('NotOwner', 'not serving this endpoint')
       },
     })
     return serve(
