@@ -282,7 +282,8 @@ const finishReset = (ctx: Ctx, old: Tunnel, rt: Tunnel, scs: { ns: number; nr: n
     sessionsCleared: cleared,
     durationMs: ctx.now - (old.recoveryStartedAt ?? ctx.now),
   } as never)
-  ctx.fx.push({ _tag: 'TunnelUp', tunnelId: old.localId })
+  // No TunnelUp effect: the tunnel was up all along for the peer and its calls; TunnelUp means a
+  // new tunnel (the simulator opens its calls on it), TunnelRecovered says this.
   // Sequenced data channels cannot be recovered unless both sides advertised D (§6, FO-52): the
   // recovery endpoint clears them with CDN.
   const dataRecoverable = ctx.engine.config.failover?.data === true && old.peerFailover?.data === true

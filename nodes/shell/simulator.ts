@@ -53,8 +53,6 @@ export class Simulation {
     const p = this.progress
     switch (f._tag) {
       case 'TunnelUp':
-        // A tunnel recovered after its peer failed over (RFC 4951) is up again with its sessions.
-        if (this.isUp(f.tunnelId)) return
         p.tunnelsUp++
         this.upTunnels.add(f.tunnelId)
         for (let i = 0; i < this.plan.sessionsPerTunnel; i++) {
@@ -65,7 +63,7 @@ export class Simulation {
         this.next()
         break
       case 'TunnelDown':
-        if (!this.upTunnels.delete(f.tunnelId)) {
+        if (!this.isUp(f.tunnelId)) {
           p.tunnelsFailed++
           this.next()
         }

@@ -128,6 +128,10 @@ describe('RFC 4951 failover between our engines', () => {
       sessionsKept: 10,
       suggestedNs: sccrp?.avps.suggestedControlSequence?.ns,
     })
+    // A recovery is no new tunnel: TunnelUp came once, at set-up (a simulator would open its
+    // calls again on another one).
+    expect(sim.node(LAC).effects.filter((f) => f._tag === 'TunnelUp')).toHaveLength(1)
+    expect(lns2.effects.filter((f) => f._tag === 'TunnelUp')).toEqual([])
     // The recovered tunnel works: a new session comes up across it.
     sim.input(LAC, { _tag: 'OpenSession', tunnelId: lacTunnel.localId, direction: 'incoming' })
     sim.run(sim.now + 3000)
