@@ -1,5 +1,6 @@
 // NATS requests and replies (DESIGN.md §6): node status, endpoint commands, registry queries.
-// Requests are imperative; every one has a literal `type` and `v`. Pure.
+// Requests are imperative; every one has a literal `type` and `v`. Pure. A state-changing
+// request carries no issuer: it is the authenticated sender, the last token of its subject.
 import * as E from 'fp-ts/lib/Either.js'
 import * as J from 'fp-ts/lib/Json.js'
 import * as t from 'io-ts'
@@ -10,9 +11,6 @@ import { Count, nullable, Role } from './parts.js'
 const request = <T extends string, P extends t.Props>(type: T, props: P) =>
   t.type({ type: t.literal(type), v: t.literal(1), ...props }, type)
 
-/** Who sends a command, for the audit trail (CommandApplied.issuer). */
-const issued = { issuer: t.string }
-
 // --- l2tp-node ----------------------------------------------------------------------------
 export const GetNodeStatus = request('GetNodeStatus', {})
 export const ListTunnels = request('ListTunnels', { endpointId: EndpointId })
@@ -21,13 +19,11 @@ export const ListSessions = request('ListSessions', {
   localTunnelId: nullable(TunnelId),
 })
 export const CloseTunnel = request('CloseTunnel', {
-  ...issued,
   endpointId: EndpointId,
   localTunnelId: TunnelId,
   reason: nullable(t.string),
 })
 export const CloseSession = request('CloseSession', {
-  ...issued,
   endpointId: EndpointId,
   localTunnelId: TunnelId,
   localSessionId: SessionId,
@@ -38,16 +34,15 @@ export const CloseSession = request('CloseSession', {
  * session of one tunnel, or of every tunnel; sessions the peer does not know are cleared silently.
  */
 export const SyncSessions = request('SyncSessions', {
-  ...issued,
   endpointId: EndpointId,
   localTunnelId: nullable(TunnelId),
 })
 /** Stop accepting new tunnels and sessions on the endpoint; established ones stay. */
-export const DrainEndpoint = request('DrainEndpoint', { ...issued, endpointId: EndpointId })
+export const DrainEndpoint = request('DrainEndpoint', { endpointId: EndpointId })
 /** Planned switchover: flush, emit EndpointReleased, give up the lease (DESIGN.md §5.3). */
-export const ReleaseEndpoint = request('ReleaseEndpoint', { ...issued, endpointId: EndpointId })
+export const ReleaseEndpoint = request('ReleaseEndpoint', { endpointId: EndpointId })
 /** Ask a standby node to claim an endpoint now instead of waiting for detection. */
-export const TakeOverEndpoint = request('TakeOverEndpoint', { ...issued, endpointId: EndpointId })
+export const TakeOverEndpoint = request('TakeOverEndpoint', { endpointId: EndpointId })
 
 // --- l2tp-registry ------------------------------------------------------------------------
 export const ListEndpoints = request('ListEndpoints', {})

@@ -6,6 +6,13 @@ export const SERVICE_REGISTRY = 'l2tp-registry'
 /** JetStream KV bucket of endpoint ownership leases (DESIGN.md §5). */
 export const LEASE_BUCKET = 'l2tp_endpoints'
 
+/**
+ * The subject of a state-changing request sent by `user`: the base subject plus the sender's
+ * name as the last token. The server lets each user publish only subjects ending in its own
+ * name, so the token is the authenticated issuer (docs/decisions.md, "issuer from the subject").
+ */
+export const issuedSubject = (subject: string, user: string): string => `${subject}.${user}`
+
 export const nodeSubjects = (nodeId: NodeId) => ({
   status: `l2tp.node.${nodeId}.status`,
   takeover: `l2tp.node.${nodeId}.takeover`,

@@ -5,7 +5,14 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
 import { type Logger, pino } from 'pino'
-import { endpointSubjects, errorReply, LEASE_BUCKET, SERVICE_NODE, unsafe } from '../../contracts/index.js'
+import {
+  endpointSubjects,
+  errorReply,
+  issuedSubject,
+  LEASE_BUCKET,
+  SERVICE_NODE,
+  unsafe,
+} from '../../contracts/index.js'
 import { brokersFromEnv, natsFromEnv, topicsFromEnv } from '../../registry/cli/env.js'
 import {
   connectNats,
@@ -270,7 +277,8 @@ const runHa = async (config: NodeConfig, values: Values, log: Logger): Promise<v
     names: topicsFromEnv(),
   }
   await ensureTopics({ brokers, names: deps.names })
-  const nc = await connectNats({ ...natsFromEnv('node'), name: `l2tp-node-${config.nodeId}` })()
+  const nats = natsFromEnv('node')
+  const nc = await connectNats({ ...nats, name: `l2tp-node-${config.nodeId}` })()
   if (E.isLeft(nc)) return fail(`NATS: ${nc.left.detail}`)
   const kv = await openKv(nc.right, LEASE_BUCKET)()
   if (E.isLeft(kv)) return fail(`lease bucket: ${kv.left.detail}`)
@@ -308,11 +316,13 @@ const runHa = async (config: NodeConfig, values: Values, log: Logger): Promise<v
         const i = ids.indexOf(endpointId)
         const h = has[i]
         if (h === undefined) return errorReply('NotFound', `this node has no endpoint ${endpointId}`)
+        // The release is this node's own request (issued under its identity); the takeover
+        // itself is audited by the new owner with the operator as issuer.
         return h.takeOver(issuer, async () => {
           const r = await request(
             nc.right,
-            endpointSubjects(endpointId).release,
-            { type: 'ReleaseEndpoint', v: 1, issuer, endpointId },
+            issuedSubject(endpointSubjects(endpointId).release, nats.user),
+            { type: 'ReleaseEndpoint', v: 1, endpointId },
             1000, // an owner that does not answer within a second is claimed from
           )()
           return E.isRight(r) && (r.right as { ok?: boolean }).ok === true

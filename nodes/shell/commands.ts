@@ -22,7 +22,7 @@ import {
   TakeOverEndpoint,
 } from '../../contracts/index.js'
 import { sessionCount, sessionView, tunnelView } from '../../registry/index.js'
-import { endpoint } from '../../registry/shell/index.js'
+import { endpoint, issuedEndpoint } from '../../registry/shell/index.js'
 import { syncCapable } from '../engine/recovery.js'
 import { CdnResult, StopCcnResult } from '../wire/index.js'
 import type { UdpEndpoint } from './udp-endpoint.js'
@@ -59,10 +59,10 @@ export const audited = <A>(ep: UdpEndpoint, a: Audit, outcome: Reply<A>): Reply<
 
 /** A handler for this endpoint only: a request naming another one is refused. */
 const onlyFor =
-  <R extends { readonly endpointId: string }, A>(ep: UdpEndpoint, handle: (r: R) => Reply<A>) =>
-  async (r: R): Promise<Reply<A> | ErrorReply> =>
+  <R extends { readonly endpointId: string }, X, A>(ep: UdpEndpoint, handle: (r: R, ctx: X) => Reply<A>) =>
+  async (r: R, ctx: X): Promise<Reply<A> | ErrorReply> =>
     r.endpointId === ep.identity.endpointId
-      ? handle(r)
+      ? handle(r, ctx)
       : errorReply('BadRequest', `this is ${ep.identity.endpointId}`)
 
 /** What an endpoint answers while this node serves it. `release` is given under a lease. */
@@ -95,15 +95,15 @@ export const endpointCommands = (ep: UdpEndpoint, release?: AnyEndpoint): Readon
         )
       }),
     }),
-    endpoint({
+    issuedEndpoint({
       name: 'close-tunnel',
       subject: s.closeTunnel,
       request: CloseTunnel,
-      handle: onlyFor(ep, (r) => {
+      handle: onlyFor(ep, (r, { issuer }) => {
         const a = {
           command: 'CloseTunnel',
           subject: s.closeTunnel,
-          issuer: r.issuer,
+          issuer,
           localTunnelId: r.localTunnelId,
         }
         const t = ep.engine.tunnels.get(r.localTunnelId)
@@ -113,20 +113,20 @@ export const endpointCommands = (ep: UdpEndpoint, release?: AnyEndpoint): Readon
           _tag: 'CloseTunnel',
           tunnelId: r.localTunnelId,
           resultCode: OPERATOR_STOP,
-          reason: r.reason ?? `closed by ${r.issuer}`,
+          reason: r.reason ?? `closed by ${issuer}`,
         })
         return audited(ep, a, okReply({ closed: r.localTunnelId }))
       }),
     }),
-    endpoint({
+    issuedEndpoint({
       name: 'close-session',
       subject: s.closeSession,
       request: CloseSession,
-      handle: onlyFor(ep, (r) => {
+      handle: onlyFor(ep, (r, { issuer }) => {
         const a = {
           command: 'CloseSession',
           subject: s.closeSession,
-          issuer: r.issuer,
+          issuer,
           localTunnelId: r.localTunnelId,
           localSessionId: r.localSessionId,
         }
@@ -142,20 +142,20 @@ export const endpointCommands = (ep: UdpEndpoint, release?: AnyEndpoint): Readon
           tunnelId: r.localTunnelId,
           sessionId: r.localSessionId,
           resultCode: OPERATOR_CDN,
-          reason: r.reason ?? `closed by ${r.issuer}`,
+          reason: r.reason ?? `closed by ${issuer}`,
         })
         return audited(ep, a, okReply({ closed: r.localSessionId }))
       }),
     }),
-    endpoint({
+    issuedEndpoint({
       name: 'sync',
       subject: s.sync,
       request: SyncSessions,
-      handle: onlyFor(ep, (r) => {
+      handle: onlyFor(ep, (r, { issuer }) => {
         const a = {
           command: 'SyncSessions',
           subject: s.sync,
-          issuer: r.issuer,
+          issuer,
           localTunnelId: r.localTunnelId,
         }
         const open = [...ep.engine.tunnels.values()].filter(
@@ -185,15 +185,15 @@ export const endpointCommands = (ep: UdpEndpoint, release?: AnyEndpoint): Readon
         )
       }),
     }),
-    endpoint({
+    issuedEndpoint({
       name: 'drain',
       subject: s.drain,
       request: DrainEndpoint,
-      handle: onlyFor(ep, (r) => {
+      handle: onlyFor(ep, (_r, { issuer }) => {
         ep.engine.refuseNew = true
         return audited(
           ep,
-          { command: 'DrainEndpoint', subject: s.drain, issuer: r.issuer },
+          { command: 'DrainEndpoint', subject: s.drain, issuer },
           okReply({ draining: ep.identity.endpointId }),
         )
       }),
@@ -243,14 +243,14 @@ export const nodeCommands = (n: NodeView): ReadonlyArray<AnyEndpoint> => {
           standbyFor: [...n.standbyFor()],
         }),
     }),
-    endpoint({
+    issuedEndpoint({
       name: 'takeover',
       subject: s.takeover,
       request: TakeOverEndpoint,
-      handle: async (r) =>
+      handle: async (r, { issuer }) =>
         n.takeOver === undefined
           ? errorReply('BadRequest', 'this node does not run endpoints under a lease (--ha)')
-          : n.takeOver(r.endpointId, r.issuer),
+          : n.takeOver(r.endpointId, issuer),
     }),
   ]
 }

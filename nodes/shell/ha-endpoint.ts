@@ -10,6 +10,7 @@ import {
   endpointSubjects,
   errorReply,
   type NodeId,
+  nodeSubjects,
   okReply,
   ReleaseEndpoint,
   type Reply,
@@ -17,7 +18,7 @@ import {
 } from '../../contracts/index.js'
 import {
   type EventLogDeps,
-  endpoint,
+  issuedEndpoint,
   type KvBucket,
   type NatsConnection,
   serve,
@@ -137,21 +138,21 @@ export class HaEndpoint {
 
   private serveCommands(nc: NatsConnection, ep: UdpEndpoint): Promise<Service> {
     const subjects = endpointSubjects(this.identity.endpointId)
-    const release = endpoint({
+    const release = issuedEndpoint({
       name: 'release',
       subject: subjects.release,
       request: ReleaseEndpoint,
-      handle: async (r) => {
+      handle: async (r, { issuer }) => {
         if (r.endpointId !== this.identity.endpointId) return errorReply('BadRequest', 'endpoint mismatch')
         const c = this.current
         if (c === null) return errorReply('NotOwner', 'not serving this endpoint')
         // Recorded before the release: afterwards this node no longer writes the endpoint's log.
         const reply = audited(
           c.ep,
-          { command: 'ReleaseEndpoint', subject: subjects.release, issuer: r.issuer },
+          { command: 'ReleaseEndpoint', subject: subjects.release, issuer },
           okReply({ released: this.identity.endpointId }),
         )
-        const ok = await this.release(`release requested by ${r.issuer}`)
+        const ok = await this.release(`release requested by ${issuer}`)
         return ok ? reply : errorReply('NotOwner', 'not serving this endpoint')
       },
     })
@@ -169,6 +170,8 @@ export class HaEndpoint {
   /**
    * Operator takeover (TakeOverEndpoint on this standby): ask the owner to release (a planned
    * switchover); if it does not answer, claim at once. Resolves with who owns it afterwards.
+   * Once this node serves the endpoint the takeover is audited in its log (CommandApplied
+   * TakeOverEndpoint, issued by the operator); a takeover that lost the race is only logged.
    */
   async takeOver(issuer: string, askOwner: () => Promise<boolean>): Promise<Reply<unknown>> {
     if (this.current !== null)
@@ -180,13 +183,16 @@ export class HaEndpoint {
       ownerReleased: released,
     })
     const owned = await this.lease.claimNow()
-    return owned
-      ? okReply({
-          endpointId: this.identity.endpointId,
-          owner: this.identity.nodeId,
-          epoch: this.lease.currentEpoch,
-        })
-      : errorReply('Conflict', 'another node claimed the endpoint first')
+    if (!owned) return errorReply('Conflict', 'another node claimed the endpoint first')
+    const reply = okReply({
+      endpointId: this.identity.endpointId,
+      owner: this.identity.nodeId,
+      epoch: this.lease.currentEpoch,
+    })
+    const ep = this.endpoint // set by the claim (gain ran before claimNow resolved)
+    if (ep === null) return reply
+    const subject = nodeSubjects(this.identity.nodeId).takeover
+    return audited(ep, { command: 'TakeOverEndpoint', subject, issuer }, reply)
   }
 
   get isServing(): boolean {

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
-import { unsafe } from '../../contracts/index.js'
+import { issuedSubject, unsafe } from '../../contracts/index.js'
 import { diffTables, type EndpointTable, emptyTable, toView } from '../domain/index.js'
 import {
   connectNats,
@@ -48,7 +48,7 @@ Node commands (answered by the node serving the endpoint; audited as CommandAppl
 
 TIME is epoch milliseconds or ISO 8601 (2026-11-22T03:12:07Z).
 Options: --json (machine output), --timeout MS (NATS requests, default 10000), --help.
-Commands that change state name their issuer: --issuer NAME (default: $USER).
+Commands that change state are audited under the NATS user l2tpctl connects as (NATS_USER).
 Environment: NATS_URL, NATS_USER/NATS_PASS (default: the operator user), KAFKA_BROKERS, L2TP_TOPIC_PREFIX.
 Exit codes: 0 ok, 1 failure (not found, unreachable), 2 bad usage.`
 
@@ -72,11 +72,16 @@ const str = (v: Values, k: string): string | undefined =>
 const out = (json: boolean, data: unknown, human: () => string) =>
   console.log(json ? JSON.stringify(data, null, 2) : human())
 
-const ask = async (subject: string, body: unknown, timeoutMs: number): Promise<unknown> => {
-  const nc = await connectNats({ ...natsFromEnv('operator'), name: 'l2tpctl' })()
+/**
+ * One request as the connecting user. A state-changing one (`issued`) goes to the subject plus
+ * the user's name: the server allows only that, so the node audits the authenticated identity.
+ */
+const ask = async (subject: string, body: unknown, timeoutMs: number, issued = false): Promise<unknown> => {
+  const nats = natsFromEnv('operator')
+  const nc = await connectNats({ ...nats, name: 'l2tpctl' })()
   if (E.isLeft(nc)) throw new Failure(`cannot reach NATS: ${nc.left.detail}`)
   try {
-    const r = await request(nc.right, subject, body, timeoutMs)()
+    const r = await request(nc.right, issued ? issuedSubject(subject, nats.user) : subject, body, timeoutMs)()
     if (E.isLeft(r)) throw new Failure(describeRequestError(r.left))
     const reply = r.right as { ok?: boolean; result?: unknown; code?: string; message?: string }
     if (reply.ok !== true)
@@ -101,7 +106,6 @@ const tableText = (v: ReturnType<typeof toView>): string => {
   return lines.join('\n')
 }
 
-const issuer = (v: Values): string => str(v, 'issuer') ?? process.env.USER ?? 'l2tpctl'
 const idOf = (s: string, what: string): number => {
   const n = Number(s)
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Usage(`${what} must be 1..65535, got '${s}'`)
@@ -183,12 +187,12 @@ const nodeCommands: Record<string, (v: Values, json: boolean, timeout: number) =
         {
           type: 'CloseTunnel',
           v: 1,
-          issuer: issuer(v),
           endpointId: ep(v),
           localTunnelId: idOf(need(str(v, 'tunnel'), '--tunnel'), '--tunnel'),
           reason: str(v, 'reason') ?? null,
         },
         timeout,
+        true,
       ),
     ),
   'close-session': async (v: Values, json: boolean, timeout: number) => {
@@ -201,13 +205,13 @@ const nodeCommands: Record<string, (v: Values, json: boolean, timeout: number) =
         {
           type: 'CloseSession',
           v: 1,
-          issuer: issuer(v),
           endpointId: ep(v),
           localTunnelId: idOf(parts[0] as string, 'TID'),
           localSessionId: idOf(parts[1] as string, 'SID'),
           reason: str(v, 'reason') ?? null,
         },
         timeout,
+        true,
       ),
     )
   },
@@ -220,39 +224,32 @@ const nodeCommands: Record<string, (v: Values, json: boolean, timeout: number) =
         {
           type: 'SyncSessions',
           v: 1,
-          issuer: issuer(v),
           endpointId: ep(v),
           localTunnelId: tunnel === undefined ? null : idOf(tunnel, '--tunnel'),
         },
         timeout,
+        true,
       ),
     )
   },
   drain: async (v: Values, json: boolean, timeout: number) =>
     done(
       json,
-      await ask(
-        epSubject(v, 'drain'),
-        { type: 'DrainEndpoint', v: 1, issuer: issuer(v), endpointId: ep(v) },
-        timeout,
-      ),
+      await ask(epSubject(v, 'drain'), { type: 'DrainEndpoint', v: 1, endpointId: ep(v) }, timeout, true),
     ),
   release: async (v: Values, json: boolean, timeout: number) =>
     done(
       json,
-      await ask(
-        epSubject(v, 'release'),
-        { type: 'ReleaseEndpoint', v: 1, issuer: issuer(v), endpointId: ep(v) },
-        timeout,
-      ),
+      await ask(epSubject(v, 'release'), { type: 'ReleaseEndpoint', v: 1, endpointId: ep(v) }, timeout, true),
     ),
   takeover: async (v: Values, json: boolean, timeout: number) =>
     done(
       json,
       await ask(
         `l2tp.node.${need(str(v, 'node'), '--node')}.takeover`,
-        { type: 'TakeOverEndpoint', v: 1, issuer: issuer(v), endpointId: ep(v) },
+        { type: 'TakeOverEndpoint', v: 1, endpointId: ep(v) },
         timeout,
+        true,
       ),
     ),
 }
@@ -405,7 +402,6 @@ const main = async (): Promise<number> => {
         file: { type: 'string' },
         node: { type: 'string' },
         reason: { type: 'string' },
-        issuer: { type: 'string' },
         json: { type: 'boolean' },
         timeout: { type: 'string' },
         help: { type: 'boolean' },

@@ -22,16 +22,60 @@ export const connectNats = (d: NatsDeps): TE.TaskEither<InfraError, NatsConnecti
     (e) => ({ _tag: 'NatsFailed', op: 'connect', detail: messageOf(e) }),
   )
 
+/** What a handler knows about the request besides its body. */
+export interface RequestContext {
+  /** The subject the request came on (with the issuer token of an issued endpoint). */
+  readonly subject: string
+  /**
+   * The authenticated identity that sent a state-changing request: the last token of the subject
+   * of an issued endpoint (the server lets each user publish only subjects ending in its own
+   * name). Null on endpoints that are not issued.
+   */
+  readonly issuer: string | null
+}
+
 export interface Endpoint<C extends t.Mixed, A> {
   readonly name: string
   readonly subject: string
   readonly request: C
-  readonly handle: (req: t.TypeOf<C>) => Promise<Reply<A>>
+  /** State-changing: served on `subject.*`, the trailing token is the issuer (RequestContext). */
+  readonly issued?: boolean
+  readonly handle: (req: t.TypeOf<C>, ctx: RequestContext) => Promise<Reply<A>>
 }
 
 /** Builds an endpoint with its request type inferred from the codec. */
 export const endpoint = <C extends t.Mixed, A>(e: Endpoint<C, A>): Endpoint<t.Mixed, unknown> =>
   e as unknown as Endpoint<t.Mixed, unknown>
+
+export interface IssuedEndpoint<C extends t.Mixed, A> {
+  readonly name: string
+  /** The subject without the issuer token (callers send `issuedSubject(subject, user)`). */
+  readonly subject: string
+  readonly request: C
+  readonly handle: (
+    req: t.TypeOf<C>,
+    ctx: { readonly subject: string; readonly issuer: string },
+  ) => Promise<Reply<A>>
+}
+
+/** A state-changing endpoint: served on `subject.<issuer>`, handled with the authenticated issuer. */
+export const issuedEndpoint = <C extends t.Mixed, A>(e: IssuedEndpoint<C, A>): Endpoint<t.Mixed, unknown> =>
+  endpoint({
+    name: e.name,
+    subject: e.subject,
+    request: e.request,
+    issued: true,
+    handle: async (req: t.TypeOf<C>, ctx: RequestContext): Promise<Reply<A>> =>
+      ctx.issuer === null
+        ? errorReply('BadRequest', `${ctx.subject}: no issuer token`)
+        : e.handle(req, { subject: ctx.subject, issuer: ctx.issuer }),
+  })
+
+/** The issuer token of a request on an issued endpoint: the last token of its subject. */
+const issuerToken = (subject: string): string | null => {
+  const token = subject.slice(subject.lastIndexOf('.') + 1)
+  return /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(token) ? token : null
+}
 
 export interface ServiceSpec {
   readonly name: string
@@ -53,7 +97,7 @@ export const serve = async (
   const srv = await nc.services.add({ name: spec.name, version: spec.version, description: spec.description })
   for (const ep of endpoints) {
     srv.addEndpoint(ep.name, {
-      subject: ep.subject,
+      subject: ep.issued === true ? `${ep.subject}.*` : ep.subject,
       handler: (err, msg) => {
         if (err !== null) return
         const req = parseRequest(ep.request, msg.data)
@@ -62,7 +106,8 @@ export const serve = async (
           msg.respondError(400, body.message, encoder.encode(JSON.stringify(body)))
           return
         }
-        ep.handle(req.right).then(
+        const ctx = { subject: msg.subject, issuer: ep.issued === true ? issuerToken(msg.subject) : null }
+        ep.handle(req.right, ctx).then(
           (reply) => msg.respond(encoder.encode(JSON.stringify(reply))),
           (e: unknown) => {
             const body = errorReply('Internal', messageOf(e))

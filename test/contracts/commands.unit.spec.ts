@@ -23,7 +23,6 @@ describe('command codecs', () => {
       bytes({
         type: 'CloseSession',
         v: 1,
-        issuer: 'op',
         endpointId: 'lns.a',
         localTunnelId: 1,
         localSessionId: 0,

@@ -6,13 +6,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type L2tpEvent, type TopicNames, unsafe } from '../../contracts/index.js'
+import { issuedSubject, type L2tpEvent, type TopicNames, unsafe } from '../../contracts/index.js'
 import type { Effect } from '../../nodes/engine/types.js'
 import { decodeLease } from '../../nodes/shell/lease.js'
 import { UdpEndpoint } from '../../nodes/shell/udp-endpoint.js'
 import { foldHistory, openKv, readEndpointHistory, request } from '../../registry/shell/index.js'
 import { eventLogDeps, freshTopics, natsAs, rightOrThrow } from '../support/brokers.js'
 import { sleep, waitFor } from '../support/churn.js'
+import { nodeIdentity } from '../support/identity.js'
 import { engineConfig } from '../support/sim.js'
 import { startXl2tpd } from '../support/xl2tpd.js'
 
@@ -232,8 +233,8 @@ describe('takeover and RFC 4951 recovery', () => {
       const r = rightOrThrow(
         await request(
           op,
-          `l2tp.ep.${SWITCH}.release`,
-          { type: 'ReleaseEndpoint', v: 1, issuer: 'test-operator', endpointId: SWITCH },
+          issuedSubject(`l2tp.ep.${SWITCH}.release`, 'operator'),
+          { type: 'ReleaseEndpoint', v: 1, endpointId: SWITCH },
           20_000,
         )(),
       )
@@ -281,10 +282,9 @@ describe('takeover and RFC 4951 recovery', () => {
       const owner = await ask('l2tp.node.take-1.status', { type: 'GetNodeStatus', v: 1 })
       expect(owner.result).toMatchObject({ endpoints: [{ endpointId: TAKE, tunnels: 30, sessions: 120 }] })
       const epoch = (owner.result?.endpoints as Array<{ epoch: number }> | undefined)?.[0]?.epoch as number
-      const r = await ask('l2tp.node.take-2.takeover', {
+      const r = await ask(issuedSubject('l2tp.node.take-2.takeover', 'carol'), {
         type: 'TakeOverEndpoint',
         v: 1,
-        issuer: 'carol',
         endpointId: TAKE,
       })
       expect(r).toMatchObject({ ok: true, result: { endpointId: TAKE, owner: 'take-2', epoch: epoch + 1 } })
@@ -303,21 +303,22 @@ describe('takeover and RFC 4951 recovery', () => {
       }
       expect(logged.sessions).toEqual(before)
       const audit = logged.h.events.flatMap((e) => (e.event.type === 'CommandApplied' ? [e.event] : []))
+      // The owner records the release the standby asked for under its own identity; the new owner
+      // records the takeover under the operator's.
       expect(audit).toMatchObject([
-        { command: 'ReleaseEndpoint', issuer: 'carol', result: 'applied', nodeId: 'take-1' },
+        { command: 'ReleaseEndpoint', issuer: nodeIdentity('take-2'), result: 'applied', nodeId: 'take-1' },
+        { command: 'TakeOverEndpoint', issuer: 'carol', result: 'applied', nodeId: 'take-2' },
       ])
       // A node without the endpoint says so; the owner asked to take over what it owns says it owns it.
-      const none = await ask('l2tp.node.take-2.takeover', {
+      const none = await ask(issuedSubject('l2tp.node.take-2.takeover', 'carol'), {
         type: 'TakeOverEndpoint',
         v: 1,
-        issuer: 'carol',
         endpointId: 'no-such-endpoint',
       })
       expect(none).toMatchObject({ ok: false, code: 'NotFound' })
-      const again = await ask('l2tp.node.take-2.takeover', {
+      const again = await ask(issuedSubject('l2tp.node.take-2.takeover', 'carol'), {
         type: 'TakeOverEndpoint',
         v: 1,
-        issuer: 'carol',
         endpointId: TAKE,
       })
       expect(again).toMatchObject({ ok: true, result: { owner: 'take-2' } })

@@ -3,7 +3,13 @@
 // may look but not touch; every state change is a CommandApplied event.
 import type { Service } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { endpointSubjects, type L2tpEvent, nodeSubjects, unsafe } from '../../../contracts/index.js'
+import {
+  endpointSubjects,
+  issuedSubject,
+  type L2tpEvent,
+  nodeSubjects,
+  unsafe,
+} from '../../../contracts/index.js'
 import type { Effect } from '../../../nodes/engine/types.js'
 import { endpointCommands, nodeCommands } from '../../../nodes/shell/commands.js'
 import { Simulation } from '../../../nodes/shell/simulator.js'
@@ -100,13 +106,16 @@ describe('node commands over NATS', () => {
   })
 
   it('a malformed command gets a BadRequest naming the fault; a wrong endpoint is refused', async () => {
-    const bad = await ask(operator, subjects.closeTunnel, { type: 'CloseTunnel', v: 1, endpointId: ENDPOINT })
+    const bad = await ask(operator, issuedSubject(subjects.closeTunnel, 'op'), {
+      type: 'CloseTunnel',
+      v: 1,
+      endpointId: ENDPOINT,
+    })
     expect(bad).toMatchObject({ ok: false, code: 'BadRequest' })
-    expect(bad.message).toMatch(/issuer|localTunnelId/)
-    const wrong = await ask(operator, subjects.drain, {
+    expect(bad.message).toMatch(/localTunnelId/)
+    const wrong = await ask(operator, issuedSubject(subjects.drain, 'op'), {
       type: 'DrainEndpoint',
       v: 1,
-      issuer: 'op',
       endpointId: 'elsewhere',
     })
     expect(wrong).toMatchObject({ ok: false, code: 'BadRequest' })
@@ -116,8 +125,8 @@ describe('node commands over NATS', () => {
   it('the auditor may not send a command that changes state', async () => {
     const r = await request(
       auditor,
-      subjects.drain,
-      { type: 'DrainEndpoint', v: 1, issuer: 'auditor', endpointId: ENDPOINT },
+      issuedSubject(subjects.drain, 'auditor'),
+      { type: 'DrainEndpoint', v: 1, endpointId: ENDPOINT },
       3000,
     )()
     expect(r._tag).toBe('Left')
@@ -128,10 +137,9 @@ describe('node commands over NATS', () => {
     const [t] = [...lns.table.tunnels.values()]
     const [s] = [...(t?.sessions.values() ?? [])]
     if (t === undefined || s === undefined) throw new Error('no session')
-    const r = await ask(operator, subjects.closeSession, {
+    const r = await ask(operator, issuedSubject(subjects.closeSession, 'alice'), {
       type: 'CloseSession',
       v: 1,
-      issuer: 'alice',
       endpointId: ENDPOINT,
       localTunnelId: t.localTunnelId,
       localSessionId: s.localSessionId,
@@ -146,10 +154,9 @@ describe('node commands over NATS', () => {
       resultCode: 3,
       closedBy: 'operator',
     })
-    const missing = await ask(operator, subjects.closeSession, {
+    const missing = await ask(operator, issuedSubject(subjects.closeSession, 'alice'), {
       type: 'CloseSession',
       v: 1,
-      issuer: 'alice',
       endpointId: ENDPOINT,
       localTunnelId: t.localTunnelId,
       localSessionId: s.localSessionId,
@@ -165,10 +172,9 @@ describe('node commands over NATS', () => {
 
   it('sync runs FSQ/FSR on demand; sessions both sides know stay', async () => {
     const before = lns.engine.stats.datagrams
-    const r = await ask(operator, subjects.sync, {
+    const r = await ask(operator, issuedSubject(subjects.sync, 'alice'), {
       type: 'SyncSessions',
       v: 1,
-      issuer: 'alice',
       endpointId: ENDPOINT,
       localTunnelId: null,
     })
@@ -187,10 +193,9 @@ describe('node commands over NATS', () => {
   it('close-tunnel sends StopCCN; drain refuses new tunnels; both audited', async () => {
     const [t] = [...lns.table.tunnels.values()]
     if (t === undefined) throw new Error('no tunnel')
-    const r = await ask(operator, subjects.closeTunnel, {
+    const r = await ask(operator, issuedSubject(subjects.closeTunnel, 'bob'), {
       type: 'CloseTunnel',
       v: 1,
-      issuer: 'bob',
       endpointId: ENDPOINT,
       localTunnelId: t.localTunnelId,
       reason: null,
@@ -201,10 +206,9 @@ describe('node commands over NATS', () => {
       closedBy: 'operator',
       resultCode: 1,
     })
-    const d = await ask(operator, subjects.drain, {
+    const d = await ask(operator, issuedSubject(subjects.drain, 'bob'), {
       type: 'DrainEndpoint',
       v: 1,
-      issuer: 'bob',
       endpointId: ENDPOINT,
     })
     expect(d.ok).toBe(true)
