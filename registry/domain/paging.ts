@@ -4,8 +4,11 @@
 import * as E from 'fp-ts/lib/Either.js'
 import {
   DEFAULT_PAGE_LIMIT,
+  errorReply,
+  okReply,
   PAGE_MAX_BYTES,
   type Page,
+  type Reply,
   type SessionItem,
   type TableHead,
   type TableRow,
@@ -14,6 +17,9 @@ import {
 } from '../../contracts/index.js'
 import { sessionView, toView, tunnelView } from './canonical.js'
 import { type EndpointTable, sessionCount, type TunnelRecord } from './table.js'
+
+/** An item with its key (the cursor of a page that ends with it). */
+export type Keyed<A> = readonly [string, A]
 
 export interface PageOptions {
   readonly limit?: number | undefined
@@ -24,7 +30,7 @@ export interface PageOptions {
  * Takes items while the page holds fewer than `limit` and its JSON stays under `maxBytes` (at
  * least one item, so a page always moves on). `next` is the last key taken, or null at the end.
  */
-export const takePage = <A>(items: Iterable<readonly [string, A]>, o: PageOptions = {}): Page<A> => {
+export const takePage = <A>(items: Iterable<Keyed<A>>, o: PageOptions = {}): Page<A> => {
   const limit = o.limit ?? DEFAULT_PAGE_LIMIT
   const maxBytes = o.maxBytes ?? PAGE_MAX_BYTES
   const page: A[] = []
@@ -89,7 +95,11 @@ const tunnelHead = (t: TunnelRecord) => {
 }
 
 /** A node's tunnels after the cursor, with their session counts. */
-export function* tunnelItems(table: EndpointTable, after: TablePos | null, f?: TunnelFilter) {
+export function* tunnelItems(
+  table: EndpointTable,
+  after: TablePos | null,
+  f?: TunnelFilter,
+): Generator<Keyed<TunnelItem>> {
   for (const t of tunnelsFrom(table, after === null ? 0 : after.tunnel + 1, f)) {
     const item: TunnelItem = { ...tunnelHead(t), sessions: t.sessions.size }
     yield [posKey({ tunnel: t.localTunnelId, session: 0 }), item] as const
@@ -105,7 +115,11 @@ function* sessionsOf(t: TunnelRecord, afterSession: number) {
 }
 
 /** A node's sessions after the cursor (tunnel by tunnel, in id order). */
-export function* sessionItems(table: EndpointTable, after: TablePos | null, f?: TunnelFilter) {
+export function* sessionItems(
+  table: EndpointTable,
+  after: TablePos | null,
+  f?: TunnelFilter,
+): Generator<Keyed<SessionItem>> {
   for (const t of tunnelsFrom(table, after?.tunnel ?? 0, f)) {
     const skip = after !== null && t.localTunnelId === after.tunnel ? after.session : 0
     for (const s of sessionsOf(t, skip)) {
@@ -116,7 +130,11 @@ export function* sessionItems(table: EndpointTable, after: TablePos | null, f?: 
 }
 
 /** A table's rows after the cursor: each tunnel (session 0), then its sessions. */
-export function* tableRows(table: EndpointTable, after: TablePos | null, f?: TunnelFilter) {
+export function* tableRows(
+  table: EndpointTable,
+  after: TablePos | null,
+  f?: TunnelFilter,
+): Generator<Keyed<TableRow>> {
   for (const t of tunnelsFrom(table, after?.tunnel ?? 0, f)) {
     const resume = after !== null && t.localTunnelId === after.tunnel
     if (!resume) {
@@ -134,4 +152,19 @@ export function* tableRows(table: EndpointTable, after: TablePos | null, f?: Tun
 export const tableHead = (table: EndpointTable): TableHead => {
   const { tunnels: _tunnels, ...head } = toView({ ...table, tunnels: new Map() })
   return { ...head, tunnelCount: table.tunnels.size, sessionCount: sessionCount(table) }
+}
+
+/** The paging fields of a listing request (contracts pageProps). */
+export interface PageRequest {
+  readonly limit?: number
+  readonly cursor?: string
+}
+
+/** A page of a tunnel/session listing, or BadRequest for a cursor of another listing. */
+export const tablePage = <A>(
+  r: PageRequest,
+  items: (after: TablePos | null) => Iterable<Keyed<A>>,
+): Reply<Page<A>> => {
+  const after = parseTableCursor(r.cursor)
+  return E.isLeft(after) ? errorReply('BadRequest', after.left) : okReply(takePage(items(after.right), r))
 }
