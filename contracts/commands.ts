@@ -123,6 +123,10 @@ export const NodeStatus = t.type({
 })
 export type NodeStatus = t.TypeOf<typeof NodeStatus>
 
+/** What a command did, as flat fields (l2tpctl prints them `key: value`). */
+export const CommandResult = t.UnknownRecord
+export type CommandResult = t.TypeOf<typeof CommandResult>
+
 /** Why a request was refused. The reply always comes; a bad request never times out. */
 export const ErrorCode = t.keyof({
   BadRequest: null,
