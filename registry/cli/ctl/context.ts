@@ -3,7 +3,7 @@
 // fetched page by page up to --limit).
 import * as E from 'fp-ts/lib/Either.js'
 import type * as t from 'io-ts'
-import { DEFAULT_PAGE_LIMIT, describeContractError, fromValidation, Reply } from '../../../contracts/index.js'
+import { DEFAULT_PAGE_LIMIT, fromValidation, Reply } from '../../../contracts/index.js'
 import { connectNats, describeRequestError, type NatsConnection, request } from '../../shell/index.js'
 import { natsFromEnv, parseTime } from '../env.js'
 import type { Output } from './output.js'
@@ -78,10 +78,13 @@ export const ask = async <C extends t.Mixed>(
   const r = await request(await c.nats(), subject, body, c.timeoutMs)()
   if (E.isLeft(r)) throw new Failure(describeRequestError(r.left))
   const reply = Reply(codec).decode(r.right)
-  if (E.isLeft(reply))
+  if (E.isLeft(reply)) {
+    const problems = fromValidation('reply', reply.left).problems
+    const first = (problems[0] ?? 'no detail').replace(/expected .{80,}?, got/, 'expected another shape, got')
     throw new Failure(
-      `unexpected reply on ${subject}: ${describeContractError(fromValidation('reply', reply.left)).slice(0, 300)}`,
+      `unexpected reply on ${subject} (${problems.length} problems), first ${first.slice(0, 200)}`,
     )
+  }
   if (!reply.right.ok) throw new Failure(`${reply.right.code}: ${reply.right.message}`)
   return reply.right.result
 }
