@@ -63,18 +63,24 @@ const AS_OF_KEPT = 4
 const AS_OF_TTL_MS = 60_000
 
 /**
- * Tables as of a cut, folded from the log once for all the pages of one listing: a page request
- * with a cursor reuses the fold of the first page (for a minute) instead of reading the log again.
+ * Tables as of a cut, folded from the log once for all the pages of one listing: the first page
+ * (no cursor) folds the log, the pages after it (with a cursor) reuse that fold for a minute.
  */
 export const asOfTables = (deps: EventLogDeps) => {
   const kept = new Map<string, { readonly at: number; readonly table: EndpointTable }>()
-  return async (endpointId: string, cut: Cut, now: number): Promise<E.Either<InfraError, EndpointTable>> => {
+  return async (
+    endpointId: string,
+    cut: Cut,
+    firstPage: boolean,
+    now: number,
+  ): Promise<E.Either<InfraError, EndpointTable>> => {
     const key = `${endpointId} ${JSON.stringify(cut)}`
     for (const [k, v] of kept) if (now - v.at > AS_OF_TTL_MS) kept.delete(k)
-    const hit = kept.get(key)
+    const hit = firstPage ? undefined : kept.get(key)
     if (hit !== undefined) return E.right(hit.table)
     const t = await stateAsOf(deps, endpointId, cut)()
     if (E.isRight(t)) {
+      kept.delete(key)
       kept.set(key, { at: now, table: t.right })
       for (const k of kept.keys()) if (kept.size > AS_OF_KEPT) kept.delete(k)
     }

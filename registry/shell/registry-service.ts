@@ -174,7 +174,7 @@ export class RegistryService {
           subject: registrySubjects.asOf,
           request: GetStateAsOf,
           handle: async (r) => {
-            const t = await asOf(r.endpointId, r.asOf, Date.now())
+            const t = await asOf(r.endpointId, r.asOf, r.cursor === undefined, Date.now())
             return E.isLeft(t)
               ? errorReply('Unavailable', describeInfraError(t.left))
               : tablePageOf(t.right, r)

@@ -17,8 +17,9 @@ import {
 import { diffTables, type EndpointTable, emptyTable, toView } from '../../domain/index.js'
 import { describeInfraError, exportRange, makeKafka, replayNdjson, toNdjson } from '../../shell/index.js'
 import { brokersFromEnv, topicsFromEnv } from '../env.js'
-import { type Command, type Ctx, Failure, need, pages, str, time, Usage } from './context.js'
+import { type Command, Failure, need, pages, str, time, Usage } from './context.js'
 import { tunnelFilter } from './node-commands.js'
+import type { Output } from './output.js'
 
 const col = (x: unknown, n: number) => String(x).padEnd(n)
 
@@ -61,7 +62,7 @@ const endpoints: Command = async (c) => {
  * Writes a paged table as it comes. JSON: the table view itself (the same document as before
  * paging, tunnels with their sessions), streamed; NDJSON: the head, then one line per row.
  */
-const tableWriter = (c: Ctx) => {
+export const tableWriter = (out: Output) => {
   let open: 'none' | 'tunnels' | 'sessions' = 'none'
   let sessionsInTunnel = 0
   const json = (rows: readonly TableRow[]): string =>
@@ -77,14 +78,14 @@ const tableWriter = (c: Ctx) => {
   return {
     page: (head: TableHead, rows: readonly TableRow[], first: boolean): Promise<void> => {
       const { tunnelCount, sessionCount, ...view } = head
-      switch (c.out.format) {
+      switch (out.format) {
         case 'json': {
           const start = first ? `${JSON.stringify(view).slice(0, -1)},"tunnels":[` : ''
           if (first) open = 'tunnels'
-          return c.out.write(start + json(rows))
+          return out.write(start + json(rows))
         }
         case 'ndjson':
-          return c.out.write(
+          return out.write(
             (first ? `${JSON.stringify({ kind: 'table', table: head })}\n` : '') +
               rows.map((r) => `${JSON.stringify(r)}\n`).join(''),
           )
@@ -95,12 +96,12 @@ const tableWriter = (c: Ctx) => {
           const lines = rows.flatMap((r) =>
             r.kind === 'tunnel' ? [`${tunnelLine(r.tunnel, r.sessionCount)}\n`] : [],
           )
-          return c.out.write(start + lines.join(''))
+          return out.write(start + lines.join(''))
         }
       }
     },
     end: (): Promise<void> =>
-      c.out.format === 'json' ? c.out.write(`${open === 'sessions' ? ']}' : ''}]}\n`) : Promise.resolve(),
+      out.format === 'json' ? out.write(`${open === 'sessions' ? ']}' : ''}]}\n`) : Promise.resolve(),
   }
 }
 
@@ -124,7 +125,7 @@ const state: Command = async (c) => {
             filter,
           },
         ]
-  const w = tableWriter(c)
+  const w = tableWriter(c.out)
   let first = true
   for await (const p of pages(c, subject, body, TablePage)) {
     await w.page(p.table, p.items, first)
