@@ -20,11 +20,11 @@ const decoded = <C extends t.Mixed>(codec: C, u: unknown): t.TypeOf<C> => {
 }
 
 /**
- * One page. The dev NATS is shared by test runs of several worktrees, and two registries on one
+ * A request past another run's registry. The dev NATS is shared by test runs of several worktrees, and two registries on one
  * NATS answer the same subjects in one queue group (no subject prefix yet, issue 9 item 4): a
  * NotFound from the other run's registry is asked again, a few times.
  */
-const onePage = async (nc: NatsConnection, subject: string, body: unknown, timeoutMs: number) => {
+export const askPast = async (nc: NatsConnection, subject: string, body: unknown, timeoutMs = 30_000) => {
   for (let i = 0; ; i++) {
     const reply = rightOrThrow(await request(nc, subject, body, timeoutMs)())
     const notFound = (reply as { code?: unknown }).code === 'NotFound'
@@ -44,7 +44,7 @@ export const allPages = async <C extends t.Mixed>(
   const sizes: number[] = []
   let cursor: string | null = null
   do {
-    const reply = await onePage(nc, subject, { ...body, ...(cursor === null ? {} : { cursor }) }, timeoutMs)
+    const reply = await askPast(nc, subject, { ...body, ...(cursor === null ? {} : { cursor }) }, timeoutMs)
     const p = decoded(page, reply) as { items: unknown[]; next: string | null }
     pages.push(p)
     sizes.push(p.items.length)
