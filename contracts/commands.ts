@@ -6,18 +6,25 @@ import * as J from 'fp-ts/lib/Json.js'
 import * as t from 'io-ts'
 import { type ContractError, contractError, fromValidation } from './errors.js'
 import { Address, EndpointId, Epoch, Millis, NodeId, Offset, SessionId, TunnelId } from './ids.js'
+import { pageProps, TunnelFilter } from './paging.js'
 import { Count, nullable, Role } from './parts.js'
 
 const request = <T extends string, P extends t.Props>(type: T, props: P) =>
   t.type({ type: t.literal(type), v: t.literal(1), ...props }, type)
 
+/** A listing: the request's own fields plus the optional paging fields (paging.ts). */
+const listing = <T extends string, P extends t.Props, F extends t.Mixed>(type: T, props: P, filter: F) =>
+  t.intersection([request(type, props), pageProps(filter)], type)
+
 // --- l2tp-node ----------------------------------------------------------------------------
 export const GetNodeStatus = request('GetNodeStatus', {})
-export const ListTunnels = request('ListTunnels', { endpointId: EndpointId })
-export const ListSessions = request('ListSessions', {
-  endpointId: EndpointId,
-  localTunnelId: nullable(TunnelId),
-})
+export const ListTunnels = listing('ListTunnels', { endpointId: EndpointId }, TunnelFilter)
+/** `localTunnelId` (one tunnel, or null: all) predates `filter`; both apply when both are given. */
+export const ListSessions = listing(
+  'ListSessions',
+  { endpointId: EndpointId, localTunnelId: nullable(TunnelId) },
+  TunnelFilter,
+)
 export const CloseTunnel = request('CloseTunnel', {
   endpointId: EndpointId,
   localTunnelId: TunnelId,
@@ -45,8 +52,11 @@ export const ReleaseEndpoint = request('ReleaseEndpoint', { endpointId: Endpoint
 export const TakeOverEndpoint = request('TakeOverEndpoint', { endpointId: EndpointId })
 
 // --- l2tp-registry ------------------------------------------------------------------------
-export const ListEndpoints = request('ListEndpoints', {})
-export const GetEndpoint = request('GetEndpoint', { endpointId: EndpointId })
+export const EndpointFilter = t.partial({ owner: NodeId, active: t.boolean })
+export type EndpointFilter = t.TypeOf<typeof EndpointFilter>
+export const ListEndpoints = listing('ListEndpoints', {}, EndpointFilter)
+/** An endpoint's table, paged by rows (paging.ts TablePage); the filter narrows the tunnels. */
+export const GetEndpoint = listing('GetEndpoint', { endpointId: EndpointId }, TunnelFilter)
 export const GetTunnel = request('GetTunnel', { endpointId: EndpointId, localTunnelId: TunnelId })
 export const GetSession = request('GetSession', {
   endpointId: EndpointId,
@@ -54,15 +64,16 @@ export const GetSession = request('GetSession', {
   localSessionId: SessionId,
 })
 /** State of one endpoint as of a wall-clock time or a Kafka offset of its partition. */
-export const GetStateAsOf = request('GetStateAsOf', {
-  endpointId: EndpointId,
-  asOf: t.union([t.type({ at: Millis }), t.type({ offset: Offset })]),
-})
-export const GetTimeline = request('GetTimeline', {
-  endpointId: EndpointId,
-  localTunnelId: TunnelId,
-  localSessionId: nullable(SessionId),
-})
+export const GetStateAsOf = listing(
+  'GetStateAsOf',
+  { endpointId: EndpointId, asOf: t.union([t.type({ at: Millis }), t.type({ offset: Offset })]) },
+  TunnelFilter,
+)
+export const GetTimeline = listing(
+  'GetTimeline',
+  { endpointId: EndpointId, localTunnelId: TunnelId, localSessionId: nullable(SessionId) },
+  t.partial({}),
+)
 
 export const Command = t.union([
   GetNodeStatus,
@@ -107,6 +118,10 @@ export const NodeStatus = t.type({
 })
 export type NodeStatus = t.TypeOf<typeof NodeStatus>
 
+/** What a command did, as flat fields (l2tpctl prints them `key: value`). */
+export const CommandResult = t.UnknownRecord
+export type CommandResult = t.TypeOf<typeof CommandResult>
+
 /** Why a request was refused. The reply always comes; a bad request never times out. */
 export const ErrorCode = t.keyof({
   BadRequest: null,
@@ -115,6 +130,8 @@ export const ErrorCode = t.keyof({
   Conflict: null,
   Unavailable: null,
   Internal: null,
+  /** The answer would not fit in one NATS message: ask for a smaller page. */
+  TooLarge: null,
 })
 export type ErrorCode = t.TypeOf<typeof ErrorCode>
 

@@ -21,7 +21,7 @@ import {
   SyncSessions,
   TakeOverEndpoint,
 } from '../../contracts/index.js'
-import { sessionCount, sessionView, tunnelView } from '../../registry/index.js'
+import { sessionCount, sessionItems, tablePage, tunnelItems } from '../../registry/index.js'
 import { endpoint, issuedEndpoint } from '../../registry/shell/index.js'
 import { syncCapable } from '../engine/recovery.js'
 import { CdnResult, StopCcnResult } from '../wire/index.js'
@@ -73,26 +73,20 @@ export const endpointCommands = (ep: UdpEndpoint, release?: AnyEndpoint): Readon
       name: 'tunnels',
       subject: s.tunnels,
       request: ListTunnels,
-      handle: onlyFor(ep, () =>
-        okReply([...ep.table.tunnels.values()].map((t) => ({ ...tunnelView(t), sessions: t.sessions.size }))),
-      ),
+      handle: onlyFor(ep, (r) => tablePage(r, (after) => tunnelItems(ep.table, after, r.filter))),
     }),
     endpoint({
       name: 'sessions',
       subject: s.sessions,
       request: ListSessions,
       handle: onlyFor(ep, (r) => {
-        const tunnels =
-          r.localTunnelId === null
-            ? [...ep.table.tunnels.values()]
-            : [ep.table.tunnels.get(r.localTunnelId)].flatMap((t) => (t === undefined ? [] : [t]))
-        if (r.localTunnelId !== null && tunnels.length === 0)
-          return errorReply('NotFound', `no tunnel ${r.localTunnelId}`)
-        return okReply(
-          tunnels.flatMap((t) =>
-            [...t.sessions.values()].map((x) => ({ localTunnelId: t.localTunnelId, ...sessionView(x) })),
-          ),
-        )
+        const one = r.localTunnelId
+        if (one === null) return tablePage(r, (after) => sessionItems(ep.table, after, r.filter))
+        if (r.filter?.localTunnelId !== undefined && r.filter.localTunnelId !== one)
+          return errorReply('BadRequest', 'localTunnelId and filter.localTunnelId differ')
+        if (!ep.table.tunnels.has(one)) return errorReply('NotFound', `no tunnel ${one}`)
+        const filter = { ...r.filter, localTunnelId: one }
+        return tablePage(r, (after) => sessionItems(ep.table, after, filter))
       }),
     }),
     issuedEndpoint({

@@ -2,4 +2,5 @@
 export * from './canonical.js'
 export * from './diff.js'
 export * from './evolve.js'
+export * from './paging.js'
 export * from './table.js'

@@ -41,12 +41,13 @@ const touches = (e: L2tpEvent, tunnelId: number, sessionId: number | null): bool
   )
 }
 
-/** Every event about one tunnel (or one session of it), in log order, with its offset. */
+/** Every event about one tunnel (or one session of it), in log order, with its offset (from `from` on). */
 export const timeline = (
   deps: EventLogDeps,
   endpointId: string,
   tunnelId: number,
   sessionId: number | null,
+  from?: Offset,
 ): TE.TaskEither<InfraError, LoggedEvent[]> =>
   TE.map((h: { events: readonly LoggedEvent[] }) =>
     h.events.filter((e) => {
@@ -61,7 +62,7 @@ export const timeline = (
             t === 'SessionsReconciled'
         : true
     }),
-  )(readEndpointHistory(deps, endpointId))
+  )(readEndpointHistory(deps, endpointId, from))
 
 /** One NDJSON line of an export: a snapshot of an endpoint at the start of the range, or an event. */
 export type ExportLine =

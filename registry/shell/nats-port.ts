@@ -3,8 +3,22 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import type * as t from 'io-ts'
-import { connect, ErrorCode, type KV, type NatsConnection, type NatsError, type Service } from 'nats'
-import { describeContractError, errorReply, parseRequest, type Reply } from '../../contracts/index.js'
+import {
+  connect,
+  ErrorCode,
+  type KV,
+  type NatsConnection,
+  type NatsError,
+  type Service,
+  type ServiceMsg,
+} from 'nats'
+import {
+  describeContractError,
+  type ErrorReply,
+  errorReply,
+  parseRequest,
+  type Reply,
+} from '../../contracts/index.js'
 import { type InfraError, messageOf } from './errors.js'
 
 export type { NatsConnection } from 'nats'
@@ -85,9 +99,84 @@ export interface ServiceSpec {
 
 const encoder = new TextEncoder()
 
+/** Room left below the server's max_payload for the services API headers of a reply. */
+const HEADROOM_BYTES = 16 * 1024
+/** max_payload when the server has not said (nats-server's own default). */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024
+
+/** The services API status of an error reply (Nats-Service-Error-Code). */
+const STATUS: Record<ErrorReply['code'], number> = {
+  BadRequest: 400,
+  NotFound: 404,
+  NotOwner: 409,
+  Conflict: 409,
+  TooLarge: 413,
+  Unavailable: 503,
+  Internal: 500,
+}
+
+/** A reply as bytes that fit in one message, or the error reply to send instead. */
+const encodeReply = (body: unknown, limit: number): E.Either<ErrorReply, Uint8Array> => {
+  let text: string | undefined
+  try {
+    text = JSON.stringify(body)
+  } catch (e) {
+    return E.left(errorReply('Internal', `the reply could not be encoded: ${messageOf(e)}`))
+  }
+  if (text === undefined) return E.left(errorReply('Internal', 'the reply could not be encoded: nothing'))
+  // UTF-8 is at most 3 bytes per UTF-16 unit: encode only when the text might not fit.
+  const bytes = text.length * 3 <= limit ? null : encoder.encode(text)
+  if (bytes !== null && bytes.length > limit)
+    return E.left(
+      errorReply(
+        'TooLarge',
+        `the reply (${bytes.length} bytes) exceeds the ${limit} bytes one message may carry: ask for a smaller page`,
+      ),
+    )
+  return E.right(bytes ?? encoder.encode(text))
+}
+
+/** Sends an error reply; if even that fails the requester times out (nothing else to do). */
+const respondFailure = (msg: ServiceMsg, body: ErrorReply): void => {
+  try {
+    const text = JSON.stringify({ ok: false, code: body.code, message: body.message.slice(0, 2000) })
+    msg.respondError(
+      STATUS[body.code],
+      body.message.replace(/[\r\n]+/g, ' ').slice(0, 200),
+      encoder.encode(text),
+    )
+  } catch {
+    // The connection is closed or draining: no reply can be sent.
+  }
+}
+
+const respondWith = (nc: NatsConnection, msg: ServiceMsg, reply: unknown): void => {
+  const bytes = encodeReply(reply, (nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD) - HEADROOM_BYTES)
+  if (E.isLeft(bytes)) return respondFailure(msg, bytes.left)
+  try {
+    msg.respond(bytes.right)
+  } catch (e) {
+    respondFailure(msg, errorReply('Internal', `the reply could not be sent: ${messageOf(e)}`))
+  }
+}
+
+/** Runs a handler so that nothing it does (throw, reject) escapes: a failure becomes a reply. */
+const answer = async (nc: NatsConnection, ep: Endpoint<t.Mixed, unknown>, msg: ServiceMsg): Promise<void> => {
+  try {
+    const req = parseRequest(ep.request, msg.data)
+    if (E.isLeft(req)) return respondFailure(msg, errorReply('BadRequest', describeContractError(req.left)))
+    const ctx = { subject: msg.subject, issuer: ep.issued === true ? issuerToken(msg.subject) : null }
+    respondWith(nc, msg, await ep.handle(req.right, ctx))
+  } catch (e) {
+    respondFailure(msg, errorReply('Internal', messageOf(e)))
+  }
+}
+
 /**
- * Serves endpoints under one micro service. A request that does not decode gets a BadRequest
- * reply with the path of the fault (and the services API error headers), never a timeout.
+ * Serves endpoints under one micro service. Every request gets a reply, never a timeout and
+ * never a throw out of the handler: one that does not decode gets BadRequest with the path of
+ * the fault; a handler that throws or rejects, Internal; a reply that cannot be encoded,
+ * Internal; one above the server's max payload, TooLarge (with the services API error headers).
  */
 export const serve = async (
   nc: NatsConnection,
@@ -99,21 +188,7 @@ export const serve = async (
     srv.addEndpoint(ep.name, {
       subject: ep.issued === true ? `${ep.subject}.*` : ep.subject,
       handler: (err, msg) => {
-        if (err !== null) return
-        const req = parseRequest(ep.request, msg.data)
-        if (E.isLeft(req)) {
-          const body = errorReply('BadRequest', describeContractError(req.left))
-          msg.respondError(400, body.message, encoder.encode(JSON.stringify(body)))
-          return
-        }
-        const ctx = { subject: msg.subject, issuer: ep.issued === true ? issuerToken(msg.subject) : null }
-        ep.handle(req.right, ctx).then(
-          (reply) => msg.respond(encoder.encode(JSON.stringify(reply))),
-          (e: unknown) => {
-            const body = errorReply('Internal', messageOf(e))
-            msg.respondError(500, body.message, encoder.encode(JSON.stringify(body)))
-          },
-        )
+        if (err === null) void answer(nc, ep, msg)
       },
     })
   }

@@ -18,18 +18,11 @@ import {
   registrySubjects,
   SERVICE_REGISTRY,
 } from '../../contracts/index.js'
-import {
-  type EndpointTable,
-  type Fleet,
-  sessionCount,
-  sessionView,
-  toView,
-  tunnelView,
-} from '../domain/index.js'
+import { type EndpointTable, type Fleet, sessionCount, sessionView, tunnelView } from '../domain/index.js'
 import { describeInfraError } from './errors.js'
 import { type EventFolder, startEventFolder } from './event-folder.js'
 import type { EventLogDeps } from './event-log.js'
-import { stateAsOf, timeline } from './forensics.js'
+import { asOfTables, endpointsPage, tablePageOf, timelinePage } from './listings.js'
 import { endpoint, type NatsConnection, serve } from './nats-port.js'
 import { loadSnapshots, writeSnapshots } from './snapshots.js'
 
@@ -133,6 +126,7 @@ export class RegistryService {
   /** Serves the registry queries under the l2tp-registry micro service. */
   async serveQueries(nc: NatsConnection): Promise<void> {
     const table = (id: string) => this.fleet.get(id)
+    const asOf = asOfTables(this.deps)
     this.service = await serve(
       nc,
       { name: SERVICE_REGISTRY, version: '0.1.0', description: 'L2TP connection tables and forensics' },
@@ -141,7 +135,7 @@ export class RegistryService {
           name: 'endpoints',
           subject: registrySubjects.endpoints,
           request: ListEndpoints,
-          handle: async () => okReply([...this.fleet.values()].map(summaryOf)),
+          handle: async (r) => endpointsPage(this.fleet, r, summaryOf),
         }),
         endpoint({
           name: 'endpoint',
@@ -149,9 +143,7 @@ export class RegistryService {
           request: GetEndpoint,
           handle: async (r) => {
             const t = table(r.endpointId)
-            return t === undefined
-              ? errorReply('NotFound', `no endpoint ${r.endpointId}`)
-              : okReply(toView(t))
+            return t === undefined ? errorReply('NotFound', `no endpoint ${r.endpointId}`) : tablePageOf(t, r)
           },
         }),
         endpoint({
@@ -182,20 +174,17 @@ export class RegistryService {
           subject: registrySubjects.asOf,
           request: GetStateAsOf,
           handle: async (r) => {
-            const t = await stateAsOf(this.deps, r.endpointId, r.asOf)()
+            const t = await asOf(r.endpointId, r.asOf, r.cursor === undefined, Date.now())
             return E.isLeft(t)
               ? errorReply('Unavailable', describeInfraError(t.left))
-              : okReply(toView(t.right))
+              : tablePageOf(t.right, r)
           },
         }),
         endpoint({
           name: 'timeline',
           subject: registrySubjects.timeline,
           request: GetTimeline,
-          handle: async (r) => {
-            const t = await timeline(this.deps, r.endpointId, r.localTunnelId, r.localSessionId)()
-            return E.isLeft(t) ? errorReply('Unavailable', describeInfraError(t.left)) : okReply(t.right)
-          },
+          handle: async (r) => timelinePage(this.deps, r),
         }),
       ],
     )

@@ -152,13 +152,38 @@ export const eventArbs: Record<L2tpEvent['type'], fc.Arbitrary<L2tpEvent>> = {
 
 export const anyEvent: fc.Arbitrary<L2tpEvent> = fc.oneof(...Object.values(eventArbs))
 
+/** The optional paging fields of a listing (contracts/paging.ts); any of them may be absent. */
+const paging = <F>(filter: fc.Arbitrary<F>) =>
+  fc.record(
+    { limit: fc.integer({ min: 1, max: 5000 }), cursor: fc.string({ maxLength: 12 }), filter },
+    { requiredKeys: [] },
+  )
+const tunnelFilter = fc.record(
+  {
+    localTunnelId: id16,
+    peer: fc.constantFrom('127.0.0.3', '127.0.0.3:1701', '[::1]:1701'),
+    peerHostName: text,
+    state: fc.constantFrom('established' as const, 'recovering' as const),
+  },
+  { requiredKeys: [] },
+)
+const listing = <T extends object, F>(type: string, body: fc.Arbitrary<T>, filter: fc.Arbitrary<F>) =>
+  req(
+    type,
+    fc.tuple(body, paging(filter)).map(([b, p]) => ({ ...b, ...p })),
+  )
+
 const req = <T extends object>(type: string, body: fc.Arbitrary<T>) =>
   body.map((b) => ({ type, v: 1, ...b }) as unknown as Command)
 
 export const commandArbs: Record<Command['type'], fc.Arbitrary<Command>> = {
   GetNodeStatus: req('GetNodeStatus', fc.constant({})),
-  ListTunnels: req('ListTunnels', fc.record({ endpointId: name })),
-  ListSessions: req('ListSessions', fc.record({ endpointId: name, localTunnelId: opt(id16) })),
+  ListTunnels: listing('ListTunnels', fc.record({ endpointId: name }), tunnelFilter),
+  ListSessions: listing(
+    'ListSessions',
+    fc.record({ endpointId: name, localTunnelId: opt(id16) }),
+    tunnelFilter,
+  ),
   CloseTunnel: req('CloseTunnel', fc.record({ endpointId: name, localTunnelId: id16, reason: opt(text) })),
   CloseSession: req(
     'CloseSession',
@@ -173,8 +198,12 @@ export const commandArbs: Record<Command['type'], fc.Arbitrary<Command>> = {
   DrainEndpoint: req('DrainEndpoint', fc.record({ endpointId: name })),
   ReleaseEndpoint: req('ReleaseEndpoint', fc.record({ endpointId: name })),
   TakeOverEndpoint: req('TakeOverEndpoint', fc.record({ endpointId: name })),
-  ListEndpoints: req('ListEndpoints', fc.constant({})),
-  GetEndpoint: req('GetEndpoint', fc.record({ endpointId: name })),
+  ListEndpoints: listing(
+    'ListEndpoints',
+    fc.constant({}),
+    fc.record({ owner: name, active: fc.boolean() }, { requiredKeys: [] }),
+  ),
+  GetEndpoint: listing('GetEndpoint', fc.record({ endpointId: name }), tunnelFilter),
   GetTunnel: req('GetTunnel', fc.record({ endpointId: name, localTunnelId: id16 })),
   GetSession: req('GetSession', fc.record({ endpointId: name, localTunnelId: id16, localSessionId: id16 })),
   GetStateAsOf: req(

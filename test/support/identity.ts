@@ -24,3 +24,9 @@ export const natsAsOperator = (_name = 'operator'): Promise<NatsConnection> => n
 
 /** A connection as a read-only auditor. */
 export const natsAsAuditor = (): Promise<NatsConnection> => natsAs('auditor')
+
+/** Environment variables a spawned `l2tpctl` needs to act as an operator or a read-only auditor. */
+export const cliProcessEnv = async (role: 'operator' | 'auditor'): Promise<Record<string, string>> => ({
+  NATS_USER: natsUsers[role].user,
+  NATS_PASS: natsUsers[role].pass,
+})

@@ -95,14 +95,72 @@ describe('node commands over NATS', () => {
       standbyFor: [],
     })
     const tunnels = await ask(auditor, subjects.tunnels, { type: 'ListTunnels', v: 1, endpointId: ENDPOINT })
-    expect((tunnels.result as Array<{ sessions: number }>).map((t) => t.sessions)).toEqual([4, 4, 4])
+    expect(tunnels.result).toMatchObject({ next: null })
+    expect((tunnels.result as { items: Array<{ sessions: number }> }).items.map((t) => t.sessions)).toEqual([
+      4, 4, 4,
+    ])
     const sessions = await ask(operator, subjects.sessions, {
       type: 'ListSessions',
       v: 1,
       endpointId: ENDPOINT,
       localTunnelId: null,
     })
-    expect(sessions.result).toHaveLength(12)
+    expect((sessions.result as { items: unknown[] }).items).toHaveLength(12)
+  })
+
+  it('sessions and tunnels are paged: every item once across pages, filters by tunnel, peer, host name and state', async () => {
+    const pages = async (body: Record<string, unknown>, subject = subjects.sessions) => {
+      const seen: Array<{ localTunnelId: number; localSessionId?: number }> = []
+      let cursor: string | null = null
+      let n = 0
+      do {
+        const r = await ask(auditor, subject, { ...body, ...(cursor === null ? {} : { cursor }) })
+        expect(r.ok).toBe(true)
+        const page = r.result as { items: typeof seen; next: string | null }
+        expect(page.items.length).toBeLessThanOrEqual(Number(body.limit ?? 500))
+        seen.push(...page.items)
+        cursor = page.next
+        n++
+      } while (cursor !== null)
+      return { seen, pages: n }
+    }
+    const all = { type: 'ListSessions', v: 1, endpointId: ENDPOINT, localTunnelId: null }
+    const paged = await pages({ ...all, limit: 5 })
+    expect(paged.pages).toBe(3)
+    const keys = paged.seen.map((x) => `${x.localTunnelId}/${x.localSessionId}`)
+    expect(new Set(keys).size).toBe(12)
+    const table = [...lns.table.tunnels.values()].flatMap((t) =>
+      [...t.sessions.keys()].map((sid) => `${t.localTunnelId}/${sid}`),
+    )
+    expect([...keys].sort()).toEqual([...table].sort())
+    const [t1] = [...lns.table.tunnels.values()]
+    if (t1 === undefined) throw new Error('no tunnel')
+    const one = await pages({ ...all, limit: 3, filter: { localTunnelId: t1.localTunnelId } })
+    expect(one.seen.map((x) => x.localTunnelId)).toEqual([
+      t1.localTunnelId,
+      t1.localTunnelId,
+      t1.localTunnelId,
+      t1.localTunnelId,
+    ])
+    const byPeer = await pages({
+      ...all,
+      filter: { peer: `${lac.bind.host}:${lac.bind.port}`, peerHostName: 'lac-cmd', state: 'established' },
+    })
+    expect(byPeer.seen).toHaveLength(12)
+    expect((await pages({ ...all, filter: { peer: '127.0.0.99' } })).seen).toHaveLength(0)
+    expect((await pages({ ...all, filter: { state: 'recovering' } })).seen).toHaveLength(0)
+    const tunnels = await pages(
+      { type: 'ListTunnels', v: 1, endpointId: ENDPOINT, limit: 2 },
+      subjects.tunnels,
+    )
+    expect(tunnels.pages).toBe(2)
+    expect(tunnels.seen.map((t) => t.localTunnelId)).toEqual(
+      [...lns.table.tunnels.keys()].sort((a, b) => a - b),
+    )
+    const bad = await ask(auditor, subjects.sessions, { ...all, cursor: 'nonsense' })
+    expect(bad).toMatchObject({ ok: false, code: 'BadRequest' })
+    const tooMany = await ask(auditor, subjects.sessions, { ...all, limit: 1_000_000 })
+    expect(tooMany).toMatchObject({ ok: false, code: 'BadRequest' })
   })
 
   it('a malformed command gets a BadRequest naming the fault; a wrong endpoint is refused', async () => {

@@ -2,6 +2,7 @@
 // user without permission with a clear error, and KV compare-and-set conflicts are typed.
 import { randomUUID } from 'node:crypto'
 import * as E from 'fp-ts/lib/Either.js'
+import * as t from 'io-ts'
 import type { Service } from 'nats'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -121,6 +122,64 @@ describe('NATS request/reply services', () => {
       v: 1,
     })()
     expect(E.isLeft(r) && r.left._tag).toBe('NoResponders')
+  })
+})
+
+describe('a handler cannot take the service down (issue 9)', () => {
+  const base = `l2tp.registry.guard-${randomUUID().slice(0, 8)}`
+  const cyclic = () => {
+    const o: Record<string, unknown> = { name: 'loop' }
+    o.self = o
+    return o
+  }
+  const cases: ReadonlyArray<readonly [string, () => Promise<ReturnType<typeof okReply>>]> = [
+    [
+      'throws',
+      () => {
+        throw new Error('bug in a handler')
+      },
+    ],
+    ['rejects', async () => Promise.reject(new Error('async bug'))],
+    ['cyclic', async () => okReply(cyclic())],
+    ['bigint', async () => okReply({ n: 10n })],
+    ['huge', async () => okReply('x'.repeat(10 * 1024 * 1024))],
+    ['fine', async () => okReply({ still: 'answering' })],
+  ]
+  let guarded: Service
+  beforeAll(async () => {
+    guarded = await serve(
+      registry,
+      { name: 'l2tp-guard-test', version: '0.1.0', description: 'handlers that fail' },
+      cases.map(([name, handle]) =>
+        endpoint({ name, subject: `${base}.${name}`, request: t.unknown, handle }),
+      ),
+    )
+  })
+  afterAll(async () => {
+    await guarded?.stop()
+  })
+
+  it('a throw, a rejection, an unencodable and a 10 MB reply each become an error reply; the service keeps answering', async () => {
+    const ask = async (name: string) => rightOrThrow(await request(operator, `${base}.${name}`, {}, 10_000)())
+    expect(await ask('throws')).toEqual({ ok: false, code: 'Internal', message: 'bug in a handler' })
+    expect(await ask('rejects')).toEqual({ ok: false, code: 'Internal', message: 'async bug' })
+    for (const name of ['cyclic', 'bigint']) {
+      const r = await ask(name)
+      expect(r).toMatchObject({ ok: false, code: 'Internal' })
+      expect((r as ErrorReply).message).toMatch(/could not be encoded/)
+    }
+    const huge = await ask('huge')
+    expect(huge).toMatchObject({ ok: false, code: 'TooLarge' })
+    expect((huge as ErrorReply).message).toMatch(/exceeds the \d+ bytes/)
+    // The error headers of the services API come with it.
+    const raw = await operator.request(`${base}.huge`, new TextEncoder().encode('{}'), { timeout: 10_000 })
+    expect(raw.headers?.get('Nats-Service-Error-Code')).toBe('413')
+    // After all of that, the same service (and connection) answers.
+    expect(await ask('fine')).toEqual({ ok: true, result: { still: 'answering' } })
+    expect(registry.isClosed()).toBe(false)
+    expect(
+      rightOrThrow(await request(auditor, registrySubjects.endpoints, { type: 'ListEndpoints', v: 1 })()),
+    ).toMatchObject({ ok: true })
   })
 })
 
