@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
-import { unsafe } from '../../contracts/index.js'
+import { type EndpointSummary, unsafe } from '../../contracts/index.js'
 import { diffTables, type EndpointTable, emptyTable, toView } from '../domain/index.js'
 import {
   connectNats,
@@ -16,7 +16,9 @@ import {
   request,
   toNdjson,
 } from '../shell/index.js'
+import { FLEET_HELP, fleetCommands } from './ctl-fleet.js'
 import { brokersFromEnv, natsFromEnv, parseTime, topicsFromEnv } from './env.js'
+import { stateText } from './fleet-view.js'
 
 const HELP = `l2tpctl: operate and investigate the L2TP registry
 
@@ -45,6 +47,8 @@ Node commands (answered by the node serving the endpoint; audited as CommandAppl
   drain --endpoint X                          refuse new tunnels and sessions; established ones stay
   release --endpoint X                        planned switchover: the owner hands the endpoint to a standby
   takeover --node N --endpoint X              a standby node claims the endpoint now (asks the owner to release first)
+
+${FLEET_HELP}
 
 TIME is epoch milliseconds or ISO 8601 (2026-11-22T03:12:07Z).
 Options: --json (machine output), --timeout MS (NATS requests, default 10000), --help.
@@ -259,16 +263,17 @@ const nodeCommands: Record<string, (v: Values, json: boolean, timeout: number) =
 
 const commands: Record<string, (v: Values, json: boolean, timeout: number) => Promise<void>> = {
   ...nodeCommands,
+  ...fleetCommands,
   endpoints: async (_v, json, timeout) => {
     const list = (await ask('l2tp.registry.endpoints', { type: 'ListEndpoints', v: 1 }, timeout)) as Array<
-      Record<string, unknown>
+      EndpointSummary & Record<string, unknown>
     >
     out(json, list, () =>
       [
         'ENDPOINT          OWNER      EPOCH  TUNNELS  SESSIONS  STATE',
         ...list.map(
           (e) =>
-            `${String(e.endpointId).padEnd(18)}${String(e.owner ?? '-').padEnd(11)}${String(e.epoch).padEnd(7)}${String(e.tunnels).padEnd(9)}${String(e.sessions).padEnd(10)}${e.consistent ? 'ok' : 'INCONSISTENT'}`,
+            `${String(e.endpointId).padEnd(18)}${String(e.owner ?? '-').padEnd(11)}${String(e.epoch).padEnd(7)}${String(e.tunnels).padEnd(9)}${String(e.sessions).padEnd(10)}${stateText(e)}`,
         ),
       ].join('\n'),
     )

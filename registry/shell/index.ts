@@ -1,10 +1,13 @@
 // registry/shell: kafkajs and NATS adapters behind small ports.
+
+export * from './discovery.js'
 export * from './errors.js'
 export * from './event-folder.js'
 export * from './event-log.js'
 export * from './forensics.js'
 export * from './history.js'
 export * from './kafka-client.js'
+export * from './liveness.js'
 export * from './nats-port.js'
 export * from './partition-reader.js'
 export * from './registry-service.js'
