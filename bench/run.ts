@@ -1,5 +1,6 @@
 // npm run bench -- NAME: runs one benchmark, prints a table, writes bench/results/NAME.json.
 
+import { controlBench } from './control.js'
 import { recoveryBench } from './recovery.js'
 import { rehydrateBench } from './rehydrate.js'
 import { replayBench } from './replay.js'
@@ -10,6 +11,7 @@ const benches: Record<string, () => Promise<void>> = {
   setup: setupBench,
   rehydrate: rehydrateBench,
   recovery: recoveryBench,
+  control: controlBench,
 }
 
 const name = process.argv[2]
