@@ -106,40 +106,48 @@ const duration = (ms: number): string => {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
 }
 
-const row = (cells: ReadonlyArray<readonly [string, number]>): string =>
-  cells
-    .map(([s, w]) => s.padEnd(w))
-    .join('')
-    .trimEnd()
+/** Columns as wide as their widest cell plus two spaces; the last one is not padded. */
+export const table = (header: readonly string[], rows: ReadonlyArray<readonly string[]>): string[] => {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)) + 2)
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('')
+      .trimEnd()
+  return [line(header), ...rows.map(line)]
+}
 
-const nodeLine = (n: NodeRow, now: number): string => {
+const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0)
+
+const nodeCells = (n: NodeRow, now: number): string[] => {
   const version = n.versions.join(',') || '-'
   const st = n.status
   if (st === null)
-    return row([
-      [n.nodeId, 14],
-      [version, 9],
-      [n.startedAt === null ? '-' : duration(now - n.startedAt), 9],
-      [`(no status: ${n.problem ?? 'unknown'})`, 0],
-    ])
-  const serves = st.endpoints.map((e) => `${e.endpointId} e${e.epoch}`).join(', ') || '-'
+    return [
+      n.nodeId,
+      version,
+      n.startedAt === null ? '-' : duration(now - n.startedAt),
+      `(no status: ${n.problem ?? 'unknown'})`,
+    ]
   const outbox = st.endpoints.flatMap((e) => (e.outboxPending == null ? [] : [e.outboxPending]))
-  return row([
-    [n.nodeId, 14],
-    [version, 9],
-    [duration(st.uptimeMs), 9],
-    [serves, Math.max(24, serves.length + 2)],
-    [st.standbyFor.join(', ') || '-', Math.max(18, st.standbyFor.join(', ').length + 2)],
-    [String(st.endpoints.reduce((a, e) => a + e.tunnels, 0)), 9],
-    [String(st.endpoints.reduce((a, e) => a + e.sessions, 0)), 10],
-    [outbox.length === 0 ? '-' : String(outbox.reduce((a, b) => a + b, 0)), 0],
-  ])
+  return [
+    n.nodeId,
+    version,
+    duration(st.uptimeMs),
+    st.endpoints.map((e) => `${e.endpointId} e${e.epoch}`).join(', ') || '-',
+    st.standbyFor.join(', ') || '-',
+    String(sum(st.endpoints.map((e) => e.tunnels))),
+    String(sum(st.endpoints.map((e) => e.sessions))),
+    outbox.length === 0 ? '-' : String(sum(outbox)),
+  ]
 }
 
 export const nodesText = (f: FleetNodes, now: number): string =>
   [
-    'NODE          VERSION  UP       SERVES (EPOCH)          STANDBY FOR       TUNNELS  SESSIONS  OUTBOX',
-    ...f.nodes.map((n) => nodeLine(n, now)),
+    ...table(
+      ['NODE', 'VERSION', 'UP', 'SERVES (EPOCH)', 'STANDBY FOR', 'TUNNELS', 'SESSIONS', 'OUTBOX'],
+      f.nodes.map((n) => nodeCells(n, now)),
+    ),
     ...f.unattributed.map((id) => `(service instance ${id} names no node)`),
   ].join('\n')
 
@@ -148,15 +156,15 @@ const registryText = (r: FleetLine['registry']): string =>
 
 export const fleetText = (rep: FleetReport): string =>
   [
-    'ENDPOINT          REGISTRY          LIVE              STANDBY           STATE                                 AGREE',
-    ...rep.endpoints.map((l) =>
-      row([
-        [l.endpointId, 18],
-        [registryText(l.registry), 18],
-        [l.serving.map(claimText).join(', ') || '-', 18],
-        [l.standby.join(', ') || '-', 18],
-        [l.registry?.liveness == null ? '-' : livenessText(l.registry.liveness), 38],
-        [l.flags.length === 0 ? 'yes' : `NO: ${l.flags.join('; ')}`, 0],
+    ...table(
+      ['ENDPOINT', 'REGISTRY', 'LIVE', 'STANDBY', 'STATE', 'AGREE'],
+      rep.endpoints.map((l) => [
+        l.endpointId,
+        registryText(l.registry),
+        l.serving.map(claimText).join(', ') || '-',
+        l.standby.join(', ') || '-',
+        l.registry?.liveness == null ? '-' : livenessText(l.registry.liveness),
+        l.flags.length === 0 ? 'yes' : `NO: ${l.flags.join('; ')}`,
       ]),
     ),
     ...rep.problems.map((p) => `! ${p}`),

@@ -3,7 +3,14 @@
 // nodeId), then each node's own status (l2tp.node.<id>.status), gathered with a timeout. A node
 // that does not answer its status is named, never left out in silence (STYLE.md §12).
 import * as E from 'fp-ts/lib/Either.js'
-import { type NatsConnection, RequestStrategy, type ServiceInfo, type ServiceStats } from 'nats'
+import {
+  ErrorCode,
+  type NatsConnection,
+  type NatsError,
+  RequestStrategy,
+  type ServiceInfo,
+  type ServiceStats,
+} from 'nats'
 import {
   describeContractError,
   fromValidation,
@@ -52,18 +59,28 @@ export interface FleetNodes {
 
 const STATUS_SUBJECT = /^l2tp\.node\.([^.]+)\.status$/
 
+/** Every answer until the wait ends; no responders at all (503) is an empty fleet, not a failure. */
 const drain = async <T>(it: AsyncIterable<T>): Promise<T[]> => {
   const out: T[] = []
-  for await (const x of it) out.push(x)
+  try {
+    for await (const x of it) out.push(x)
+  } catch (e) {
+    if ((e as Partial<NatsError>).code !== ErrorCode.NoResponders) throw e
+  }
   return out
+}
+
+const noResponders = <T>(e: unknown): T[] => {
+  if ((e as Partial<NatsError>).code === ErrorCode.NoResponders) return []
+  throw e
 }
 
 /** Every l2tp-node service instance that answers INFO within `waitMs` (STATS joined by id). */
 export const discoverServices = async (nc: NatsConnection, waitMs: number): Promise<ServiceInstance[]> => {
   const client = nc.services.client({ strategy: RequestStrategy.Timer, maxWait: waitMs })
   const [infos, stats] = await Promise.all([
-    client.info(SERVICE_NODE).then(drain<ServiceInfo>),
-    client.stats(SERVICE_NODE).then(drain<ServiceStats>),
+    client.info(SERVICE_NODE).then(drain<ServiceInfo>, noResponders<ServiceInfo>),
+    client.stats(SERVICE_NODE).then(drain<ServiceStats>, noResponders<ServiceStats>),
   ])
   const statsById = new Map(stats.map((s) => [s.id, s]))
   return infos.map((i) => {
