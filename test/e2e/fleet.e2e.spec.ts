@@ -22,11 +22,14 @@ const HA_NODE = `fh-${RUN}`
 const PLAIN_NODE = `fp-${RUN}`
 const HA_EP = `lns-fh-${RUN}`
 const PLAIN_EP = `lns-fp-${RUN}`
+const REL_NODE = `fr-${RUN}`
+const REL_EP = `lns-fr-${RUN}`
 const procs: ChildProcess[] = []
 let names: TopicNames
 let operator: NatsConnection
 let lac: UdpEndpoint | null = null
 let haNode: ChildProcess
+let relNode: ChildProcess
 
 const prefix = () => names.events.replace('l2tp.events', '')
 
@@ -83,8 +86,17 @@ beforeAll(async () => {
       topicPrefix: prefix(),
     }),
   )
+  relNode = await spawnNode({
+    dir,
+    nodeId: REL_NODE,
+    endpoints: [{ id: REL_EP, host: '127.0.0.153' }],
+    flags: ['--ha', '--publish'],
+    topicPrefix: prefix(),
+  })
+  procs.push(relNode)
   await serving(HA_NODE, HA_EP)
   await serving(PLAIN_NODE, PLAIN_EP)
+  await serving(REL_NODE, REL_EP)
   const held = await holdTunnels('127.0.0.151', '127.0.0.150', 3, 2)
   lac = held.lac
   expect(held.sim.progress.tunnelsUp).toBe(3)
@@ -129,14 +141,14 @@ describe('fleet view (l2tpctl nodes, endpoints, fleet)', () => {
     expect(text.stdout).toMatch(new RegExp(`^${PLAIN_NODE}\\s+0\\.1\\.0\\s+\\S+\\s+${PLAIN_EP} e\\d+`, 'm'))
   }, 120_000)
 
-  it('fleet: both endpoints agree while their nodes live', async () => {
-    const rep = await until('fleet lines for both endpoints', async () => {
+  it('fleet: our three endpoints agree while their nodes live', async () => {
+    const rep = await until('fleet lines for our endpoints', async () => {
       const r = await ctl(['fleet', '--json'])
       const j = JSON.parse(r.stdout) as { endpoints: Array<{ endpointId: string; flags: string[] }> }
-      const mine = j.endpoints.filter((l) => l.endpointId === HA_EP || l.endpointId === PLAIN_EP)
-      return mine.length === 2 ? mine : null
+      const mine = j.endpoints.filter((l) => [HA_EP, PLAIN_EP, REL_EP].includes(l.endpointId))
+      return mine.length === 3 ? mine : null
     })
-    expect(rep.map((l) => l.flags)).toEqual([[], []])
+    expect(rep.map((l) => l.flags)).toEqual([[], [], []])
   }, 120_000)
 
   it('the --ha owner killed with no standby: the registry shows its owner gone, fleet flags it (exit 1)', async () => {
@@ -170,5 +182,36 @@ describe('fleet view (l2tpctl nodes, endpoints, fleet)', () => {
     const nodes = JSON.parse((await ctl(['nodes', '--json'])).stdout) as { nodes: Array<{ nodeId: string }> }
     expect(nodes.nodes.map((n) => n.nodeId)).toContain(PLAIN_NODE)
     expect(nodes.nodes.map((n) => n.nodeId)).not.toContain(HA_NODE)
+  }, 120_000)
+
+  it('an endpoint released with no standby shows released at T, and fleet agrees (nobody serves it, the registry says released)', async () => {
+    await registryShows(
+      'the registry to know the endpoint to release',
+      (m) => m.get(REL_EP)?.liveness?.state === 'ok',
+    )
+    // Released, then the node is gone before it could claim its own endpoint back (it leaves it
+    // to a standby for the detection time): the lease stays released.
+    const r = await request(operator, `l2tp.ep.${REL_EP}.release`, {
+      type: 'ReleaseEndpoint',
+      v: 1,
+      issuer: 'fleet-test',
+      endpointId: REL_EP,
+    })()
+    relNode.kill('SIGKILL')
+    expect(r).toMatchObject({ _tag: 'Right', right: { ok: true } })
+    const view = await registryShows(
+      'the registry to see the release',
+      (m) => m.get(REL_EP)?.liveness?.state === 'released',
+    )
+    expect(view.get(REL_EP)).toMatchObject({ owner: null, active: false })
+    const human = await ctl(['endpoints'])
+    expect(human.stdout).toMatch(new RegExp(`^${REL_EP}\\s+-\\s+\\d+\\s+0\\s+0\\s+released at \\d{4}-`, 'm'))
+    const fleet = await until('fleet to show the released endpoint', async () => {
+      const f = await ctl(['fleet'])
+      return f.stdout.includes(REL_EP) ? f : null
+    })
+    expect(fleet.stdout).toMatch(
+      new RegExp(`^${REL_EP}\\s+released e\\d+\\s+-\\s+-\\s+released at \\S+\\s+yes$`, 'm'),
+    )
   }, 120_000)
 })
