@@ -6,7 +6,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import {
   ErrorCode,
   type NatsConnection,
-  type NatsError,
+  NatsError,
   RequestStrategy,
   type ServiceInfo,
   type ServiceStats,
@@ -65,13 +65,13 @@ const drain = async <T>(it: AsyncIterable<T>): Promise<T[]> => {
   try {
     for await (const x of it) out.push(x)
   } catch (e) {
-    if ((e as Partial<NatsError>).code !== ErrorCode.NoResponders) throw e
+    if (!(e instanceof NatsError && e.code === ErrorCode.NoResponders)) throw e
   }
   return out
 }
 
 const noResponders = <T>(e: unknown): T[] => {
-  if ((e as Partial<NatsError>).code === ErrorCode.NoResponders) return []
+  if (e instanceof NatsError && e.code === ErrorCode.NoResponders) return []
   throw e
 }
 
