@@ -6,6 +6,7 @@ import * as J from 'fp-ts/lib/Json.js'
 import * as t from 'io-ts'
 import { type ContractError, contractError, fromValidation } from './errors.js'
 import { Address, EndpointId, Epoch, Millis, NodeId, Offset, SessionId, TunnelId } from './ids.js'
+import { Liveness } from './liveness.js'
 import { pageProps, TunnelFilter } from './paging.js'
 import { Count, nullable, Role } from './parts.js'
 
@@ -97,17 +98,25 @@ export type CommandType = Command['type']
 
 // --- replies ------------------------------------------------------------------------------
 /** One endpoint as a node or the registry sees it. */
-export const EndpointSummary = t.type({
-  endpointId: EndpointId,
-  epoch: Epoch,
-  owner: nullable(NodeId),
-  active: t.boolean,
-  role: nullable(Role),
-  address: nullable(Address),
-  tunnels: Count,
-  sessions: Count,
-  consistent: t.boolean,
-})
+export const EndpointSummary = t.intersection([
+  t.type({
+    endpointId: EndpointId,
+    epoch: Epoch,
+    owner: nullable(NodeId),
+    active: t.boolean,
+    role: nullable(Role),
+    address: nullable(Address),
+    tunnels: Count,
+    sessions: Count,
+    consistent: t.boolean,
+  }),
+  t.partial({
+    /** The registry's view of the owner's liveness (absent in node replies and older registries). */
+    liveness: nullable(Liveness),
+    /** Events waiting in the node's outbox for Kafka (node replies; null when not publishing). */
+    outboxPending: nullable(Count),
+  }),
+])
 export type EndpointSummary = t.TypeOf<typeof EndpointSummary>
 
 export const NodeStatus = t.type({

@@ -23,7 +23,12 @@ const show = (u: unknown): string => {
     const s = JSON.stringify(u)
     return s === undefined ? String(u) : s.length > 60 ? `${s.slice(0, 60)}…` : s
   } catch {
-    return String(u)
+    // Too deep to print (JSON.stringify and String both recurse), or a cycle.
+    return Array.isArray(u)
+      ? 'a deeply nested array'
+      : typeof u === 'object'
+        ? 'a deeply nested object'
+        : typeof u
   }
 }
 

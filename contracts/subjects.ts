@@ -3,6 +3,12 @@ import type { EndpointId, NodeId } from './ids.js'
 
 export const SERVICE_NODE = 'l2tp-node'
 export const SERVICE_REGISTRY = 'l2tp-registry'
+/**
+ * Metadata of every l2tp-node service instance (services API INFO): the node it belongs to and,
+ * for an endpoint's commands, the endpoint; `l2tpctl nodes` groups the instances by node with it.
+ */
+export const nodeServiceMetadata = (nodeId: string, endpointId?: string): Record<string, string> =>
+  endpointId === undefined ? { nodeId } : { nodeId, endpointId }
 /** JetStream KV bucket of endpoint ownership leases (DESIGN.md §5). */
 export const LEASE_BUCKET = 'l2tp_endpoints'
 

@@ -10,6 +10,7 @@ import {
   errorReply,
   issuedSubject,
   LEASE_BUCKET,
+  nodeServiceMetadata,
   SERVICE_NODE,
   unsafe,
 } from '../../contracts/index.js'
@@ -193,7 +194,13 @@ const main = async (): Promise<void> => {
   const startedAt = Date.now()
   const control = values.control
     ? await serveControl(config, log, [
-        nodeCommands({ nodeId: config.nodeId, startedAt, serving: () => endpoints, standbyFor: () => [] }),
+        nodeCommands({
+          nodeId: config.nodeId,
+          startedAt,
+          serving: () => endpoints,
+          standbyFor: () => [],
+          outboxOf: (id) => outboxById.get(id)?.pending ?? null,
+        }),
         ...endpoints.map((e) => endpointCommands(e)),
       ])
     : null
@@ -254,7 +261,12 @@ const serveControl = async (
   for (const set of sets)
     await serve(
       nc.right,
-      { name: SERVICE_NODE, version: '0.1.0', description: `l2tp-node ${config.nodeId}` },
+      {
+        name: SERVICE_NODE,
+        version: '0.1.0',
+        description: `l2tp-node ${config.nodeId}`,
+        metadata: nodeServiceMetadata(config.nodeId),
+      },
       set,
     )
   log.info({ subjects: sets.flat().map((e) => e.subject) }, 'answering operator commands over NATS')
@@ -306,12 +318,18 @@ const runHa = async (config: NodeConfig, values: Values, log: Logger): Promise<v
   const ids = config.endpoints.map((e) => unsafe.endpointId(e.id))
   await serve(
     nc.right,
-    { name: SERVICE_NODE, version: '0.1.0', description: `l2tp-node ${config.nodeId}` },
+    {
+      name: SERVICE_NODE,
+      version: '0.1.0',
+      description: `l2tp-node ${config.nodeId}`,
+      metadata: nodeServiceMetadata(config.nodeId),
+    },
     nodeCommands({
       nodeId: unsafe.nodeId(config.nodeId),
       startedAt: Date.now(),
       serving: () => has.flatMap((h) => (h.endpoint === null ? [] : [h.endpoint])),
       standbyFor: () => ids.filter((_, i) => has[i]?.isServing !== true),
+      outboxOf: (id) => has[ids.indexOf(id)]?.publishing?.outbox.pending ?? null,
       takeOver: async (endpointId, issuer) => {
         const i = ids.indexOf(endpointId)
         const h = has[i]

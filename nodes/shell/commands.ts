@@ -198,7 +198,7 @@ export const endpointCommands = (ep: UdpEndpoint, release?: AnyEndpoint): Readon
 }
 
 /** One endpoint as this node sees it (NodeStatus.endpoints). */
-export const summaryOf = (ep: UdpEndpoint): EndpointSummary => ({
+export const summaryOf = (ep: UdpEndpoint, outboxPending: number | null = null): EndpointSummary => ({
   endpointId: ep.identity.endpointId,
   epoch: ep.epoch as EndpointSummary['epoch'],
   owner: ep.identity.nodeId,
@@ -208,6 +208,7 @@ export const summaryOf = (ep: UdpEndpoint): EndpointSummary => ({
   tunnels: ep.table.tunnels.size as EndpointSummary['tunnels'],
   sessions: sessionCount(ep.table) as EndpointSummary['sessions'],
   consistent: true,
+  outboxPending,
 })
 
 export interface NodeView {
@@ -219,6 +220,8 @@ export interface NodeView {
   readonly standbyFor: () => readonly EndpointId[]
   /** Claims an endpoint at once (HA nodes only). */
   readonly takeOver?: (endpointId: EndpointId, issuer: string) => Promise<Reply<unknown>>
+  /** Events of the endpoint waiting for Kafka (null: not publishing). */
+  readonly outboxOf?: (endpointId: EndpointId) => number | null
 }
 
 /** The node's own subjects: status and takeover. */
@@ -233,7 +236,7 @@ export const nodeCommands = (n: NodeView): ReadonlyArray<AnyEndpoint> => {
         okReply({
           nodeId: n.nodeId,
           uptimeMs: Math.max(0, Date.now() - n.startedAt),
-          endpoints: n.serving().map(summaryOf),
+          endpoints: n.serving().map((e) => summaryOf(e, n.outboxOf?.(e.identity.endpointId) ?? null)),
           standbyFor: [...n.standbyFor()],
         }),
     }),

@@ -10,6 +10,7 @@ import {
   endpointSubjects,
   errorReply,
   type NodeId,
+  nodeServiceMetadata,
   nodeSubjects,
   okReply,
   ReleaseEndpoint,
@@ -162,6 +163,7 @@ export class HaEndpoint {
         name: SERVICE_NODE,
         version: '0.1.0',
         description: `l2tp-node ${this.identity.nodeId} serving ${this.identity.endpointId}`,
+        metadata: nodeServiceMetadata(this.identity.nodeId, this.identity.endpointId),
       },
       endpointCommands(ep, release),
     )

@@ -7,6 +7,7 @@ import { pino } from 'pino'
 import { Gauge, Registry } from 'prom-client'
 import {
   connectNats,
+  DEFAULT_LIVENESS,
   DEFAULT_REGISTRY,
   ensureTopics,
   makeKafka,
@@ -26,6 +27,8 @@ Options:
   --snapshot-events N   snapshot dirty endpoints every N events (default ${DEFAULT_REGISTRY.snapshotEveryEvents})
   --snapshot-ms MS      ... and at least every MS milliseconds (default ${DEFAULT_REGISTRY.snapshotEveryMs})
   --metrics-port PORT   Prometheus metrics on 127.0.0.1:PORT/metrics (default 0 = off)
+  --detection-ms MS     an owner whose lease is not renewed for MS (registry clock) shows as gone
+                        (default ${DEFAULT_LIVENESS.detectionMs}, the standby's default)
   --log-level LEVEL     trace|debug|info|warn|error (default info)
   --help                this text
 
@@ -52,6 +55,7 @@ const main = async () => {
           'snapshot-events': { type: 'string' },
           'snapshot-ms': { type: 'string' },
           'metrics-port': { type: 'string' },
+          'detection-ms': { type: 'string' },
           'log-level': { type: 'string' },
           help: { type: 'boolean' },
         },
@@ -74,6 +78,10 @@ const main = async () => {
       DEFAULT_REGISTRY.snapshotEveryEvents,
     ),
     snapshotEveryMs: int('snapshot-ms', values['snapshot-ms'], DEFAULT_REGISTRY.snapshotEveryMs),
+    liveness: {
+      ...DEFAULT_LIVENESS,
+      detectionMs: int('detection-ms', values['detection-ms'], DEFAULT_LIVENESS.detectionMs),
+    },
   })
   await service.start()
   log.info({ snapshots: service.loadedSnapshots, topics: names }, 'registry folding l2tp.events')

@@ -7,6 +7,7 @@ import { type Command, type Ctx, lazyNats, str, Usage, type Values, wholeNumber 
 import { nodeCommands } from './ctl/node-commands.js'
 import { type Format, flushed, Output, PipeClosed } from './ctl/output.js'
 import { registryCommands } from './ctl/registry-commands.js'
+import { FLEET_HELP, fleetCommands } from './ctl-fleet.js'
 
 const HELP = `l2tpctl: operate and investigate the L2TP registry
 
@@ -38,6 +39,8 @@ Node commands (answered by the node serving the endpoint; audited as CommandAppl
   release --endpoint X                        planned switchover: the owner hands the endpoint to a standby
   takeover --node N --endpoint X              a standby node claims the endpoint now (asks the owner to release first)
 
+${FLEET_HELP}
+
 FILTER: --tunnel TID, --peer HOST[:PORT], --peer-host NAME (the peer's host name), --state established|recovering.
 
 Listings (endpoints, state, timeline, tunnels, sessions) are paged by the services; l2tpctl
@@ -57,6 +60,7 @@ unreachable, refused, a reply that does not decode), 2 bad usage.`
 const commands: Readonly<Record<string, Command>> = {
   ...nodeCommands,
   ...registryCommands,
+  ...fleetCommands,
 }
 
 const OPTIONS = {

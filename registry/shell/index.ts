@@ -1,4 +1,6 @@
 // registry/shell: kafkajs and NATS adapters behind small ports.
+
+export * from './discovery.js'
 export * from './errors.js'
 export * from './event-folder.js'
 export * from './event-log.js'
@@ -6,6 +8,7 @@ export * from './forensics.js'
 export * from './history.js'
 export * from './kafka-client.js'
 export * from './listings.js'
+export * from './liveness.js'
 export * from './nats-port.js'
 export * from './partition-reader.js'
 export * from './registry-service.js'

@@ -95,6 +95,8 @@ export interface ServiceSpec {
   readonly name: string
   readonly version: string
   readonly description: string
+  /** Services API metadata (INFO), e.g. the node id (nodeServiceMetadata). */
+  readonly metadata?: Record<string, string>
 }
 
 const encoder = new TextEncoder()
@@ -183,7 +185,12 @@ export const serve = async (
   spec: ServiceSpec,
   endpoints: ReadonlyArray<Endpoint<t.Mixed, unknown>>,
 ): Promise<Service> => {
-  const srv = await nc.services.add({ name: spec.name, version: spec.version, description: spec.description })
+  const srv = await nc.services.add({
+    name: spec.name,
+    version: spec.version,
+    description: spec.description,
+    ...(spec.metadata === undefined ? {} : { metadata: spec.metadata }),
+  })
   for (const ep of endpoints) {
     srv.addEndpoint(ep.name, {
       subject: ep.issued === true ? `${ep.subject}.*` : ep.subject,
@@ -297,6 +304,39 @@ export const openKv = (
         }
       }
       return { get, compareAndSet }
+    },
+    (e) => ({ _tag: 'NatsFailed', op: 'kv.open', detail: messageOf(e) }),
+  )
+
+/** Read-only access to a bucket: direct get only, never creates it (clients bind, infra creates). */
+export interface KvReader {
+  readonly get: KvBucket['get']
+}
+
+/**
+ * Binds to an existing bucket and reads keys by direct get ($JS.API.DIRECT.GET): no stream
+ * creation or info request, so a read-only identity suffices. A missing bucket shows as a
+ * failing get (its detail names it), not as an error here.
+ */
+export const openKvReader = (
+  nc: NatsConnection,
+  bucket: string,
+  timeoutMs = 2000,
+): TE.TaskEither<InfraError, KvReader> =>
+  TE.tryCatch(
+    async () => {
+      const kv: KV = await nc
+        .jetstream({ checkAPI: false })
+        .views.kv(bucket, { bindOnly: true, allow_direct: true, timeout: timeoutMs })
+      const get: KvReader['get'] = (key) =>
+        TE.tryCatch(
+          async () => {
+            const e = await kv.get(key)
+            return e === null || e.operation !== 'PUT' ? null : { value: e.value, revision: e.revision }
+          },
+          (e) => ({ _tag: 'NatsFailed', op: 'kv.get', detail: messageOf(e) }),
+        )
+      return { get }
     },
     (e) => ({ _tag: 'NatsFailed', op: 'kv.open', detail: messageOf(e) }),
   )

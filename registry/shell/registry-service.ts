@@ -12,7 +12,9 @@ import {
   GetStateAsOf,
   GetTimeline,
   GetTunnel,
+  LEASE_BUCKET,
   ListEndpoints,
+  type Liveness,
   type Offset,
   okReply,
   registrySubjects,
@@ -23,13 +25,16 @@ import { describeInfraError } from './errors.js'
 import { type EventFolder, startEventFolder } from './event-folder.js'
 import type { EventLogDeps } from './event-log.js'
 import { asOfTables, endpointsPage, tablePageOf, timelinePage } from './listings.js'
-import { endpoint, type NatsConnection, serve } from './nats-port.js'
+import { DEFAULT_LIVENESS, type LivenessOptions, LivenessWatch } from './liveness.js'
+import { endpoint, type NatsConnection, openKvReader, serve } from './nats-port.js'
 import { loadSnapshots, writeSnapshots } from './snapshots.js'
 
 export interface RegistryOptions {
   readonly groupId: string
   readonly snapshotEveryEvents: number
   readonly snapshotEveryMs: number
+  /** Owner liveness from the lease bucket (polled once the queries are served). */
+  readonly liveness?: LivenessOptions
 }
 
 export const DEFAULT_REGISTRY: RegistryOptions = {
@@ -38,7 +43,7 @@ export const DEFAULT_REGISTRY: RegistryOptions = {
   snapshotEveryMs: 5000,
 }
 
-export const summaryOf = (t: EndpointTable): EndpointSummary => ({
+export const summaryOf = (t: EndpointTable, liveness: Liveness | null = null): EndpointSummary => ({
   endpointId: t.endpointId,
   epoch: t.epoch,
   owner: t.owner,
@@ -48,6 +53,7 @@ export const summaryOf = (t: EndpointTable): EndpointSummary => ({
   tunnels: t.tunnels.size,
   sessions: sessionCount(t),
   consistent: t.consistent,
+  liveness,
 })
 
 export class RegistryService {
@@ -55,6 +61,7 @@ export class RegistryService {
   private producer: Producer | null = null
   private timer: NodeJS.Timeout | null = null
   private service: Service | null = null
+  private liveness: LivenessWatch | null = null
   private readonly dirty = new Map<number, Set<string>>()
   private sinceSnapshot = 0
   private snapshotting: Promise<void> = Promise.resolve()
@@ -126,6 +133,11 @@ export class RegistryService {
   /** Serves the registry queries under the l2tp-registry micro service. */
   async serveQueries(nc: NatsConnection): Promise<void> {
     const table = (id: string) => this.fleet.get(id)
+    const kv = await openKvReader(nc, LEASE_BUCKET)()
+    if (E.isRight(kv)) {
+      this.liveness = new LivenessWatch(kv.right, () => this.fleet, this.options.liveness ?? DEFAULT_LIVENESS)
+      this.liveness.start()
+    }
     const asOf = asOfTables(this.deps)
     this.service = await serve(
       nc,
@@ -135,7 +147,8 @@ export class RegistryService {
           name: 'endpoints',
           subject: registrySubjects.endpoints,
           request: ListEndpoints,
-          handle: async (r) => endpointsPage(this.fleet, r, summaryOf),
+          handle: async (r) =>
+            endpointsPage(this.fleet, r, (t) => summaryOf(t, this.liveness?.of(t) ?? null)),
         }),
         endpoint({
           name: 'endpoint',
@@ -194,6 +207,8 @@ export class RegistryService {
     if (this.timer !== null) clearInterval(this.timer)
     await this.service?.stop().catch(() => undefined)
     this.service = null
+    await this.liveness?.stop()
+    this.liveness = null
     await this.snapshotting.catch(() => undefined)
     await this.folder?.stop()
     await this.producer?.disconnect()

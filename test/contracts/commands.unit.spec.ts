@@ -1,6 +1,14 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { Command, errorReply, okReply, parseRequest, Reply, TunnelId } from '../../contracts/index.js'
+import {
+  Command,
+  describeContractError,
+  errorReply,
+  okReply,
+  parseRequest,
+  Reply,
+  TunnelId,
+} from '../../contracts/index.js'
 import { commandArbs } from '../support/arbitraries.js'
 
 const bytes = (u: unknown) => new TextEncoder().encode(JSON.stringify(u))
@@ -38,6 +46,13 @@ describe('command codecs', () => {
       _tag: 'Left',
       left: { problems: ['not JSON'] },
     })
+  })
+
+  it('a request nested too deep to print is refused with a readable error, not a throw (issue 9 item 6)', () => {
+    const deep = new TextEncoder().encode(`${'['.repeat(50_000)}${']'.repeat(50_000)}`)
+    const r = parseRequest(Command, deep)
+    expect(r._tag).toBe('Left')
+    expect(r._tag === 'Left' && describeContractError(r.left)).toMatch(/got a deeply nested array/)
   })
 
   it('replies are ok with a result or an error with a code', () => {

@@ -17,6 +17,7 @@ import {
 import { diffTables, type EndpointTable, emptyTable, toView } from '../../domain/index.js'
 import { describeInfraError, exportRange, makeKafka, replayNdjson, toNdjson } from '../../shell/index.js'
 import { brokersFromEnv, topicsFromEnv } from '../env.js'
+import { stateText } from '../fleet-view.js'
 import { type Command, Failure, need, pages, str, time, Usage } from './context.js'
 import { tunnelFilter } from './node-commands.js'
 import type { Output } from './output.js'
@@ -50,7 +51,7 @@ const endpoints: Command = async (c) => {
   const list = c.out.listing<EndpointSummary>({
     header: 'ENDPOINT          OWNER      EPOCH  TUNNELS  SESSIONS  STATE',
     row: (e) =>
-      `${col(e.endpointId, 18)}${col(e.owner ?? '-', 11)}${col(e.epoch, 7)}${col(e.tunnels, 9)}${col(e.sessions, 10)}${e.consistent ? 'ok' : 'INCONSISTENT'}`,
+      `${col(e.endpointId, 18)}${col(e.owner ?? '-', 11)}${col(e.epoch, 7)}${col(e.tunnels, 9)}${col(e.sessions, 10)}${stateText(e)}`,
   })
   const body = { type: 'ListEndpoints', v: 1, filter }
   for await (const p of pages(c, 'l2tp.registry.endpoints', body, Page(EndpointSummary)))
