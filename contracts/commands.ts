@@ -44,6 +44,8 @@ export const SyncSessions = request('SyncSessions', {
 })
 /** Stop accepting new tunnels and sessions on the endpoint; established ones stay. */
 export const DrainEndpoint = request('DrainEndpoint', { ...issued, endpointId: EndpointId })
+/** Lift an operator's drain (an outbox-pressure refusal stays until the outbox drains). */
+export const UndrainEndpoint = request('UndrainEndpoint', { ...issued, endpointId: EndpointId })
 /** Planned switchover: flush, emit EndpointReleased, give up the lease (DESIGN.md §5.3). */
 export const ReleaseEndpoint = request('ReleaseEndpoint', { ...issued, endpointId: EndpointId })
 /** Ask a standby node to claim an endpoint now instead of waiting for detection. */
@@ -77,6 +79,7 @@ export const Command = t.union([
   CloseSession,
   SyncSessions,
   DrainEndpoint,
+  UndrainEndpoint,
   ReleaseEndpoint,
   TakeOverEndpoint,
   ListEndpoints,
@@ -90,8 +93,14 @@ export type Command = t.TypeOf<typeof Command>
 export type CommandType = Command['type']
 
 // --- replies ------------------------------------------------------------------------------
-/** One endpoint as a node or the registry sees it. */
-export const EndpointSummary = t.type({
+/** Why an endpoint refuses new tunnels and sessions (node side; any reason refuses). */
+export const RefusalReason = t.keyof(
+  { drain: null, outbox: null, release: null, shutdown: null },
+  'RefusalReason',
+)
+export type RefusalReason = t.TypeOf<typeof RefusalReason>
+
+const EndpointSummaryCore = t.type({
   endpointId: EndpointId,
   epoch: Epoch,
   owner: nullable(NodeId),
@@ -102,6 +111,12 @@ export const EndpointSummary = t.type({
   sessions: Count,
   consistent: t.boolean,
 })
+/** One endpoint as a node or the registry sees it. */
+export const EndpointSummary = t.intersection([
+  EndpointSummaryCore,
+  /** Node side only (absent from the registry and from older nodes): drain state. */
+  t.partial({ draining: t.boolean, refusing: t.array(RefusalReason) }),
+])
 export type EndpointSummary = t.TypeOf<typeof EndpointSummary>
 
 export const NodeStatus = t.type({

@@ -20,6 +20,7 @@ import {
   type Reply,
   SyncSessions,
   TakeOverEndpoint,
+  UndrainEndpoint,
 } from '../../contracts/index.js'
 import { sessionCount, sessionView, tunnelView } from '../../registry/index.js'
 import { endpoint } from '../../registry/shell/index.js'
@@ -190,11 +191,25 @@ export const endpointCommands = (ep: UdpEndpoint, release?: AnyEndpoint): Readon
       subject: s.drain,
       request: DrainEndpoint,
       handle: onlyFor(ep, (r) => {
-        ep.engine.refuseNew = true
+        ep.refusal.set('drain', true)
         return audited(
           ep,
           { command: 'DrainEndpoint', subject: s.drain, issuer: r.issuer },
           okReply({ draining: ep.identity.endpointId }),
+        )
+      }),
+    }),
+    endpoint({
+      name: 'undrain',
+      subject: s.undrain,
+      request: UndrainEndpoint,
+      handle: onlyFor(ep, (r) => {
+        // Lifts the operator's drain only: outbox pressure (or a release) still refuses.
+        ep.refusal.set('drain', false)
+        return audited(
+          ep,
+          { command: 'UndrainEndpoint', subject: s.undrain, issuer: r.issuer },
+          okReply({ undrained: ep.identity.endpointId, refusing: ep.refusal.list.join(',') || 'none' }),
         )
       }),
     }),
@@ -214,6 +229,8 @@ export const summaryOf = (ep: UdpEndpoint): EndpointSummary => ({
   tunnels: ep.table.tunnels.size as EndpointSummary['tunnels'],
   sessions: sessionCount(ep.table) as EndpointSummary['sessions'],
   consistent: true,
+  draining: ep.refusal.has('drain'),
+  refusing: ep.refusal.list,
 })
 
 export interface NodeView {

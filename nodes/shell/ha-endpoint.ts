@@ -122,7 +122,7 @@ export class HaEndpoint {
   async release(reason: string): Promise<boolean> {
     const c = this.current
     if (c === null) return false
-    c.ep.engine.refuseNew = true
+    c.ep.refusal.set('release', true)
     await c.publishing.outbox.drain()
     c.ep.record({ type: 'EndpointReleased', v: 1, reason } as never)
     await c.publishing.outbox.drain()

@@ -43,6 +43,7 @@ Node commands (answered by the node serving the endpoint; audited as CommandAppl
                                               CDN (result 3) to the peer
   sync --endpoint X [--tunnel TID]            RFC 4951 session synchronisation on demand (FSQ/FSR)
   drain --endpoint X                          refuse new tunnels and sessions; established ones stay
+  undrain --endpoint X                        lift the drain (outbox pressure still refuses while it lasts)
   release --endpoint X                        planned switchover: the owner hands the endpoint to a standby
   takeover --node N --endpoint X              a standby node claims the endpoint now (asks the owner to release first)
 
@@ -116,6 +117,10 @@ const done = (json: boolean, result: unknown) =>
       .join('\n'),
   )
 
+/** A node's drain state of an endpoint: `yes`, or `no (drain, outbox)`; `-` from an older node. */
+const refusingText = (refusing: unknown): string =>
+  !Array.isArray(refusing) ? '-' : refusing.length === 0 ? 'yes' : `no (${refusing.join(', ')})`
+
 /** Commands answered by the node that serves the endpoint (DESIGN.md §6). */
 const nodeCommands: Record<string, (v: Values, json: boolean, timeout: number) => Promise<void>> = {
   node: async (v: Values, json: boolean, timeout: number) => {
@@ -129,10 +134,10 @@ const nodeCommands: Record<string, (v: Values, json: boolean, timeout: number) =
     out(json, r, () =>
       [
         `node ${r.nodeId}  up ${Math.round(r.uptimeMs / 1000)} s  standby for: ${r.standbyFor.join(', ') || '-'}`,
-        'ENDPOINT          ROLE  EPOCH  TUNNELS  SESSIONS',
+        'ENDPOINT          ROLE  EPOCH  TUNNELS  SESSIONS  ACCEPTING',
         ...r.endpoints.map(
           (e) =>
-            `${String(e.endpointId).padEnd(18)}${String(e.role).padEnd(6)}${String(e.epoch).padEnd(7)}${String(e.tunnels).padEnd(9)}${String(e.sessions)}`,
+            `${String(e.endpointId).padEnd(18)}${String(e.role).padEnd(6)}${String(e.epoch).padEnd(7)}${String(e.tunnels).padEnd(9)}${String(e.sessions).padEnd(10)}${refusingText(e.refusing)}`,
         ),
       ].join('\n'),
     )
@@ -234,6 +239,15 @@ const nodeCommands: Record<string, (v: Values, json: boolean, timeout: number) =
       await ask(
         epSubject(v, 'drain'),
         { type: 'DrainEndpoint', v: 1, issuer: issuer(v), endpointId: ep(v) },
+        timeout,
+      ),
+    ),
+  undrain: async (v: Values, json: boolean, timeout: number) =>
+    done(
+      json,
+      await ask(
+        epSubject(v, 'undrain'),
+        { type: 'UndrainEndpoint', v: 1, issuer: issuer(v), endpointId: ep(v) },
         timeout,
       ),
     ),

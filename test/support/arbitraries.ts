@@ -175,6 +175,7 @@ export const commandArbs: Record<Command['type'], fc.Arbitrary<Command>> = {
   ),
   SyncSessions: req('SyncSessions', fc.record({ issuer: text, endpointId: name, localTunnelId: opt(id16) })),
   DrainEndpoint: req('DrainEndpoint', fc.record({ issuer: text, endpointId: name })),
+  UndrainEndpoint: req('UndrainEndpoint', fc.record({ issuer: text, endpointId: name })),
   ReleaseEndpoint: req('ReleaseEndpoint', fc.record({ issuer: text, endpointId: name })),
   TakeOverEndpoint: req('TakeOverEndpoint', fc.record({ issuer: text, endpointId: name })),
   ListEndpoints: req('ListEndpoints', fc.constant({})),
