@@ -220,7 +220,10 @@ const main = async (): Promise<void> => {
   }
   let stopping = false
   const stop = (why: string) => {
-    if (stopping) return
+    if (stopping) {
+      if (why !== 'duration') process.exit(1) // a second signal: stop now, without waiting
+      return
+    }
     stopping = true
     node.stop(why).then(
       () => process.exit(0),
@@ -234,6 +237,13 @@ const main = async (): Promise<void> => {
   process.on('SIGTERM', () => stop('SIGTERM'))
   if (p.durationS !== null) setTimeout(() => stop('duration'), p.durationS * 1000)
 }
+
+const die = (e: unknown) => {
+  process.stderr.write(`l2tp-node: unexpected failure: ${reasonOf(e)}\n`)
+  process.exit(1)
+}
+process.on('uncaughtException', die)
+process.on('unhandledRejection', die)
 
 main().catch((e: unknown) => {
   process.stderr.write(`l2tp-node: ${reasonOf(e)}\n`)
