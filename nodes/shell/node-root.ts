@@ -214,14 +214,14 @@ const connectBrokers = async (s: NodeSettings): Promise<Omit<Parts, 's'>> => {
 const readiness = (
   s: NodeSettings,
   slots: readonly Slot[],
-  nats: { up: boolean } | null,
+  nats: () => { up: boolean } | null,
   phase: () => string | null,
 ): Health => ({
   live: () => phase() !== 'stopping',
   notReady: () => {
     const p = phase()
     if (p !== null) return p
-    if (nats !== null && !nats.up) return 'NATS unreachable'
+    if (nats()?.up === false) return 'NATS unreachable'
     const down = slots.find((x) => x.outbox?.unreachable === true)
     if (down !== undefined)
       return `event log unreachable (endpoint ${down.id}, ${down.outbox?.pending} pending)`
@@ -234,10 +234,12 @@ export const startNode = async (s: NodeSettings): Promise<RunningNode> => {
   let phase: string | null = 'starting'
   const slots: Slot[] = []
   let nats: { up: boolean } | null = null
-  const health: Health = {
-    live: () => readiness(s, slots, nats, () => phase).live(),
-    notReady: () => readiness(s, slots, nats, () => phase).notReady(),
-  }
+  const health = readiness(
+    s,
+    slots,
+    () => nats,
+    () => phase,
+  )
   const server: Server | null =
     s.metricsPort > 0
       ? await step(`metrics port 127.0.0.1:${s.metricsPort}`, () =>
@@ -281,9 +283,10 @@ export const startNode = async (s: NodeSettings): Promise<RunningNode> => {
 const serveNode = (p: Parts, nc: NatsConnection, slots: readonly Slot[]): Promise<Service> => {
   const nodeId = unsafe.nodeId(p.s.config.nodeId)
   const takeOver = async (endpointId: EndpointId, issuer: string): Promise<Reply<unknown>> => {
-    const slot = slots.find((x) => x.id === endpointId)
-    if (slot?.takeOver == null) return errorReply('NotFound', `this node has no endpoint ${endpointId}`)
-    return slot.takeOver(issuer)
+    const claim = slots.find((x) => x.id === endpointId)?.takeOver
+    if (claim === undefined || claim === null)
+      return errorReply('NotFound', `this node has no endpoint ${endpointId}`)
+    return claim(issuer)
   }
   return serve(
     nc,

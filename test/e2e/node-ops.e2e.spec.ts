@@ -41,10 +41,13 @@ const start = async (nodeId: string, endpointId: string, host: string, args: str
   return p
 }
 
-const ready = async (port: number) => {
+const ready = async (port: number, p: Program) => {
   const until = Date.now() + 60_000
   while ((await httpGet(port, '/readyz')).status !== 200) {
-    if (Date.now() > until) throw new Error(`not ready: ${(await httpGet(port, '/readyz')).body}`)
+    if (Date.now() > until || p.proc.exitCode !== null)
+      throw new Error(
+        `not ready: ${(await httpGet(port, '/readyz')).body} exit ${p.proc.exitCode} ${p.stderr()} ${p.lines.join('\n')}`,
+      )
     await new Promise((r) => setTimeout(r, 200))
   }
 }
@@ -93,7 +96,7 @@ describe('a node as a process', () => {
       '--metrics-port',
       String(port),
     ])
-    await ready(port)
+    await ready(port, node)
     expect(await httpGet(port, '/healthz')).toEqual({ status: 200, body: 'ok\n' })
     const lac = await lacAt('127.0.0.182', '127.0.0.181', 3, 2)
     await waitFor('the node to see its tunnels', () => lac.ep.engine.tunnels.size === 3)
@@ -122,12 +125,12 @@ describe('a node as a process', () => {
     const endpointId = `ops-ha-${RUN}`
     const [p1, p2] = [await freePort(), await freePort()]
     const node1 = await start('ops-ha-1', endpointId, '127.0.0.183', ['--ha', '--metrics-port', String(p1)])
-    await ready(p1)
+    await ready(p1, node1)
     const served = new RegExp(`l2tp_lease_held\\{endpoint="${endpointId}"\\} 1`)
     await waitFor('node-1 to hold the lease', () => node1.lines.some((l) => l.includes('"serving endpoint"')))
     await expectCleanMetrics(p1, [served, /# TYPE l2tp_recovery_recovered_total counter/, /l2tp_lease_epoch/])
     const node2 = await start('ops-ha-2', endpointId, '127.0.0.183', ['--ha', '--metrics-port', String(p2)])
-    await ready(p2) // standing by is ready too
+    await ready(p2, node2) // standing by is ready too
     await expectCleanMetrics(p2, [new RegExp(`l2tp_endpoint_serving\\{endpoint="${endpointId}"\\} 0`)])
     node1.proc.kill('SIGTERM')
     expect(await node1.exited).toBe(0)
@@ -164,7 +167,7 @@ describe('the registry as a process', () => {
       env,
     )
     programs.push(reg)
-    await ready(port)
+    await ready(port, reg)
     expect((await httpGet(port, '/healthz')).status).toBe(200)
     await expectCleanMetrics(port, [
       /# TYPE l2tp_registry_events_total counter/,
