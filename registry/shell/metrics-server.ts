@@ -16,7 +16,7 @@ export const addDefaultMetrics = (registry: Registry): Registry => {
 }
 
 export interface Health {
-  /** True while the process runs its loop (false once it is stopping). */
+  /** True while the process runs its loop (answering at all shows it does). */
   readonly live: () => boolean
   /** null when ready (serving or standing by, brokers reachable); otherwise why not, in one line. */
   readonly notReady: () => string | null

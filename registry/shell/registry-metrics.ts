@@ -89,7 +89,7 @@ export const registryMonitor = (
   return {
     registry,
     health: {
-      live: () => !state.stopping,
+      live: () => true,
       notReady: () => (state.stopping ? 'stopping' : !state.nats ? 'NATS unreachable' : state.kafka),
     },
     stop: () => {

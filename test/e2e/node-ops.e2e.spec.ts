@@ -121,6 +121,30 @@ describe('a node as a process', () => {
     await lac.ep.stop()
   }, 120_000)
 
+  it('plain: a silent peer holds the stop only up to --stop-timeout-ms; meanwhile /readyz says stopping', async () => {
+    const endpointId = `ops-silent-${RUN}`
+    const port = await freePort()
+    const node = await start('ops-silent', endpointId, '127.0.0.187', [
+      '--metrics-port',
+      String(port),
+      '--stop-timeout-ms',
+      '3000',
+    ])
+    await ready(port, node)
+    const lac = await lacAt('127.0.0.188', '127.0.0.187', 2, 1)
+    await lac.ep.stop() // the peer goes silent: our StopCCNs are never acknowledged
+    node.proc.kill('SIGTERM')
+    let seen = { status: 0, body: '' }
+    while (node.proc.exitCode === null && seen.status !== 503) seen = await httpGet(port, '/readyz')
+    expect(seen).toEqual({ status: 503, body: 'stopping\n' })
+    expect(await node.exited).toBe(0)
+    const summary = node.lines.find((l) => l.includes('"tunnels closed for shutdown"'))
+    expect(summary).toContain('"closed":2')
+    expect(summary).toContain('"unacknowledged":2')
+    const h = rightOrThrow(await readEndpointHistory(eventLogDeps(names, 'ops'), endpointId)())
+    expect(h.events.filter((e) => e.event.type === 'TunnelClosed')).toHaveLength(2)
+  }, 120_000)
+
   it('--ha with --metrics-port: /metrics promtool clean, lease state; SIGTERM releases to the standby', async () => {
     const endpointId = `ops-ha-${RUN}`
     const [p1, p2] = [await freePort(), await freePort()]
