@@ -133,13 +133,13 @@ export class HaEndpoint {
   }
 
   /** Planned switchover: flush, record EndpointReleased, flush, release the lease, stop. */
-  async release(reason: string): Promise<boolean> {
+  async release(reason: string, timeoutMs = 30_000): Promise<boolean> {
     const c = this.current
     if (c === null) return false
     c.ep.refusal.set('release', true)
-    await c.publishing.outbox.drain()
+    await c.publishing.outbox.drain(timeoutMs)
     c.ep.record({ type: 'EndpointReleased', v: 1, reason } as never)
-    await c.publishing.outbox.drain()
+    await c.publishing.outbox.drain(timeoutMs)
     this.current = null
     await this.lease.release()
     await c.service?.stop().catch(() => undefined)
@@ -231,8 +231,8 @@ export class HaEndpoint {
   }
 
   /** Graceful stop: a served endpoint is released to a standby (planned switchover) first. */
-  async shutdown(reason: string): Promise<void> {
-    if (this.current !== null) await this.release(reason)
+  async shutdown(reason: string, timeoutMs: number): Promise<void> {
+    if (this.current !== null) await this.release(reason, timeoutMs)
     await this.stop()
   }
 

@@ -158,7 +158,7 @@ const slotOf = (p: Parts, ep: NodeConfig['endpoints'][number]): Slot => {
       return ha.outbox
     },
     start: async () => ha.start(),
-    shutdown: () => ha.shutdown('node stopping'),
+    shutdown: () => ha.shutdown('node stopping', p.s.stopTimeoutMs),
     takeOver: (issuer) => ha.takeOver(issuer, () => askRelease(p.nc, id, issuer)),
   }
 }
