@@ -228,8 +228,7 @@ const main = async (): Promise<void> => {
     node.stop(why).then(
       () => process.exit(0),
       (e: unknown) => {
-        process.stderr.write(`l2tp-node: stopping failed: ${reasonOf(e)}\n`)
-        process.exit(1)
+        exitWith(1, `stopping failed: ${reasonOf(e)}`)
       },
     )
   }
@@ -238,14 +237,16 @@ const main = async (): Promise<void> => {
   if (p.durationS !== null) setTimeout(() => stop('duration'), p.durationS * 1000)
 }
 
-const die = (e: unknown) => {
-  process.stderr.write(`l2tp-node: unexpected failure: ${reasonOf(e)}\n`)
-  process.exit(1)
+/** One line on stderr, then exit once it is written (the node's sockets would keep it alive). */
+function exitWith(code: number, line: string): void {
+  process.exitCode = code
+  process.stderr.write(`l2tp-node: ${line}\n`, () => process.exit(code))
 }
+
+const die = (e: unknown) => exitWith(1, `unexpected failure: ${reasonOf(e)}`)
 process.on('uncaughtException', die)
 process.on('unhandledRejection', die)
 
 main().catch((e: unknown) => {
-  process.stderr.write(`l2tp-node: ${reasonOf(e)}\n`)
-  process.exit(e instanceof Usage ? 2 : 1)
+  exitWith(e instanceof Usage ? 2 : 1, reasonOf(e))
 })

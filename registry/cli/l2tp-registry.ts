@@ -117,6 +117,8 @@ const main = async () => {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`l2tp-registry: ${firstLine(e)}\n`)
-  process.exit(e instanceof Usage ? 2 : 1)
+  const code = e instanceof Usage ? 2 : 1
+  process.exitCode = code
+  // Exit once the line is written: open broker clients would keep the process alive.
+  process.stderr.write(`l2tp-registry: ${firstLine(e)}\n`, () => process.exit(code))
 })
