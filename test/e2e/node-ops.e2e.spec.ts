@@ -28,8 +28,15 @@ let names: TopicNames
 let env: Record<string, string>
 const programs: Program[] = []
 
-const start = async (nodeId: string, endpointId: string, host: string, args: string[]) => {
+const start = async (
+  nodeId: string,
+  endpointId: string,
+  host: string,
+  args: string[],
+  extra: Record<string, unknown> = {},
+) => {
   const file = writeConfig({
+    ...extra,
     nodeId,
     endpoints: [{ id: endpointId, role: 'LNS', address: { host, port: 1701 }, failover: FO }],
   })
@@ -153,7 +160,8 @@ describe('a node as a process', () => {
     const served = new RegExp(`l2tp_lease_held\\{endpoint="${endpointId}"\\} 1`)
     await waitFor('node-1 to hold the lease', () => node1.lines.some((l) => l.includes('"serving endpoint"')))
     await expectCleanMetrics(p1, [served, /# TYPE l2tp_recovery_recovered_total counter/, /l2tp_lease_epoch/])
-    const node2 = await start('ops-ha-2', endpointId, '127.0.0.183', ['--ha', '--metrics-port', String(p2)])
+    // metricsPort from the config file, not the flag: --ha honours both.
+    const node2 = await start('ops-ha-2', endpointId, '127.0.0.183', ['--ha'], { metricsPort: p2 })
     await ready(p2, node2) // standing by is ready too
     await expectCleanMetrics(p2, [new RegExp(`l2tp_endpoint_serving\\{endpoint="${endpointId}"\\} 0`)])
     node1.proc.kill('SIGTERM')
