@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
 import { pino } from 'pino'
 import { unsafe } from '../../contracts/index.js'
+import { DEFAULT_DATA_RESYNC } from '../engine/data.js'
 import { DEFAULT_LEASE } from '../shell/lease.js'
 import { type NodeSettings, startNode } from '../shell/node-root.js'
 import { DEFAULT_OUTBOX } from '../shell/outbox.js'
@@ -33,7 +34,7 @@ Config file (JSON; an unknown key anywhere is refused, with its path):
     helloIntervalMs      HELLO interval, 0 = off (default 60000)
     maxSessionsPerTunnel (default 65535)
     tieBreaker           send a Tie Breaker AVP in SCCRQ (RFC 2661 §4.4.3, default false)
-    dataResyncPackets    RFC 4951 §6: in-sequence old data packets before adopting their Ns (default 2)
+    dataResyncPackets    RFC 4951 §6: in-sequence old data packets before adopting their Ns (default ${DEFAULT_DATA_RESYNC})
     failover             {control, data, recoveryTimeMs} RFC 4951 capability, or null
   metricsPort            serve metrics (default 0 = off; --metrics-port overrides)
   outbox                 {capacity (${DEFAULT_OUTBOX.capacity}), highWater (${DEFAULT_OUTBOX.highWater}), batch (${DEFAULT_OUTBOX.batch})}: events held
