@@ -47,6 +47,8 @@ export const SyncSessions = request('SyncSessions', {
 })
 /** Stop accepting new tunnels and sessions on the endpoint; established ones stay. */
 export const DrainEndpoint = request('DrainEndpoint', { endpointId: EndpointId })
+/** Lift an operator's drain (an outbox-pressure refusal stays until the outbox drains). */
+export const UndrainEndpoint = request('UndrainEndpoint', { endpointId: EndpointId })
 /** Planned switchover: flush, emit EndpointReleased, give up the lease (DESIGN.md §5.3). */
 export const ReleaseEndpoint = request('ReleaseEndpoint', { endpointId: EndpointId })
 /** Ask a standby node to claim an endpoint now instead of waiting for detection. */
@@ -84,6 +86,7 @@ export const Command = t.union([
   CloseSession,
   SyncSessions,
   DrainEndpoint,
+  UndrainEndpoint,
   ReleaseEndpoint,
   TakeOverEndpoint,
   ListEndpoints,
@@ -97,6 +100,13 @@ export type Command = t.TypeOf<typeof Command>
 export type CommandType = Command['type']
 
 // --- replies ------------------------------------------------------------------------------
+/** Why an endpoint refuses new tunnels and sessions (node side; any reason refuses). */
+export const RefusalReason = t.keyof(
+  { drain: null, outbox: null, release: null, shutdown: null },
+  'RefusalReason',
+)
+export type RefusalReason = t.TypeOf<typeof RefusalReason>
+
 /** One endpoint as a node or the registry sees it. */
 export const EndpointSummary = t.intersection([
   t.type({
@@ -115,6 +125,9 @@ export const EndpointSummary = t.intersection([
     liveness: nullable(Liveness),
     /** Events waiting in the node's outbox for Kafka (node replies; null when not publishing). */
     outboxPending: nullable(Count),
+    /** Node side only (absent from the registry and from older nodes): drain state. */
+    draining: t.boolean,
+    refusing: t.array(RefusalReason),
   }),
 ])
 export type EndpointSummary = t.TypeOf<typeof EndpointSummary>

@@ -49,6 +49,7 @@ export const fromValidation = (what: string, errors: t.Errors): ContractError =>
         continue
       path.push(entry.key)
     }
+    if (e.message !== undefined) return `at .${path.join('.')}: ${e.message}`
     const expected = e.context[e.context.length - 1]?.type.name ?? 'value'
     return `at .${path.join('.')}: expected ${expected}, got ${show(e.value)}`
   })

@@ -31,6 +31,7 @@ export const endpointSubjects = (endpointId: EndpointId) => ({
   closeSession: `l2tp.ep.${endpointId}.close-session`,
   sync: `l2tp.ep.${endpointId}.sync`,
   drain: `l2tp.ep.${endpointId}.drain`,
+  undrain: `l2tp.ep.${endpointId}.undrain`,
   release: `l2tp.ep.${endpointId}.release`,
 })
 

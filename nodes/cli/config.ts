@@ -6,30 +6,80 @@ import { Address, describeContractError, EndpointId, fromValidation, NodeId } fr
 import type { ChannelConfig } from '../control/channel.js'
 import { DEFAULT_DATA_RESYNC } from '../engine/data.js'
 import type { EngineConfig, SecretRef } from '../engine/types.js'
+import { DEFAULT_LEASE } from '../shell/lease.js'
+import { DEFAULT_OUTBOX } from '../shell/outbox.js'
 import type { AvpField } from '../wire/index.js'
 
-const Secret = t.intersection([
-  t.type({ ref: t.string, peerHostName: t.string }),
-  t.partial({ secret: t.string, secretEnv: t.string }),
-])
+/**
+ * An object codec that refuses keys it does not know, each with its path ("at
+ * .endpoints.0.sercrets: unknown key"): a typo in a config must not silently drop a setting.
+ */
+const exact = <P extends t.Props, Q extends t.Props>(name: string, required: P, optional: Q) => {
+  const req = t.type(required)
+  const opt = t.partial(optional)
+  const inner = t.intersection([req, opt])
+  const known = new Set([...Object.keys(required), ...Object.keys(optional)])
+  return new t.Type<t.TypeOf<typeof inner>, t.OutputOf<typeof inner>, unknown>(
+    name,
+    inner.is,
+    (u, c) => {
+      if (typeof u !== 'object' || u === null || Array.isArray(u)) return t.failure(u, c)
+      const unknownKeys: t.Errors = Object.entries(u)
+        .filter(([k]) => !known.has(k))
+        .map(([key, value]) => ({
+          value,
+          context: [...c, { key, type: t.never, actual: value }],
+          message: 'unknown key',
+        }))
+      // Members validated directly (not through the intersection): paths stay the data's paths.
+      const a = req.validate(u, c)
+      const b = opt.validate(u, c)
+      const errors = [...unknownKeys, ...(E.isLeft(a) ? a.left : []), ...(E.isLeft(b) ? b.left : [])]
+      if (errors.length > 0 || E.isLeft(a) || E.isLeft(b)) return t.failures(errors)
+      return t.success({ ...a.right, ...b.right })
+    },
+    inner.encode,
+  )
+}
+
+/** null, or a value of `c` (errors name `c`'s fault only, not "expected null" beside it). */
+const orNull = <C extends t.Mixed>(c: C) =>
+  new t.Type<t.TypeOf<C> | null, t.OutputOf<C> | null, unknown>(
+    `${c.name} | null`,
+    (u): u is t.TypeOf<C> | null => u === null || c.is(u),
+    (u, ctx) => (u === null ? t.success(null) : c.validate(u, ctx)),
+    (a) => (a === null ? null : c.encode(a)),
+  )
+
+const Secret = exact(
+  'Secret',
+  { ref: t.string, peerHostName: t.string },
+  { secret: t.string, secretEnv: t.string },
+)
+const ExactAddress = exact('Address', { host: Address.props.host, port: Address.props.port }, {})
 
 const PositiveInt = t.refinement(t.Int, (n) => n > 0, 'PositiveInt')
 const NonNegativeInt = t.refinement(t.Int, (n) => n >= 0, 'NonNegativeInt')
 
-export const EndpointConfig = t.intersection([
-  t.type({ id: EndpointId, role: t.keyof({ LAC: null, LNS: null }), address: Address }),
-  t.partial({
+export const EndpointConfig = exact(
+  'EndpointConfig',
+  { id: EndpointId, role: t.keyof({ LAC: null, LNS: null }), address: ExactAddress },
+  {
     hostName: t.string,
     secrets: t.array(Secret),
     challenge: t.boolean,
     hideAvps: t.boolean,
     receiveWindow: t.refinement(t.Int, (n) => n >= 1 && n <= 65535, 'WindowSize'),
-    retransmit: t.partial({
-      initialMs: PositiveInt,
-      /** RFC 2661 §5.8: the cap MUST NOT be below 8 s. */
-      maxMs: t.refinement(t.Int, (n) => n >= 8000, 'AtLeast8000'),
-      retries: PositiveInt,
-    }),
+    retransmit: exact(
+      'Retransmit',
+      {},
+      {
+        initialMs: PositiveInt,
+        /** RFC 2661 §5.8: the cap MUST NOT be below 8 s. */
+        maxMs: t.refinement(t.Int, (n) => n >= 8000, 'AtLeast8000'),
+        retries: PositiveInt,
+      },
+    ),
     helloIntervalMs: NonNegativeInt,
     maxSessionsPerTunnel: PositiveInt,
     /** Tie Breaker in our SCCRQs (RFC 2661 §4.4.3): one tunnel per peer when both open at once. */
@@ -37,23 +87,67 @@ export const EndpointConfig = t.intersection([
     /** RFC 4951 §6: in-sequence "old" data packets after which the receiver adopts their Ns. */
     dataResyncPackets: PositiveInt,
     /** RFC 4951 §5.1: never C=0 and D=0 (FO-02); C=0 needs D=1 (FO-03). */
-    failover: t.union([
-      t.null,
+    failover: orNull(
       t.refinement(
-        t.type({ control: t.boolean, data: t.boolean, recoveryTimeMs: NonNegativeInt }),
+        exact(
+          'FailoverCapability',
+          { control: t.boolean, data: t.boolean, recoveryTimeMs: NonNegativeInt },
+          {},
+        ),
         (f) => f.control || f.data,
         'FailoverCapabilityWithCOrD',
       ),
-    ]),
-  }),
-])
+    ),
+  },
+)
 export type EndpointConfig = t.TypeOf<typeof EndpointConfig>
 
-export const NodeConfig = t.intersection([
-  t.type({ nodeId: NodeId, endpoints: t.array(EndpointConfig) }),
-  t.partial({ metricsPort: t.refinement(t.Int, (n) => n >= 0 && n <= 65535, 'Port') }),
-])
+/** The event outbox of every endpoint (DEFAULT_OUTBOX when absent). */
+const OutboxConfig = exact(
+  'OutboxConfig',
+  {},
+  { capacity: PositiveInt, highWater: PositiveInt, batch: PositiveInt },
+)
+/** The endpoint lease under --ha (DEFAULT_LEASE when absent; --detection-ms overrides detectionMs). */
+const LeaseConfig = exact(
+  'LeaseConfig',
+  {},
+  { renewMs: PositiveInt, detectionMs: PositiveInt, pollMs: PositiveInt },
+)
+
+export const NodeConfig = exact(
+  'NodeConfig',
+  { nodeId: NodeId, endpoints: t.array(EndpointConfig) },
+  {
+    metricsPort: t.refinement(t.Int, (n) => n >= 0 && n <= 65535, 'Port'),
+    outbox: OutboxConfig,
+    lease: LeaseConfig,
+    /** Bound on a graceful stop's waits: the peers' StopCCN acks, the outbox flush. */
+    stopTimeoutMs: PositiveInt,
+  },
+)
 export type NodeConfig = t.TypeOf<typeof NodeConfig>
+
+/** Every key of the config file, for --help. */
+export const CONFIG_KEYS = {
+  node: ['nodeId', 'endpoints', 'metricsPort', 'outbox', 'lease', 'stopTimeoutMs'],
+  endpoint: [
+    'id',
+    'role',
+    'address',
+    'hostName',
+    'secrets',
+    'challenge',
+    'hideAvps',
+    'receiveWindow',
+    'retransmit',
+    'helloIntervalMs',
+    'maxSessionsPerTunnel',
+    'tieBreaker',
+    'dataResyncPackets',
+    'failover',
+  ],
+} as const
 
 export const parseConfig = (text: string): E.Either<string, NodeConfig> => {
   let json: unknown
@@ -64,6 +158,14 @@ export const parseConfig = (text: string): E.Either<string, NodeConfig> => {
   }
   const r = NodeConfig.decode(json)
   if (E.isLeft(r)) return E.left(describeContractError(fromValidation('config', r.left)))
+  if (r.right.endpoints.length === 0)
+    return E.left('invalid config: at .endpoints: at least one endpoint is needed')
+  const ob = { ...DEFAULT_OUTBOX, ...r.right.outbox }
+  if (ob.highWater > ob.capacity)
+    return E.left('invalid config: at .outbox.highWater: must not exceed outbox.capacity')
+  const lease = { ...DEFAULT_LEASE, ...r.right.lease }
+  if (lease.renewMs >= lease.detectionMs)
+    return E.left('invalid config: at .lease.renewMs: must be below lease.detectionMs')
   const ids = r.right.endpoints.map((e) => e.id)
   if (new Set(ids).size !== ids.length) return E.left('invalid config: endpoint ids must be unique')
   for (const ep of r.right.endpoints) {

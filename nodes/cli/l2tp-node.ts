@@ -1,367 +1,253 @@
 #!/usr/bin/env node
 // l2tp-node: runs the endpoints of a config file as LAC or LNS; with --simulate, one LAC
 // endpoint opens N tunnels x M sessions toward a peer and holds them (the peer simulator).
+// This file parses and validates; nodes/shell/node-root.ts builds the node (one wiring for
+// plain and --ha mode).
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
-import { type Logger, pino } from 'pino'
-import {
-  endpointSubjects,
-  errorReply,
-  issuedSubject,
-  LEASE_BUCKET,
-  nodeServiceMetadata,
-  SERVICE_NODE,
-  unsafe,
-} from '../../contracts/index.js'
-import { brokersFromEnv, natsFromEnv, topicsFromEnv } from '../../registry/cli/env.js'
-import {
-  connectNats,
-  type endpoint,
-  ensureTopics,
-  makeKafka,
-  type NatsConnection,
-  openKv,
-  request,
-  serve,
-} from '../../registry/shell/index.js'
-import { endpointCommands, nodeCommands } from '../shell/commands.js'
-import { HaEndpoint } from '../shell/ha-endpoint.js'
+import { pino } from 'pino'
+import { unsafe } from '../../contracts/index.js'
+import { DEFAULT_DATA_RESYNC } from '../engine/data.js'
 import { DEFAULT_LEASE } from '../shell/lease.js'
-import { nodeMetrics, serveMetrics } from '../shell/metrics.js'
-import { DEFAULT_OUTBOX, type Outbox } from '../shell/outbox.js'
-import { startPublishing } from '../shell/publishing.js'
+import { type NodeSettings, startNode } from '../shell/node-root.js'
+import { DEFAULT_OUTBOX } from '../shell/outbox.js'
 import { Simulation } from '../shell/simulator.js'
-import { UdpEndpoint } from '../shell/udp-endpoint.js'
-import { engineConfigOf, type NodeConfig, parseConfig } from './config.js'
+import { reasonOf, StartFailure } from '../shell/start-errors.js'
+import { type NodeConfig, parseConfig } from './config.js'
 
 const HELP = `l2tp-node: an L2TPv2 edge node (RFC 2661 LAC or LNS)
 
 Usage: l2tp-node --config FILE [options]
 
+Config file (JSON; an unknown key anywhere is refused, with its path):
+  nodeId                 this node's id
+  endpoints[]            at least one:
+    id, role             LAC|LNS
+    address {host, port} the UDP address the endpoint binds (normally port 1701)
+    hostName             Host Name AVP (default: the endpoint id)
+    secrets[]            {ref, peerHostName|"*", secret|secretEnv}: tunnel authentication
+    challenge            challenge every peer (default false)
+    hideAvps             hide sensitive AVPs (default true)
+    receiveWindow        1..65535 (default 16)
+    retransmit           {initialMs (1000), maxMs >= 8000 (8000), retries (5)}
+    helloIntervalMs      HELLO interval, 0 = off (default 60000)
+    maxSessionsPerTunnel (default 65535)
+    tieBreaker           send a Tie Breaker AVP in SCCRQ (RFC 2661 §4.4.3, default false)
+    dataResyncPackets    RFC 4951 §6: in-sequence old data packets before adopting their Ns (default ${DEFAULT_DATA_RESYNC})
+    failover             {control, data, recoveryTimeMs} RFC 4951 capability, or null
+  metricsPort            serve metrics (default 0 = off; --metrics-port overrides)
+  outbox                 {capacity (${DEFAULT_OUTBOX.capacity}), highWater (${DEFAULT_OUTBOX.highWater}), batch (${DEFAULT_OUTBOX.batch})}: events held
+                         while Kafka is away; above highWater new tunnels and sessions are refused
+  lease                  {renewMs (${DEFAULT_LEASE.renewMs}), detectionMs (${DEFAULT_LEASE.detectionMs}), pollMs (${DEFAULT_LEASE.pollMs})}: the --ha endpoint lease
+  stopTimeoutMs          bound on a graceful stop's waits (default 5000; --stop-timeout-ms overrides)
+
 Options:
-  --config FILE        node config (JSON): nodeId, endpoints[] (id, role LAC|LNS, address {host, port},
-                       hostName, secrets[{ref, peerHostName|"*", secret|secretEnv}], challenge, hideAvps,
-                       receiveWindow, retransmit {initialMs, maxMs>=8000, retries}, helloIntervalMs,
-                       maxSessionsPerTunnel, failover {control, data, recoveryTimeMs}), metricsPort.
-                       Errors name the path of the bad field.
+  --config FILE        the node config (above)
   --simulate ID        run endpoint ID (role LAC) as the peer simulator: open tunnels and sessions
   --peer HOST:PORT     the LNS the simulator connects to (default port 1701)
   --tunnels N          tunnels the simulator opens (default 1)
   --sessions M         sessions per tunnel (default 1)
   --concurrency K      tunnel set-ups in flight at once (default 64)
   --duration SECONDS   exit after this long (default: run until SIGINT/SIGTERM)
-  --metrics-port PORT  serve Prometheus metrics on 127.0.0.1:PORT/metrics (0 = off; overrides config)
+  --metrics-port PORT  Prometheus metrics on 127.0.0.1:PORT/metrics, liveness /healthz, readiness /readyz
   --ha                 own endpoints through the NATS KV lease (needs --publish and NATS_URL): stand by,
-                       take over when the owner's lease is not renewed for --detection-ms, recover its
+                       take over when the owner's lease is not renewed for the detection time, recover its
                        tunnels (RFC 4951), stop at once when the lease is lost; release on request
-  --detection-ms MS    standby detection time (default 3000)
+  --detection-ms MS    standby detection time (overrides lease.detectionMs; default ${DEFAULT_LEASE.detectionMs})
   --hook CMD           shell command run when this node gains or loses an endpoint (env L2TP_EVENT=gain|lose,
                        L2TP_ENDPOINT, L2TP_EPOCH, L2TP_ADDRESS): move the address with VRRP/BGP tooling
   --control            answer operator commands over NATS (NATS_URL): node status, and per endpoint
-                       tunnels, sessions, close-tunnel, close-session, sync, drain (--ha implies it,
-                       and adds release and takeover); every command is audited as CommandApplied
+                       tunnels, sessions, close-tunnel, close-session, sync, drain, undrain (--ha implies
+                       it, and adds release and takeover); every command is audited as CommandApplied
   --publish            publish every lifecycle event to Kafka (KAFKA_BROKERS) through the ordered
                        outbox; at start the endpoint is rehydrated from the log under the next epoch
+  --stop-timeout-ms MS bound on a graceful stop's waits (default 5000)
   --log-level LEVEL    trace|debug|info|warn|error (default info); logs are JSON lines
   --help               this text
 
-Environment: KAFKA_BROKERS (default 127.0.0.1:19092), L2TP_TOPIC_PREFIX, NATS_URL.
-Exit codes: 0 ok, 1 runtime failure, 2 bad arguments or config.`
+SIGTERM/SIGINT stop gracefully: a plain node closes its tunnels with StopCCN result 6 (requester is
+being shut down), waits for the peers' acknowledgements, flushes the outbox; an --ha node releases
+each endpoint it serves to a standby. Then it exits 0.
+Environment: KAFKA_BROKERS (default 127.0.0.1:19092), L2TP_TOPIC_PREFIX, NATS_URL, NATS_USER/NATS_PASS.
+Exit codes: 0 ok, 1 runtime failure (address in use, host not found, broker unreachable), 2 bad
+arguments or config.`
 
-const fail = (msg: string): never => {
-  console.error(`l2tp-node: ${msg}`)
-  process.exit(2)
-}
+/** A bad argument or config: one line, exit 2. */
+class Usage extends Error {}
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const
+type Level = (typeof LEVELS)[number]
 
 const parsePeer = (s: string) => {
   const m = /^([^:]+|\[[^\]]+\])(?::(\d+))?$/.exec(s)
-  if (m === null) return fail(`--peer must be HOST[:PORT], got '${s}'`)
+  if (m === null || m[1] === undefined) throw new Usage(`--peer must be HOST[:PORT], got '${s}'`)
   const port = Number(m[2] ?? 1701)
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return fail(`--peer port out of range: ${m[2]}`)
-  return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port: unsafe.port(port) }
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Usage(`--peer port out of range: ${m[2]}`)
+  return { host: m[1].replace(/^\[|\]$/g, ''), port: unsafe.port(port) }
 }
 
-const count = (name: string, v: string | undefined, dflt: number): number => {
+const int = (name: string, v: string | undefined, dflt: number, min = 0, max = Number.MAX_SAFE_INTEGER) => {
   if (v === undefined) return dflt
   const n = Number(v)
-  if (!Number.isInteger(n) || n < 0) return fail(`--${name} must be a whole number, got '${v}'`)
+  if (v.trim() === '' || !Number.isInteger(n) || n < min || n > max)
+    throw new Usage(`--${name} must be a whole number in ${min}..${max}, got '${v}'`)
   return n
 }
 
-const main = async (): Promise<void> => {
-  const { values } = (() => {
-    try {
-      return parseArgs({
-        options: {
-          config: { type: 'string' },
-          simulate: { type: 'string' },
-          peer: { type: 'string' },
-          tunnels: { type: 'string' },
-          sessions: { type: 'string' },
-          concurrency: { type: 'string' },
-          duration: { type: 'string' },
-          'metrics-port': { type: 'string' },
-          'log-level': { type: 'string' },
-          publish: { type: 'boolean' },
-          ha: { type: 'boolean' },
-          'detection-ms': { type: 'string' },
-          hook: { type: 'string' },
-          control: { type: 'boolean' },
-          help: { type: 'boolean' },
-        },
-        strict: true,
-      })
-    } catch (e) {
-      return fail(`${e instanceof Error ? e.message : String(e)} (see --help)`)
-    }
-  })()
-  if (values.help) {
-    console.log(HELP)
-    return
-  }
-  if (values.config === undefined) return fail('--config FILE is required (see --help)')
+const OPTIONS = {
+  config: { type: 'string' },
+  simulate: { type: 'string' },
+  peer: { type: 'string' },
+  tunnels: { type: 'string' },
+  sessions: { type: 'string' },
+  concurrency: { type: 'string' },
+  duration: { type: 'string' },
+  'metrics-port': { type: 'string' },
+  'log-level': { type: 'string' },
+  publish: { type: 'boolean' },
+  ha: { type: 'boolean' },
+  'detection-ms': { type: 'string' },
+  hook: { type: 'string' },
+  control: { type: 'boolean' },
+  'stop-timeout-ms': { type: 'string' },
+  help: { type: 'boolean' },
+} as const
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true }>>['values']
+
+const readConfig = (file: string | undefined): NodeConfig => {
+  if (file === undefined) throw new Usage('--config FILE is required (see --help)')
   const text = (() => {
     try {
-      return readFileSync(values.config, 'utf8')
+      return readFileSync(file, 'utf8')
     } catch (e) {
-      return fail(`cannot read ${values.config}: ${e instanceof Error ? e.message : String(e)}`)
+      throw new Usage(`cannot read ${file}: ${reasonOf(e)}`)
     }
   })()
   const parsed = parseConfig(text)
-  if (E.isLeft(parsed)) return fail(parsed.left)
-  const config = parsed.right
-  let sim: { endpoint: string; run: Simulation } | undefined
-  const log = pino({ level: values['log-level'] ?? 'info', base: { nodeId: config.nodeId } })
-  if (values.ha) return runHa(config, values, log)
-  const endpoints = config.endpoints.map(
-    (ep) =>
-      new UdpEndpoint(
-        engineConfigOf(ep),
-        ep.address,
-        { endpointId: ep.id, nodeId: config.nodeId, epoch: 1 },
-        {
-          onEvent: (e) => log.info({ event: e }, e.type),
-          onEffect: (f) => {
-            if (f._tag === 'Dropped') log.debug({ endpoint: ep.id, reason: f.reason }, 'datagram dropped')
-            if (sim?.endpoint === ep.id) sim.run.onEffect(f)
-          },
-        },
-      ),
-  )
-  const deps = values.publish
-    ? {
-        kafka: makeKafka({ brokers: brokersFromEnv(), clientId: `l2tp-node-${config.nodeId}` }),
-        names: topicsFromEnv(),
-      }
-    : null
-  const outboxes: Outbox[] = []
-  const outboxById = new Map<string, Outbox>()
-  if (deps !== null) await ensureTopics({ brokers: brokersFromEnv(), names: deps.names })
-  for (const e of endpoints) {
-    await e.start()
-    if (deps !== null) {
-      const p = await startPublishing(
-        e,
-        deps,
-        (level, msg, extra) => log[level]({ endpoint: e.identity.endpointId, ...extra }, msg),
-        DEFAULT_OUTBOX,
-        () => {
-          log.error(
-            { endpoint: e.identity.endpointId },
-            'fenced: another node owns this endpoint now; stopping it',
-          )
-          void e.stop()
-        },
-      )
-      outboxes.push(p.outbox)
-      outboxById.set(e.identity.endpointId, p.outbox)
-      log.info(
-        {
-          endpoint: e.identity.endpointId,
-          epoch: p.epoch,
-          rehydratedTunnels: p.rehydratedTunnels,
-          recovering: p.recovering,
-        },
-        'publishing to Kafka',
-      )
+  if (E.isLeft(parsed)) throw new Usage(parsed.left)
+  return parsed.right
+}
+
+interface Plan {
+  readonly settings: Omit<NodeSettings, 'log' | 'hooksFor'>
+  readonly level: Level
+  readonly durationS: number | null
+  readonly simulate: {
+    readonly endpoint: string
+    readonly options: ConstructorParameters<typeof Simulation>[1]
+  } | null
+}
+
+/** Every argument checked before anything binds or connects. */
+const plan = (v: Values): Plan => {
+  const config = readConfig(v.config)
+  const level = v['log-level'] ?? 'info'
+  if (!LEVELS.some((l) => l === level)) throw new Usage(`--log-level must be one of ${LEVELS.join('|')}`)
+  if (v.ha && !v.publish) throw new Usage('--ha needs --publish (the replacement rehydrates from Kafka)')
+  if (!v.ha && (v['detection-ms'] !== undefined || v.hook !== undefined))
+    throw new Usage('--detection-ms and --hook need --ha')
+  const lease = { ...DEFAULT_LEASE, ...config.lease }
+  const detectionMs = int('detection-ms', v['detection-ms'], lease.detectionMs, 1)
+  if (detectionMs <= lease.renewMs)
+    throw new Usage(`--detection-ms must be above the lease renewal interval (${lease.renewMs} ms)`)
+  const simulate = (() => {
+    if (v.simulate === undefined) {
+      if (v.peer !== undefined) throw new Usage('--peer needs --simulate')
+      return null
     }
-    log.info(
-      { endpoint: e.identity.endpointId, address: e.bind, role: e.engine.config.role },
-      'endpoint serving',
-    )
+    const ep = config.endpoints.find((e) => e.id === v.simulate)
+    if (ep === undefined || ep.role !== 'LAC')
+      throw new Usage(`--simulate needs an endpoint of role LAC, got '${v.simulate}'`)
+    if (v.peer === undefined) throw new Usage('--simulate needs --peer HOST:PORT')
+    return {
+      endpoint: ep.id,
+      options: {
+        peer: parsePeer(v.peer),
+        tunnels: int('tunnels', v.tunnels, 1, 0, 65535),
+        sessionsPerTunnel: int('sessions', v.sessions, 1, 0, 65535),
+        concurrentTunnels: int('concurrency', v.concurrency, 64, 1),
+      },
+    }
+  })()
+  return {
+    level: LEVELS.find((l) => l === level) ?? 'info',
+    durationS: v.duration === undefined ? null : int('duration', v.duration, 0, 1),
+    simulate,
+    settings: {
+      config,
+      publish: v.publish === true,
+      control: v.control === true || v.ha === true,
+      ha: v.ha ? { hook: v.hook ?? null } : null,
+      metricsPort: int('metrics-port', v['metrics-port'], config.metricsPort ?? 0, 0, 65535),
+      stopTimeoutMs: int('stop-timeout-ms', v['stop-timeout-ms'], config.stopTimeoutMs ?? 5000, 1),
+      outbox: { ...DEFAULT_OUTBOX, ...config.outbox },
+      lease: { ...lease, detectionMs },
+    },
   }
-  const startedAt = Date.now()
-  const control = values.control
-    ? await serveControl(config, log, [
-        nodeCommands({
-          nodeId: config.nodeId,
-          startedAt,
-          serving: () => endpoints,
-          standbyFor: () => [],
-          outboxOf: (id) => outboxById.get(id)?.pending ?? null,
-        }),
-        ...endpoints.map((e) => endpointCommands(e)),
-      ])
-    : null
-  const metricsPort = count('metrics-port', values['metrics-port'], config.metricsPort ?? 0)
-  const server =
-    metricsPort > 0
-      ? await serveMetrics(
-          nodeMetrics(
-            () => endpoints,
-            (id) => outboxById.get(id),
-          ),
-          metricsPort,
-        )
-      : null
-  if (server !== null) log.info({ port: metricsPort }, 'metrics on /metrics')
-  if (values.simulate !== undefined) {
-    const ep = endpoints.find((e) => e.identity.endpointId === values.simulate)
-    if (ep === undefined || ep.engine.config.role !== 'LAC')
-      return fail(`--simulate needs an endpoint of role LAC, got '${values.simulate}'`)
-    if (values.peer === undefined) return fail('--simulate needs --peer HOST:PORT')
-    const run = new Simulation(ep, {
-      peer: parsePeer(values.peer),
-      tunnels: count('tunnels', values.tunnels, 1),
-      sessionsPerTunnel: count('sessions', values.sessions, 1),
-      concurrentTunnels: count('concurrency', values.concurrency, 64),
-    })
-    sim = { endpoint: values.simulate, run }
+}
+
+const main = async (): Promise<void> => {
+  const values = (() => {
+    try {
+      return parseArgs({ options: OPTIONS, strict: true }).values
+    } catch (e) {
+      throw new Usage(`${reasonOf(e)} (see --help)`)
+    }
+  })()
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`)
+    return
+  }
+  const p = plan(values)
+  const log = pino({ level: p.level, base: { node: p.settings.config.nodeId } })
+  let sim: Simulation | undefined
+  const node = await startNode({
+    ...p.settings,
+    log,
+    hooksFor: (id) => (p.simulate?.endpoint === id ? { onEffect: (f) => sim?.onEffect(f) } : {}),
+  })
+  if (p.simulate !== null) {
+    const ep = node.endpoint(p.simulate.endpoint)
+    if (ep === null) throw new StartFailure(`endpoint ${p.simulate.endpoint} is not serving`)
+    const run = new Simulation(ep, p.simulate.options)
+    sim = run
     run.start()
     void run.done.then(() =>
       log.info({ progress: run.progress }, 'simulation settled: holding tunnels and sessions'),
     )
   }
-  const stop = async (why: string) => {
-    log.info({ why }, 'stopping')
-    server?.close()
-    await control?.close()
-    for (const e of endpoints) await e.stop()
-    for (const o of outboxes) {
-      await o.drain(10_000)
-      await o.close()
+  let stopping = false
+  const stop = (why: string) => {
+    if (stopping) {
+      if (why !== 'duration') process.exit(1) // a second signal: stop now, without waiting
+      return
     }
-    process.exit(0)
-  }
-  process.once('SIGINT', () => void stop('SIGINT'))
-  process.once('SIGTERM', () => void stop('SIGTERM'))
-  if (values.duration !== undefined)
-    setTimeout(() => void stop('duration'), count('duration', values.duration, 0) * 1000)
-}
-
-/** Connects to NATS as the node user and serves these command sets (one micro service each). */
-const serveControl = async (
-  config: NodeConfig,
-  log: Logger,
-  sets: ReadonlyArray<ReadonlyArray<ReturnType<typeof endpoint>>>,
-): Promise<NatsConnection> => {
-  const nc = await connectNats({ ...natsFromEnv('node'), name: `l2tp-node-${config.nodeId}` })()
-  if (E.isLeft(nc)) return fail(`NATS: ${nc.left.detail}`)
-  for (const set of sets)
-    await serve(
-      nc.right,
-      {
-        name: SERVICE_NODE,
-        version: '0.1.0',
-        description: `l2tp-node ${config.nodeId}`,
-        metadata: nodeServiceMetadata(config.nodeId),
-      },
-      set,
-    )
-  log.info({ subjects: sets.flat().map((e) => e.subject) }, 'answering operator commands over NATS')
-  return nc.right
-}
-
-type Values = {
-  publish?: boolean | undefined
-  'detection-ms'?: string | undefined
-  hook?: string | undefined
-  duration?: string | undefined
-}
-
-/** --ha: every endpoint under its lease; this node serves the ones it wins. */
-const runHa = async (config: NodeConfig, values: Values, log: Logger): Promise<void> => {
-  if (!values.publish) return fail('--ha needs --publish (the replacement rehydrates from Kafka)')
-  const brokers = brokersFromEnv()
-  const deps = {
-    kafka: makeKafka({ brokers, clientId: `l2tp-node-${config.nodeId}` }),
-    names: topicsFromEnv(),
-  }
-  await ensureTopics({ brokers, names: deps.names })
-  const nats = natsFromEnv('node')
-  const nc = await connectNats({ ...nats, name: `l2tp-node-${config.nodeId}` })()
-  if (E.isLeft(nc)) return fail(`NATS: ${nc.left.detail}`)
-  const kv = await openKv(nc.right, LEASE_BUCKET)()
-  if (E.isLeft(kv)) return fail(`lease bucket: ${kv.left.detail}`)
-  const detectionMs = count('detection-ms', values['detection-ms'], DEFAULT_LEASE.detectionMs)
-  const has = config.endpoints.map((ep) => {
-    const l = (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) =>
-      log[level]({ endpoint: ep.id, ...extra }, msg)
-    const h = new HaEndpoint(
-      engineConfigOf(ep),
-      ep.address,
-      { endpointId: ep.id, nodeId: config.nodeId },
-      deps,
-      kv.right,
-      nc.right,
-      l,
-      {
-        lease: { ...DEFAULT_LEASE, detectionMs },
-        ...(values.hook === undefined ? {} : { hook: values.hook }),
-        endpointHooks: { onEvent: (e) => log.debug({ event: e }, e.type) },
+    stopping = true
+    node.stop(why).then(
+      () => process.exit(0),
+      (e: unknown) => {
+        exitWith(1, `stopping failed: ${reasonOf(e)}`)
       },
     )
-    h.start()
-    return h
-  })
-  const ids = config.endpoints.map((e) => unsafe.endpointId(e.id))
-  await serve(
-    nc.right,
-    {
-      name: SERVICE_NODE,
-      version: '0.1.0',
-      description: `l2tp-node ${config.nodeId}`,
-      metadata: nodeServiceMetadata(config.nodeId),
-    },
-    nodeCommands({
-      nodeId: unsafe.nodeId(config.nodeId),
-      startedAt: Date.now(),
-      serving: () => has.flatMap((h) => (h.endpoint === null ? [] : [h.endpoint])),
-      standbyFor: () => ids.filter((_, i) => has[i]?.isServing !== true),
-      outboxOf: (id) => has[ids.indexOf(id)]?.publishing?.outbox.pending ?? null,
-      takeOver: async (endpointId, issuer) => {
-        const i = ids.indexOf(endpointId)
-        const h = has[i]
-        if (h === undefined) return errorReply('NotFound', `this node has no endpoint ${endpointId}`)
-        // The release is this node's own request (issued under its identity); the takeover
-        // itself is audited by the new owner with the operator as issuer.
-        return h.takeOver(issuer, async () => {
-          const r = await request(
-            nc.right,
-            issuedSubject(endpointSubjects(endpointId).release, nats.user),
-            { type: 'ReleaseEndpoint', v: 1, endpointId },
-            1000, // an owner that does not answer within a second is claimed from
-          )()
-          return E.isRight(r) && (r.right as { ok?: boolean }).ok === true
-        })
-      },
-    }),
-  )
-  log.info({ endpoints: config.endpoints.map((e) => e.id), detectionMs }, 'standing by for leases')
-  const stop = async (why: string) => {
-    log.info({ why }, 'stopping')
-    for (const h of has) await h.stop()
-    await nc.right.close()
-    process.exit(0)
   }
-  process.once('SIGINT', () => void stop('SIGINT'))
-  process.once('SIGTERM', () => void stop('SIGTERM'))
-  if (values.duration !== undefined)
-    setTimeout(() => void stop('duration'), count('duration', values.duration, 0) * 1000)
+  process.on('SIGINT', () => stop('SIGINT'))
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  if (p.durationS !== null) setTimeout(() => stop('duration'), p.durationS * 1000)
 }
+
+/** One line on stderr, then exit once it is written (the node's sockets would keep it alive). */
+function exitWith(code: number, line: string): void {
+  process.exitCode = code
+  process.stderr.write(`l2tp-node: ${line}\n`, () => process.exit(code))
+}
+
+const die = (e: unknown) => exitWith(1, `unexpected failure: ${reasonOf(e)}`)
+process.on('uncaughtException', die)
+process.on('unhandledRejection', die)
 
 main().catch((e: unknown) => {
-  console.error(`l2tp-node: ${e instanceof Error ? e.stack : String(e)}`)
-  process.exit(1)
+  exitWith(e instanceof Usage ? 2 : 1, reasonOf(e))
 })

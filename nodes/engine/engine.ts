@@ -120,7 +120,7 @@ export const step = (engine: Engine, input: Input, now: number, rng: Rng): Effec
     case 'CloseTunnel': {
       const t = engine.tunnels.get(input.tunnelId)
       if (t !== undefined) {
-        stopTunnel(ctx, t, input.resultCode, null, input.reason, 'operator')
+        stopTunnel(ctx, t, input.resultCode, null, input.reason, input.closedBy ?? 'operator')
         arm(ctx, t)
       }
       break

@@ -2,7 +2,7 @@
 // outgoing calls OCRQ/OCRP/OCCN on the LAC and the LNS side, CDN, WEN and SLI. Sans-IO.
 import { CdnResult, type ControlMessage, ErrorCode, MessageType } from '../wire/index.js'
 import { type Ctx, emit, pickId, sendControl } from './io.js'
-import type { OpenSessionParams, Session, Tunnel } from './types.js'
+import { type OpenSessionParams, REFUSED, type Session, type Tunnel } from './types.js'
 
 /** A session record in its first state; data Ns 0 and no expectation yet. */
 export const newSession = (localId: number, direction: Session['direction'], serial: number): Session => ({
@@ -270,23 +270,9 @@ export const onSessionMessage = (ctx: Ctx, t: Tunnel, m: ControlMessage): void =
     const clash = syncCollision(t, m)
     if (clash !== undefined) return collide(ctx, t, clash)
     if (ctx.engine.refuseNew)
-      return refuse(
-        ctx,
-        t,
-        m,
-        CdnResult.NoFacilitiesTemporary,
-        ErrorCode.NoResources,
-        'not accepting new sessions',
-      )
+      return refuse(ctx, t, m, CdnResult.NoFacilitiesTemporary, ErrorCode.NoResources, REFUSED.session)
     if (t.sessions.size >= ctx.engine.config.maxSessionsPerTunnel) {
-      return refuse(
-        ctx,
-        t,
-        m,
-        CdnResult.NoFacilitiesTemporary,
-        ErrorCode.NoResources,
-        'session limit of the tunnel reached',
-      )
+      return refuse(ctx, t, m, CdnResult.NoFacilitiesTemporary, ErrorCode.NoResources, REFUSED.sessionLimit)
     }
     return m.type === MessageType.ICRQ ? onIcrq(ctx, t, m) : onOcrq(ctx, t, m)
   }

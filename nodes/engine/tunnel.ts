@@ -15,7 +15,7 @@ import {
   recoveredAsResponder,
   recoveryTunnelClosed,
 } from './recovery.js'
-import type { Tunnel } from './types.js'
+import { REFUSED, type Tunnel } from './types.js'
 import { DEFAULT_WINDOW, setPeerWindowOf } from './window.js'
 
 const equal = (a: Uint8Array, b: Uint8Array): boolean =>
@@ -56,7 +56,7 @@ export const onSccrq = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
   if (m.avps.tunnelRecovery !== undefined) return onRecoverySccrq(ctx, t, m)
   if (tieLost(ctx, t, m)) return
   if (m.avps.protocolVersion?.ver !== 1) return badVersion(ctx, t)
-  if (ctx.engine.refuseNew) return stopTunnel(ctx, t, 2, ErrorCode.NoResources, 'not accepting new tunnels')
+  if (ctx.engine.refuseNew) return stopTunnel(ctx, t, 2, ErrorCode.NoResources, REFUSED.tunnel)
   t.secret = ctx.engine.config.secretFor(t.peerHostName)
   if (m.avps.challenge !== undefined && t.secret === null) {
     return stopTunnel(ctx, t, StopCcnResult.NotAuthorized, null, 'challenged, but no secret for this peer')

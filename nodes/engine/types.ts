@@ -138,6 +138,13 @@ export interface Engine {
   readonly stats: EngineStats
 }
 
+/** SetupRejected reasons of the refusals the shell counts (drain, outbox pressure, session limit). */
+export const REFUSED = {
+  tunnel: 'not accepting new tunnels',
+  session: 'not accepting new sessions',
+  sessionLimit: 'session limit of the tunnel reached',
+} as const
+
 export interface EngineStats {
   datagrams: number
   discarded: number
@@ -188,6 +195,8 @@ export type Input =
       readonly tunnelId: number
       readonly resultCode: number
       readonly reason: string | null
+      /** Who closes, for TunnelClosed.closedBy: an operator's command (default) or this node itself (shutdown). */
+      readonly closedBy?: 'operator' | 'local'
     }
   /** RFC 4951 §5.9 Step II: FSQ for every established session of the tunnel. */
   | { readonly _tag: 'QuerySessions'; readonly tunnelId: number }

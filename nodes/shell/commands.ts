@@ -20,6 +20,7 @@ import {
   type Reply,
   SyncSessions,
   TakeOverEndpoint,
+  UndrainEndpoint,
 } from '../../contracts/index.js'
 import { sessionCount, sessionItems, tablePage, tunnelItems } from '../../registry/index.js'
 import { endpoint, issuedEndpoint } from '../../registry/shell/index.js'
@@ -184,11 +185,25 @@ export const endpointCommands = (ep: UdpEndpoint, release?: AnyEndpoint): Readon
       subject: s.drain,
       request: DrainEndpoint,
       handle: onlyFor(ep, (_r, { issuer }) => {
-        ep.engine.refuseNew = true
+        ep.refusal.set('drain', true)
         return audited(
           ep,
           { command: 'DrainEndpoint', subject: s.drain, issuer },
           okReply({ draining: ep.identity.endpointId }),
+        )
+      }),
+    }),
+    issuedEndpoint({
+      name: 'undrain',
+      subject: s.undrain,
+      request: UndrainEndpoint,
+      handle: onlyFor(ep, (_r, { issuer }) => {
+        // Lifts the operator's drain only: outbox pressure (or a release) still refuses.
+        ep.refusal.set('drain', false)
+        return audited(
+          ep,
+          { command: 'UndrainEndpoint', subject: s.undrain, issuer },
+          okReply({ undrained: ep.identity.endpointId, refusing: ep.refusal.list.join(',') || 'none' }),
         )
       }),
     }),
@@ -209,6 +224,8 @@ export const summaryOf = (ep: UdpEndpoint, outboxPending: number | null = null):
   sessions: sessionCount(ep.table) as EndpointSummary['sessions'],
   consistent: true,
   outboxPending,
+  draining: ep.refusal.has('drain'),
+  refusing: ep.refusal.list,
 })
 
 export interface NodeView {

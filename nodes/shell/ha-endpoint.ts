@@ -27,7 +27,8 @@ import {
 import type { EngineConfig } from '../engine/types.js'
 import { audited, endpointCommands } from './commands.js'
 import { DEFAULT_LEASE, EndpointLease, type LeaseOptions } from './lease.js'
-import { DEFAULT_OUTBOX } from './outbox.js'
+import type { EndpointWatch } from './observe.js'
+import { DEFAULT_OUTBOX, type Outbox, type OutboxOptions } from './outbox.js'
 import { type Publishing, startPublishing } from './publishing.js'
 import { type EndpointHooks, UdpEndpoint } from './udp-endpoint.js'
 
@@ -38,6 +39,9 @@ export interface HaOptions {
   /** Shell command run on gain/lose, with L2TP_EVENT, L2TP_ENDPOINT, L2TP_EPOCH, L2TP_ADDRESS set. */
   readonly hook?: string
   readonly endpointHooks?: EndpointHooks
+  readonly outbox?: OutboxOptions
+  /** Counts recovery progress across this node's takeovers of the endpoint. */
+  readonly watch?: EndpointWatch
 }
 
 export class HaEndpoint {
@@ -71,6 +75,15 @@ export class HaEndpoint {
     return this.current?.publishing ?? null
   }
 
+  get outbox(): Outbox | null {
+    return this.current?.publishing.outbox ?? null
+  }
+
+  /** The lease as the metrics show it. */
+  get leaseState(): { readonly held: boolean; readonly epoch: number } {
+    return { held: this.lease.isOwner, epoch: this.lease.currentEpoch }
+  }
+
   start(): void {
     this.lease.start()
   }
@@ -93,13 +106,14 @@ export class HaEndpoint {
       ep,
       this.deps,
       this.log,
-      DEFAULT_OUTBOX,
+      this.options.outbox ?? DEFAULT_OUTBOX,
       () => this.lose('event writer fenced'),
       256,
       epoch,
     )
     const service = this.nc === null ? null : await this.serveCommands(this.nc, ep)
     this.current = { ep, publishing, service }
+    if (this.options.watch !== undefined) this.options.watch.recovery.queued += publishing.recovering
     this.log('info', 'serving endpoint', {
       endpoint: this.identity.endpointId,
       epoch: publishing.epoch,
@@ -121,18 +135,23 @@ export class HaEndpoint {
   }
 
   /** Planned switchover: flush, record EndpointReleased, flush, release the lease, stop. */
-  async release(reason: string): Promise<boolean> {
+  async release(reason: string, timeoutMs = 30_000): Promise<boolean> {
     const c = this.current
     if (c === null) return false
-    c.ep.engine.refuseNew = true
-    await c.publishing.outbox.drain()
+    c.ep.refusal.set('release', true)
+    await c.publishing.outbox.drain(timeoutMs)
     c.ep.record({ type: 'EndpointReleased', v: 1, reason } as never)
-    await c.publishing.outbox.drain()
+    await c.publishing.outbox.drain(timeoutMs)
     this.current = null
     await this.lease.release()
     await c.service?.stop().catch(() => undefined)
     await c.publishing.outbox.close()
     await c.ep.stop()
+    this.log('info', 'released endpoint to a standby', {
+      endpoint: this.identity.endpointId,
+      epoch: c.publishing.epoch,
+      reason,
+    })
     this.runHook('lose', c.publishing.epoch)
     return true
   }
@@ -217,6 +236,12 @@ export class HaEndpoint {
     child.on('exit', (code) => {
       if (code !== 0) this.log('warn', 'endpoint hook failed', { event, code })
     })
+  }
+
+  /** Graceful stop: a served endpoint is released to a standby (planned switchover) first. */
+  async shutdown(reason: string, timeoutMs: number): Promise<void> {
+    if (this.current !== null) await this.release(reason, timeoutMs)
+    await this.stop()
   }
 
   async stop(): Promise<void> {

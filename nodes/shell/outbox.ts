@@ -46,6 +46,16 @@ export class Outbox {
     return this.queue.length - this.head
   }
 
+  /** When the oldest event still waiting was recorded (null: nothing waits). */
+  get oldestPendingAt(): number | null {
+    return this.queue[this.head]?.at ?? null
+  }
+
+  /** True while the last attempt to reach the event log failed. */
+  get unreachable(): boolean {
+    return this.failures > 0
+  }
+
   /** Takes an event; never blocks. Over capacity it is counted as dropped and logged (the engine refuses new work well before). */
   push(e: L2tpEvent): void {
     if (this.stopped) return

@@ -40,7 +40,7 @@ export const startPublishing = async (
   endpoint.adopt(table, epoch)
   const outbox = new Outbox(() => openEndpointWriter(deps, id), options, {
     onPressure: (full) => {
-      endpoint.engine.refuseNew = full
+      endpoint.refusal.set('outbox', full)
     },
     onFenced: () => onFenced(),
     log,

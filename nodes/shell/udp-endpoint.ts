@@ -8,6 +8,7 @@ import { type Address, type EndpointId, type L2tpEvent, type NodeId, unsafe } fr
 import { type EndpointTable, emptyTable, evolve } from '../../registry/index.js'
 import { createEngine, step } from '../engine/engine.js'
 import type { Effect, Engine, EngineConfig, EventBody, Input, Rng } from '../engine/types.js'
+import { Refusal } from './refusal.js'
 import { TimerHeap } from './timer-heap.js'
 
 /** Crypto randomness from a 64 KiB pool: one getrandom call per ~16,000 ids, not one per id. */
@@ -62,6 +63,8 @@ export class UdpEndpoint {
   private readonly now: () => number
   sent = 0
   sendErrors = 0
+  /** Why new tunnels and sessions are refused (drain, outbox pressure, release, shutdown). */
+  readonly refusal: Refusal
 
   constructor(
     config: EngineConfig,
@@ -70,6 +73,9 @@ export class UdpEndpoint {
     private readonly hooks: EndpointHooks = {},
   ) {
     this.engine = createEngine(config, bind)
+    this.refusal = new Refusal((refuse) => {
+      this.engine.refuseNew = refuse
+    })
     this.table = emptyTable(identity.endpointId)
     this.epoch = identity.epoch
     this.now = hooks.clock ?? Date.now

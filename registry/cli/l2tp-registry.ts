@@ -4,18 +4,16 @@
 import { parseArgs } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
 import { pino } from 'pino'
-import { Gauge, Registry } from 'prom-client'
 import {
   connectNats,
   DEFAULT_LIVENESS,
   DEFAULT_REGISTRY,
   ensureTopics,
   makeKafka,
-  partitionOffsets,
   RegistryService,
 } from '../shell/index.js'
 import { serveMetrics } from '../shell/metrics-server.js'
-import { compareOffsets } from '../shell/partition-reader.js'
+import { registryMonitor } from '../shell/registry-metrics.js'
 import { brokersFromEnv, natsFromEnv, topicsFromEnv } from './env.js'
 
 const HELP = `l2tp-registry: the event-sourced registry of L2TP tunnels and sessions
@@ -26,24 +24,38 @@ Options:
   --group ID            Kafka consumer group (instances of one group share partitions; default l2tp-registry)
   --snapshot-events N   snapshot dirty endpoints every N events (default ${DEFAULT_REGISTRY.snapshotEveryEvents})
   --snapshot-ms MS      ... and at least every MS milliseconds (default ${DEFAULT_REGISTRY.snapshotEveryMs})
-  --metrics-port PORT   Prometheus metrics on 127.0.0.1:PORT/metrics (default 0 = off)
+  --metrics-port PORT   Prometheus metrics on 127.0.0.1:PORT/metrics, liveness /healthz, readiness
+                        /readyz (folding, Kafka and NATS reachable) (default 0 = off)
   --detection-ms MS     an owner whose lease is not renewed for MS (registry clock) shows as gone
-                        (default ${DEFAULT_LIVENESS.detectionMs}, the standby's default)
+                        (default ${DEFAULT_LIVENESS.detectionMs}, the standby's default; at least 1)
   --log-level LEVEL     trace|debug|info|warn|error (default info)
   --help                this text
 
 Environment: KAFKA_BROKERS (default 127.0.0.1:19092), NATS_URL (default nats://127.0.0.1:14222),
-NATS_USER/NATS_PASS (default: the registry user of infra/nats), L2TP_TOPIC_PREFIX.`
+NATS_USER/NATS_PASS (default: the registry user of infra/nats), L2TP_TOPIC_PREFIX.
+Exit codes: 0 ok, 1 runtime failure (broker unreachable, port taken), 2 bad arguments.`
 
-const fail = (m: string): never => {
-  console.error(`l2tp-registry: ${m}`)
-  process.exit(2)
-}
+/** A bad argument: one line, exit 2. Operational failures: one line, exit 1. */
+class Usage extends Error {}
+class Failure extends Error {}
 
-const int = (name: string, v: string | undefined, d: number): number => {
+const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? ''
+
+const int = (name: string, v: string | undefined, d: number, max = Number.MAX_SAFE_INTEGER): number => {
   if (v === undefined) return d
   const n = Number(v)
-  return Number.isInteger(n) && n >= 0 ? n : fail(`--${name} must be a whole number, got '${v}'`)
+  if (v.trim() !== '' && Number.isInteger(n) && n >= 0 && n <= max) return n
+  throw new Usage(`--${name} must be a whole number in 0..${max}, got '${v}'`)
+}
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error']
+
+const step = async <A>(what: string, run: () => Promise<A>): Promise<A> => {
+  try {
+    return await run()
+  } catch (e) {
+    throw new Failure(`${what}: ${firstLine(e)}`)
+  }
 }
 
 const main = async () => {
@@ -59,18 +71,21 @@ const main = async () => {
           'log-level': { type: 'string' },
           help: { type: 'boolean' },
         },
+        strict: true,
       })
     } catch (e) {
-      return fail(`${e instanceof Error ? e.message : String(e)} (see --help)`)
+      throw new Usage(`${firstLine(e)} (see --help)`)
     }
   })()
-  if (values.help) return console.log(HELP)
-  const log = pino({ level: values['log-level'] ?? 'info', base: { service: 'l2tp-registry' } })
-  const names = topicsFromEnv()
-  const brokers = brokersFromEnv()
-  await ensureTopics({ brokers, names })
-  const deps = { kafka: makeKafka({ brokers, clientId: 'l2tp-registry' }), names }
-  const service = new RegistryService(deps, {
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`)
+    return
+  }
+  // Every argument is checked before anything connects or binds.
+  const level = values['log-level'] ?? 'info'
+  if (!LEVELS.includes(level)) throw new Usage(`--log-level must be one of ${LEVELS.join('|')}`)
+  const port = int('metrics-port', values['metrics-port'], 0, 65535)
+  const options = {
     groupId: values.group ?? DEFAULT_REGISTRY.groupId,
     snapshotEveryEvents: int(
       'snapshot-events',
@@ -80,66 +95,44 @@ const main = async () => {
     snapshotEveryMs: int('snapshot-ms', values['snapshot-ms'], DEFAULT_REGISTRY.snapshotEveryMs),
     liveness: {
       ...DEFAULT_LIVENESS,
-      detectionMs: int('detection-ms', values['detection-ms'], DEFAULT_LIVENESS.detectionMs),
+      detectionMs: Math.max(1, int('detection-ms', values['detection-ms'], DEFAULT_LIVENESS.detectionMs)),
     },
-  })
-  await service.start()
-  log.info({ snapshots: service.loadedSnapshots, topics: names }, 'registry folding l2tp.events')
-  const nc = await connectNats({ ...natsFromEnv('registry'), name: 'l2tp-registry' })()
-  if (E.isLeft(nc)) return fail(`NATS: ${nc.left.detail}`)
-  await service.serveQueries(nc.right)
-  const port = int('metrics-port', values['metrics-port'], 0)
-  if (port > 0) {
-    const reg = new Registry()
-    const g = (name: string, help: string, read: () => number) =>
-      new Gauge({
-        name,
-        help,
-        registers: [reg],
-        collect() {
-          this.set(read())
-        },
-      })
-    g('l2tp_registry_events_total', 'Events folded', () => service.stats?.events ?? 0)
-    g(
-      'l2tp_registry_dead_letters_total',
-      'Records sent to l2tp.events.dead',
-      () => service.stats?.deadLetters ?? 0,
-    )
-    g(
-      'l2tp_registry_stale_rejected_total',
-      'Events of a stale epoch rejected',
-      () => service.stats?.verdicts.stale ?? 0,
-    )
-    g('l2tp_registry_endpoints', 'Endpoints known', () => service.fleet.size)
-    g(
-      'l2tp_registry_inconsistent_endpoints',
-      'Endpoints with a seq gap',
-      () => [...service.fleet.values()].filter((t) => !t.consistent).length,
-    )
-    let lag = 0
-    g('l2tp_registry_consumer_lag', 'Committed events not yet folded (all partitions)', () => lag)
-    setInterval(async () => {
-      const o = await partitionOffsets(deps, names.events)()
-      if (E.isLeft(o)) return
-      lag = o.right.reduce((sum, p) => {
-        const pos = service.positions.get(p.partition) ?? p.low
-        return sum + (compareOffsets(p.high, pos) > 0 ? Number(BigInt(p.high) - BigInt(pos)) : 0)
-      }, 0)
-    }, 5000).unref()
-    await serveMetrics(reg, port)
-    log.info({ port }, 'metrics on /metrics')
   }
+  const log = pino({ level, base: { service: 'l2tp-registry' } })
+  const names = topicsFromEnv()
+  const brokers = brokersFromEnv()
+  await step(`Kafka (${brokers.join(',')}) unreachable`, () => ensureTopics({ brokers, names }))
+  const deps = { kafka: makeKafka({ brokers, clientId: 'l2tp-registry' }), names }
+  const service = new RegistryService(deps, options)
+  await step('folding l2tp.events', () => service.start())
+  log.info({ snapshots: service.loadedSnapshots, topics: names }, 'registry folding l2tp.events')
+  const nats = natsFromEnv('registry')
+  const nc = await connectNats({ ...nats, name: 'l2tp-registry' })()
+  if (E.isLeft(nc)) throw new Failure(`NATS (${nats.servers}) unreachable: ${nc.left.detail}`)
+  await service.serveQueries(nc.right)
+  const monitor = registryMonitor(service, deps, nc.right)
+  if (port > 0) {
+    await step(`metrics port 127.0.0.1:${port}`, () =>
+      serveMetrics(monitor.registry, port, '127.0.0.1', monitor.health),
+    )
+    log.info({ port }, 'metrics on /metrics, health on /healthz and /readyz')
+  }
+  let stopping = false
   const stop = async () => {
+    if (stopping) return
+    stopping = true
+    monitor.stop()
     await service.stop()
     await nc.right.close()
     process.exit(0)
   }
-  process.once('SIGINT', () => void stop())
-  process.once('SIGTERM', () => void stop())
+  process.on('SIGINT', () => void stop())
+  process.on('SIGTERM', () => void stop())
 }
 
 main().catch((e: unknown) => {
-  console.error(`l2tp-registry: ${e instanceof Error ? e.message : String(e)}`)
-  process.exit(1)
+  const code = e instanceof Usage ? 2 : 1
+  process.exitCode = code
+  // Exit once the line is written: open broker clients would keep the process alive.
+  process.stderr.write(`l2tp-registry: ${firstLine(e)}\n`, () => process.exit(code))
 })

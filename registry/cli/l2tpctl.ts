@@ -36,6 +36,7 @@ Node commands (answered by the node serving the endpoint; audited as CommandAppl
                                               CDN (result 3) to the peer
   sync --endpoint X [--tunnel TID]            RFC 4951 session synchronisation on demand (FSQ/FSR)
   drain --endpoint X                          refuse new tunnels and sessions; established ones stay
+  undrain --endpoint X                        lift the drain (outbox pressure still refuses while it lasts)
   release --endpoint X                        planned switchover: the owner hands the endpoint to a standby
   takeover --node N --endpoint X              a standby node claims the endpoint now (asks the owner to release first)
 

@@ -196,6 +196,7 @@ export const commandArbs: Record<Command['type'], fc.Arbitrary<Command>> = {
   ),
   SyncSessions: req('SyncSessions', fc.record({ endpointId: name, localTunnelId: opt(id16) })),
   DrainEndpoint: req('DrainEndpoint', fc.record({ endpointId: name })),
+  UndrainEndpoint: req('UndrainEndpoint', fc.record({ endpointId: name })),
   ReleaseEndpoint: req('ReleaseEndpoint', fc.record({ endpointId: name })),
   TakeOverEndpoint: req('TakeOverEndpoint', fc.record({ endpointId: name })),
   ListEndpoints: listing(

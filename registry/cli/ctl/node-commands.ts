@@ -47,15 +47,20 @@ export const done = async (c: Ctx, subject: string, body: unknown): Promise<void
 
 const col = (x: unknown, n: number) => String(x).padEnd(n)
 
+/** A node's drain state of an endpoint: `yes`, or `no (drain, outbox)`; `-` from an older node. */
+const refusingText = (refusing: readonly string[] | undefined): string =>
+  refusing === undefined ? '-' : refusing.length === 0 ? 'yes' : `no (${refusing.join(', ')})`
+
 const status: Command = async (c) => {
   const node = need(str(c.values, 'node'), '--node')
   const r = await ask(c, `l2tp.node.${node}.status`, { type: 'GetNodeStatus', v: 1 }, NodeStatus)
   await c.out.one(r, () =>
     [
       `node ${r.nodeId}  up ${Math.round(r.uptimeMs / 1000)} s  standby for: ${r.standbyFor.join(', ') || '-'}`,
-      'ENDPOINT          ROLE  EPOCH  TUNNELS  SESSIONS',
+      'ENDPOINT          ROLE  EPOCH  TUNNELS  SESSIONS  ACCEPTING',
       ...r.endpoints.map(
-        (e) => `${col(e.endpointId, 18)}${col(e.role, 6)}${col(e.epoch, 7)}${col(e.tunnels, 9)}${e.sessions}`,
+        (e) =>
+          `${col(e.endpointId, 18)}${col(e.role, 6)}${col(e.epoch, 7)}${col(e.tunnels, 9)}${col(e.sessions, 10)}${refusingText(e.refusing)}`,
       ),
     ].join('\n'),
   )
@@ -131,6 +136,12 @@ export const nodeCommands: Readonly<Record<string, Command>> = {
   drain: (c) =>
     done(c, epSubject(c.values, 'drain'), {
       type: 'DrainEndpoint',
+      v: 1,
+      endpointId: ep(c.values),
+    }),
+  undrain: (c) =>
+    done(c, epSubject(c.values, 'undrain'), {
+      type: 'UndrainEndpoint',
       v: 1,
       endpointId: ep(c.values),
     }),

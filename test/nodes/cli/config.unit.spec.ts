@@ -57,9 +57,85 @@ describe('l2tp-node config', () => {
       JSON.stringify({ ...base, endpoints: [base.endpoints[0], base.endpoints[0]] }),
       /must be unique/,
     ],
+    [
+      'an empty endpoint list',
+      JSON.stringify({ ...base, endpoints: [] }),
+      /at \.endpoints: at least one endpoint/,
+    ],
+    [
+      'an outbox high-water mark above its capacity',
+      JSON.stringify({ ...base, outbox: { capacity: 10, highWater: 20 } }),
+      /at \.outbox\.highWater/,
+    ],
+    [
+      'a lease renewed no faster than it is detected',
+      JSON.stringify({ ...base, lease: { renewMs: 3000, detectionMs: 3000 } }),
+      /at \.lease\.renewMs/,
+    ],
   ])('refuses %s with a readable reason', (_name, text, want) => {
     const r = parseConfig(text)
     expect(r._tag).toBe('Left')
     if (r._tag === 'Left') expect(r.left).toMatch(want)
+  })
+
+  it.each([
+    ['a top-level key', { ...base, metricPort: 9100 }, '.metricPort'],
+    ['an endpoint key', JSON.parse(withEp({ sercrets: [] })), '.endpoints.0.sercrets'],
+    [
+      'an address key',
+      JSON.parse(withEp({ address: { host: '127.0.0.2', port: 1701, hots: 'x' } })),
+      '.endpoints.0.address.hots',
+    ],
+    [
+      'a secret key',
+      JSON.parse(withEp({ secrets: [{ ref: 'x', peerHostName: '*', secret: 's', scret: 't' }] })),
+      '.endpoints.0.secrets.0.scret',
+    ],
+    [
+      'a retransmit key',
+      JSON.parse(withEp({ retransmit: { initalMs: 500 } })),
+      '.endpoints.0.retransmit.initalMs',
+    ],
+    [
+      'a failover key',
+      JSON.parse(withEp({ failover: { control: true, data: true, recoveryTimeMs: 0, x: 1 } })),
+      '.endpoints.0.failover.x',
+    ],
+    ['an outbox key', { ...base, outbox: { capacty: 5 } }, '.outbox.capacty'],
+    ['a lease key', { ...base, lease: { detection: 5 } }, '.lease.detection'],
+  ])('refuses an unknown key anywhere (%s), naming its path', (_name, config, path) => {
+    expect(parseConfig(JSON.stringify(config))).toEqual({
+      _tag: 'Left',
+      left: `invalid config: at ${path}: unknown key`,
+    })
+  })
+
+  it('accepts every documented key, outbox and lease knobs included', () => {
+    const r = parseConfig(
+      JSON.stringify({
+        ...base,
+        metricsPort: 9100,
+        stopTimeoutMs: 2000,
+        outbox: { capacity: 1000, highWater: 800, batch: 50 },
+        lease: { renewMs: 500, detectionMs: 2000, pollMs: 100 },
+        endpoints: [
+          {
+            ...base.endpoints[0],
+            hostName: 'lns',
+            secrets: [{ ref: 'x', peerHostName: '*', secret: 's' }],
+            challenge: true,
+            hideAvps: false,
+            receiveWindow: 8,
+            retransmit: { initialMs: 500, maxMs: 8000, retries: 3 },
+            helloIntervalMs: 0,
+            maxSessionsPerTunnel: 10,
+            tieBreaker: true,
+            dataResyncPackets: 4,
+            failover: { control: true, data: true, recoveryTimeMs: 1000 },
+          },
+        ],
+      }),
+    )
+    expect(r).toMatchObject({ _tag: 'Right', right: { outbox: { highWater: 800 }, lease: { renewMs: 500 } } })
   })
 })

@@ -285,4 +285,30 @@ describe('node commands over NATS', () => {
       ['DrainEndpoint', 'bob', 'applied'],
     ])
   })
+
+  it('undrain lifts the operator drain only, not outbox pressure; status shows the drain state', async () => {
+    const undrain = { type: 'UndrainEndpoint', v: 1, endpointId: ENDPOINT }
+    const drained = await ask(auditor, nodeSubjects(NODE).status, { type: 'GetNodeStatus', v: 1 })
+    expect(drained.result).toMatchObject({ endpoints: [{ draining: true, refusing: ['drain'] }] })
+    // The outbox crosses its high-water mark while drained; draining back must not undrain.
+    lns.refusal.set('outbox', true)
+    lns.refusal.set('outbox', false)
+    expect(lns.engine.refuseNew).toBe(true)
+    lns.refusal.set('outbox', true)
+    const u = await ask(operator, issuedSubject(subjects.undrain, 'carol'), undrain)
+    expect(u).toMatchObject({ ok: true, result: { refusing: 'outbox' } })
+    expect(lns.engine.refuseNew).toBe(true) // outbox pressure still refuses
+    lns.refusal.set('outbox', false)
+    expect(lns.engine.refuseNew).toBe(false)
+    const status = await ask(auditor, nodeSubjects(NODE).status, { type: 'GetNodeStatus', v: 1 })
+    expect(status.result).toMatchObject({ endpoints: [{ draining: false, refusing: [] }] })
+    const upBefore = lacEffects.filter((f) => f._tag === 'TunnelUp').length
+    lac.input({ _tag: 'OpenTunnel', peer: lns.bind })
+    await waitFor(
+      'a new tunnel to be accepted again',
+      () => lacEffects.filter((f) => f._tag === 'TunnelUp').length > upBefore,
+    )
+    const audit = events.flatMap((e) => (e.type === 'CommandApplied' ? [[e.command, e.issuer]] : []))
+    expect(audit.at(-1)).toEqual(['UndrainEndpoint', 'carol'])
+  })
 })
