@@ -13,7 +13,7 @@ import {
   SERVICE_NODE,
   unsafe,
 } from '../../contracts/index.js'
-import { brokersFromEnv, natsFromEnv, topicsFromEnv } from '../../registry/cli/env.js'
+import { brokersFromEnv, kafkaSecurityFromEnv, natsFromEnv, topicsFromEnv } from '../../registry/cli/env.js'
 import {
   connectNats,
   type endpoint,
@@ -156,7 +156,8 @@ const main = async (): Promise<void> => {
     : null
   const outboxes: Outbox[] = []
   const outboxById = new Map<string, Outbox>()
-  if (deps !== null) await ensureTopics({ brokers: brokersFromEnv(), names: deps.names })
+  if (deps !== null)
+    await ensureTopics({ brokers: brokersFromEnv(), names: deps.names, ...kafkaSecurityFromEnv() })
   for (const e of endpoints) {
     await e.start()
     if (deps !== null) {
@@ -249,7 +250,10 @@ const serveControl = async (
   log: Logger,
   sets: ReadonlyArray<ReadonlyArray<ReturnType<typeof endpoint>>>,
 ): Promise<NatsConnection> => {
-  const nc = await connectNats({ ...natsFromEnv('node'), name: `l2tp-node-${config.nodeId}` })()
+  const nc = await connectNats({
+    ...natsFromEnv('node', config.nodeId),
+    name: `l2tp-node-${config.nodeId}`,
+  })()
   if (E.isLeft(nc)) return fail(`NATS: ${nc.left.detail}`)
   for (const set of sets)
     await serve(
@@ -276,8 +280,8 @@ const runHa = async (config: NodeConfig, values: Values, log: Logger): Promise<v
     kafka: makeKafka({ brokers, clientId: `l2tp-node-${config.nodeId}` }),
     names: topicsFromEnv(),
   }
-  await ensureTopics({ brokers, names: deps.names })
-  const nats = natsFromEnv('node')
+  await ensureTopics({ brokers, names: deps.names, ...kafkaSecurityFromEnv() })
+  const nats = natsFromEnv('node', config.nodeId)
   const nc = await connectNats({ ...nats, name: `l2tp-node-${config.nodeId}` })()
   if (E.isLeft(nc)) return fail(`NATS: ${nc.left.detail}`)
   const kv = await openKv(nc.right, LEASE_BUCKET)()

@@ -15,7 +15,7 @@ import {
 } from '../shell/index.js'
 import { serveMetrics } from '../shell/metrics-server.js'
 import { compareOffsets } from '../shell/partition-reader.js'
-import { brokersFromEnv, natsFromEnv, topicsFromEnv } from './env.js'
+import { brokersFromEnv, kafkaSecurityFromEnv, natsFromEnv, topicsFromEnv } from './env.js'
 
 const HELP = `l2tp-registry: the event-sourced registry of L2TP tunnels and sessions
 
@@ -64,8 +64,8 @@ const main = async () => {
   const log = pino({ level: values['log-level'] ?? 'info', base: { service: 'l2tp-registry' } })
   const names = topicsFromEnv()
   const brokers = brokersFromEnv()
-  await ensureTopics({ brokers, names })
-  const deps = { kafka: makeKafka({ brokers, clientId: 'l2tp-registry' }), names }
+  await ensureTopics({ brokers, names, ...kafkaSecurityFromEnv() })
+  const deps = { kafka: makeKafka({ brokers, clientId: 'l2tp-registry', ...kafkaSecurityFromEnv() }), names }
   const service = new RegistryService(deps, {
     groupId: values.group ?? DEFAULT_REGISTRY.groupId,
     snapshotEveryEvents: int(

@@ -16,7 +16,7 @@ import {
   request,
   toNdjson,
 } from '../shell/index.js'
-import { brokersFromEnv, natsFromEnv, parseTime, topicsFromEnv } from './env.js'
+import { brokersFromEnv, kafkaSecurityFromEnv, natsFromEnv, parseTime, topicsFromEnv } from './env.js'
 
 const HELP = `l2tpctl: operate and investigate the L2TP registry
 
@@ -319,7 +319,7 @@ const commands: Record<string, (v: Values, json: boolean, timeout: number) => Pr
     const to = time(need(str(v, 'to'), '--to'), '--to')
     const fromS = str(v, 'from')
     const deps = {
-      kafka: makeKafka({ brokers: brokersFromEnv(), clientId: 'l2tpctl' }),
+      kafka: makeKafka({ brokers: brokersFromEnv(), clientId: 'l2tpctl', ...kafkaSecurityFromEnv() }),
       names: topicsFromEnv(),
     }
     const lines = await exportRange(deps, fromS === undefined ? null : time(fromS, '--from'), to)()
@@ -352,7 +352,7 @@ const commands: Record<string, (v: Values, json: boolean, timeout: number) => Pr
     const from = time(need(str(v, 'from'), '--from'), '--from')
     const to = time(need(str(v, 'to'), '--to'), '--to')
     const deps = {
-      kafka: makeKafka({ brokers: brokersFromEnv(), clientId: 'l2tpctl' }),
+      kafka: makeKafka({ brokers: brokersFromEnv(), clientId: 'l2tpctl', ...kafkaSecurityFromEnv() }),
       names: topicsFromEnv(),
     }
     const lines = await exportRange(deps, from, to)()

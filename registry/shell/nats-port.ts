@@ -1,26 +1,92 @@
 // The NATS port: connect as a role, serve request/reply endpoints with the services API
 // (discoverable like `nats micro`), send typed requests, and lease CAS in JetStream KV.
+
+import { readFileSync } from 'node:fs'
 import * as E from 'fp-ts/lib/Either.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import type * as t from 'io-ts'
-import { connect, ErrorCode, type KV, type NatsConnection, type NatsError, type Service } from 'nats'
+import {
+  type ConnectionOptions,
+  connect,
+  credsAuthenticator,
+  ErrorCode,
+  type KV,
+  type NatsConnection,
+  type NatsError,
+  nkeyAuthenticator,
+  type Service,
+  type TlsOptions,
+} from 'nats'
 import { describeContractError, errorReply, parseRequest, type Reply } from '../../contracts/index.js'
 import { type InfraError, messageOf } from './errors.js'
 
 export type { NatsConnection } from 'nats'
 
-export interface NatsDeps {
-  readonly servers: string
-  readonly user: string
-  readonly pass: string
-  readonly name: string
+/** TLS toward NATS: a CA to trust, and a client certificate and key (mutual TLS). */
+export interface NatsTls {
+  readonly caFile?: string
+  readonly certFile?: string
+  readonly keyFile?: string
 }
 
+export interface NatsDeps {
+  readonly servers: string
+  readonly name: string
+  /**
+   * The identity: its NATS user name, the issuer token of its state-changing requests
+   * (issuedSubject) and its inbox prefix (`_INBOX.<user>`, the only inboxes it may read).
+   */
+  readonly user: string
+  /** Password login (with `user`). */
+  readonly pass?: string
+  /** Nkey login: a file holding the seed (SU...). */
+  readonly nkeySeedFile?: string
+  /** JWT login: a .creds file (decentralised auth). */
+  readonly credsFile?: string
+  readonly tls?: NatsTls
+  /** One-token lab prefix (`lab1.`) put before every l2tp subject this connection serves or asks. */
+  readonly subjectPrefix?: string
+  /** Why no credentials were found: connecting fails with it (never tries another role's). */
+  readonly missing?: string
+}
+
+const prefixes = new WeakMap<NatsConnection, string>()
+/** The subject as sent on this connection: its lab prefix (NatsDeps.subjectPrefix) and `subject`. */
+export const onWire = (nc: NatsConnection, subject: string): string => `${prefixes.get(nc) ?? ''}${subject}`
+
+const authOf = (d: NatsDeps): Partial<ConnectionOptions> => {
+  if (d.credsFile !== undefined) return { authenticator: credsAuthenticator(readFileSync(d.credsFile)) }
+  if (d.nkeySeedFile !== undefined)
+    return {
+      authenticator: nkeyAuthenticator(new TextEncoder().encode(readFileSync(d.nkeySeedFile, 'utf8').trim())),
+    }
+  return { user: d.user, ...(d.pass === undefined ? {} : { pass: d.pass }) }
+}
+
+const tlsOf = (t: NatsTls): TlsOptions => ({
+  ...(t.caFile === undefined ? {} : { caFile: t.caFile }),
+  ...(t.certFile === undefined ? {} : { certFile: t.certFile }),
+  ...(t.keyFile === undefined ? {} : { keyFile: t.keyFile }),
+})
+
 export const connectNats = (d: NatsDeps): TE.TaskEither<InfraError, NatsConnection> =>
-  TE.tryCatch(
-    () => connect({ servers: d.servers, user: d.user, pass: d.pass, name: d.name, maxReconnectAttempts: -1 }),
-    (e) => ({ _tag: 'NatsFailed', op: 'connect', detail: messageOf(e) }),
-  )
+  d.missing !== undefined
+    ? TE.left({ _tag: 'NatsFailed', op: 'connect', detail: d.missing })
+    : TE.tryCatch(
+        async () => {
+          const nc = await connect({
+            servers: d.servers,
+            name: d.name,
+            inboxPrefix: `_INBOX.${d.user}`,
+            maxReconnectAttempts: -1,
+            ...authOf(d),
+            ...(d.tls === undefined ? {} : { tls: tlsOf(d.tls) }),
+          })
+          if (d.subjectPrefix !== undefined && d.subjectPrefix !== '') prefixes.set(nc, d.subjectPrefix)
+          return nc
+        },
+        (e) => ({ _tag: 'NatsFailed', op: 'connect', detail: messageOf(e) }),
+      )
 
 /** What a handler knows about the request besides its body. */
 export interface RequestContext {
@@ -97,7 +163,7 @@ export const serve = async (
   const srv = await nc.services.add({ name: spec.name, version: spec.version, description: spec.description })
   for (const ep of endpoints) {
     srv.addEndpoint(ep.name, {
-      subject: ep.issued === true ? `${ep.subject}.*` : ep.subject,
+      subject: onWire(nc, ep.issued === true ? `${ep.subject}.*` : ep.subject),
       handler: (err, msg) => {
         if (err !== null) return
         const req = parseRequest(ep.request, msg.data)
@@ -147,7 +213,9 @@ export const request =
   ): TE.TaskEither<RequestError, unknown> =>
   async () => {
     try {
-      const msg = await nc.request(subject, encoder.encode(JSON.stringify(body)), { timeout: timeoutMs })
+      const msg = await nc.request(onWire(nc, subject), encoder.encode(JSON.stringify(body)), {
+        timeout: timeoutMs,
+      })
       try {
         return E.right(JSON.parse(Buffer.from(msg.data).toString('utf8')) as unknown)
       } catch (e) {
@@ -193,16 +261,16 @@ const isCasConflict = (e: unknown): boolean =>
   /wrong last sequence|key exists/i.test(messageOf(e)) ||
   (e as { api_error?: { err_code?: number } }).api_error?.err_code === 10071
 
-export const openKv = (
-  nc: NatsConnection,
-  bucket: string,
-  historyTtlMs = 0,
-): TE.TaskEither<InfraError, KvBucket> =>
+/**
+ * Binds to a bucket infra created (the clients may not create or change it): no JetStream API
+ * call at all on bind, reads by direct get of the key's last value, writes by publish.
+ */
+export const openKv = (nc: NatsConnection, bucket: string): TE.TaskEither<InfraError, KvBucket> =>
   TE.tryCatch(
     async () => {
       const kv: KV = await nc
-        .jetstream()
-        .views.kv(bucket, { history: 1, ...(historyTtlMs > 0 ? { ttl: historyTtlMs } : {}) })
+        .jetstream({ checkAPI: false })
+        .views.kv(bucket, { bindOnly: true, allow_direct: true })
       const get: KvBucket['get'] = (key) =>
         TE.tryCatch(
           async () => {

@@ -18,6 +18,7 @@ import {
 } from '../../../contracts/index.js'
 import { endpoint, type NatsConnection, openKv, request, serve } from '../../../registry/shell/index.js'
 import { natsAs, rightOrThrow } from '../../support/brokers.js'
+import { natsAsNode } from '../../support/identity.js'
 
 const summary: EndpointSummary = {
   endpointId: unsafe.endpointId('lns-a'),
@@ -126,10 +127,10 @@ describe('NATS request/reply services', () => {
 
 describe('JetStream KV compare-and-set', () => {
   it('create, update with the right revision, and a typed Conflict on a stale revision', async () => {
-    const node = await natsAs('node')
+    const key = `ep-${randomUUID().slice(0, 8)}`
+    const node = await natsAsNode(`kv-${key}`, [key])
     try {
       const kv = rightOrThrow(await openKv(node, 'l2tp_endpoints')())
-      const key = `ep-${randomUUID().slice(0, 8)}`
       const enc = (s: string) => new TextEncoder().encode(s)
       const first = rightOrThrow(await kv.compareAndSet(key, enc('node-1/1'), 0)())
       expect(first._tag).toBe('Written')
