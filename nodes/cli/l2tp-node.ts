@@ -13,7 +13,13 @@ import {
   SERVICE_NODE,
   unsafe,
 } from '../../contracts/index.js'
-import { brokersFromEnv, kafkaSecurityFromEnv, natsFromEnv, topicsFromEnv } from '../../registry/cli/env.js'
+import {
+  brokersFromEnv,
+  CREDENTIALS_HELP,
+  kafkaSecurityFromEnv,
+  natsFromEnv,
+  topicsFromEnv,
+} from '../../registry/cli/env.js'
 import {
   connectNats,
   type endpoint,
@@ -65,7 +71,9 @@ Options:
   --log-level LEVEL    trace|debug|info|warn|error (default info); logs are JSON lines
   --help               this text
 
-Environment: KAFKA_BROKERS (default 127.0.0.1:19092), L2TP_TOPIC_PREFIX, NATS_URL.
+Environment: KAFKA_BROKERS (default 127.0.0.1:19092), L2TP_TOPIC_PREFIX, NATS_URL. The node's NATS
+identity is node-<nodeId> (dev: infra/identity node --config FILE grants it its endpoints).
+${CREDENTIALS_HELP}
 Exit codes: 0 ok, 1 runtime failure, 2 bad arguments or config.`
 
 const fail = (msg: string): never => {

@@ -15,7 +15,7 @@ import {
 } from '../shell/index.js'
 import { serveMetrics } from '../shell/metrics-server.js'
 import { compareOffsets } from '../shell/partition-reader.js'
-import { brokersFromEnv, kafkaSecurityFromEnv, natsFromEnv, topicsFromEnv } from './env.js'
+import { brokersFromEnv, CREDENTIALS_HELP, kafkaSecurityFromEnv, natsFromEnv, topicsFromEnv } from './env.js'
 
 const HELP = `l2tp-registry: the event-sourced registry of L2TP tunnels and sessions
 
@@ -30,7 +30,8 @@ Options:
   --help                this text
 
 Environment: KAFKA_BROKERS (default 127.0.0.1:19092), NATS_URL (default nats://127.0.0.1:14222),
-NATS_USER/NATS_PASS (default: the registry user of infra/nats), L2TP_TOPIC_PREFIX.`
+L2TP_TOPIC_PREFIX. The NATS identity is registry (dev: from infra's store).
+${CREDENTIALS_HELP}`
 
 const fail = (m: string): never => {
   console.error(`l2tp-registry: ${m}`)

@@ -16,7 +16,14 @@ import {
   request,
   toNdjson,
 } from '../shell/index.js'
-import { brokersFromEnv, kafkaSecurityFromEnv, natsFromEnv, parseTime, topicsFromEnv } from './env.js'
+import {
+  brokersFromEnv,
+  CREDENTIALS_HELP,
+  kafkaSecurityFromEnv,
+  natsFromEnv,
+  parseTime,
+  topicsFromEnv,
+} from './env.js'
 
 const HELP = `l2tpctl: operate and investigate the L2TP registry
 
@@ -49,7 +56,9 @@ Node commands (answered by the node serving the endpoint; audited as CommandAppl
 TIME is epoch milliseconds or ISO 8601 (2026-11-22T03:12:07Z).
 Options: --json (machine output), --timeout MS (NATS requests, default 10000), --help.
 Commands that change state are audited under the NATS user l2tpctl connects as (NATS_USER).
-Environment: NATS_URL, NATS_USER/NATS_PASS (default: the operator user), KAFKA_BROKERS, L2TP_TOPIC_PREFIX.
+Environment: NATS_URL, KAFKA_BROKERS, L2TP_TOPIC_PREFIX. The NATS identity is NATS_USER (dev default:
+operator, from infra's store); an auditor identity may look but not change anything.
+${CREDENTIALS_HELP}
 Exit codes: 0 ok, 1 failure (not found, unreachable), 2 bad usage.`
 
 class Usage extends Error {}
