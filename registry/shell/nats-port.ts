@@ -69,21 +69,38 @@ const tlsOf = (t: NatsTls): TlsOptions => ({
   ...(t.keyFile === undefined ? {} : { keyFile: t.keyFile }),
 })
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const isAuthViolation = (e: unknown): boolean =>
+  (e as Partial<NatsError>).code === ErrorCode.AuthorizationViolation
+
+/**
+ * Connects as the identity of `d`. A login refused as an authorization violation is tried again a
+ * few times: nats-server 2.9 refuses a client whose CONNECT it handles while it reloads its config
+ * (a new identity was granted), even with valid credentials. Wrong credentials still fail (~1 s).
+ */
 export const connectNats = (d: NatsDeps): TE.TaskEither<InfraError, NatsConnection> =>
   d.missing !== undefined
     ? TE.left({ _tag: 'NatsFailed', op: 'connect', detail: d.missing })
     : TE.tryCatch(
         async () => {
-          const nc = await connect({
+          const options: ConnectionOptions = {
             servers: d.servers,
             name: d.name,
             inboxPrefix: `_INBOX.${d.user}`,
             maxReconnectAttempts: -1,
             ...authOf(d),
             ...(d.tls === undefined ? {} : { tls: tlsOf(d.tls) }),
-          })
-          if (d.subjectPrefix !== undefined && d.subjectPrefix !== '') prefixes.set(nc, d.subjectPrefix)
-          return nc
+          }
+          for (let attempt = 1; ; attempt++) {
+            try {
+              const nc = await connect(options)
+              if (d.subjectPrefix !== undefined && d.subjectPrefix !== '') prefixes.set(nc, d.subjectPrefix)
+              return nc
+            } catch (e) {
+              if (!isAuthViolation(e) || attempt >= 5) throw e
+              await sleep(200)
+            }
+          }
         },
         (e) => ({ _tag: 'NatsFailed', op: 'connect', detail: messageOf(e) }),
       )
@@ -140,7 +157,7 @@ export const issuedEndpoint = <C extends t.Mixed, A>(e: IssuedEndpoint<C, A>): E
 /** The issuer token of a request on an issued endpoint: the last token of its subject. */
 const issuerToken = (subject: string): string | null => {
   const token = subject.slice(subject.lastIndexOf('.') + 1)
-  return /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(token) ? token : null
+  return /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/.test(token) ? token : null
 }
 
 export interface ServiceSpec {
