@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { connect } from 'nats'
+import { connect, nkeyAuthenticator, nkeys } from 'nats'
 import { type InfraConfig, infraDir } from './config.js'
 import {
   IDENTITY_NAME,
@@ -109,6 +109,8 @@ export interface Grant {
   readonly endpoints?: readonly string[]
   /** Keep the endpoints already granted (tests: concurrent files share node ids). */
   readonly merge?: boolean
+  /** Log in with an nkey (seed file under the data dir) instead of the password. */
+  readonly nkey?: boolean
 }
 
 const checkName = (what: string, s: string) => {
@@ -124,7 +126,17 @@ export const nodeGrant = (nodeId: string, endpoints: readonly string[], merge = 
   merge,
 })
 
-const granted = (old: Identity | undefined, g: Grant): Identity => {
+/** A new user nkey: its seed written to <data>/nats/nkeys/<name>.nk (mode 0600). */
+const newNkey = (c: InfraConfig, name: string): NonNullable<Identity['nkey']> => {
+  const kp = nkeys.createUser()
+  const dir = join(c.dataDir, 'nats', 'nkeys')
+  mkdirSync(dir, { recursive: true })
+  const seedFile = join(dir, `${name}.nk`)
+  writeAtomic(seedFile, `${new TextDecoder().decode(kp.getSeed())}\n`)
+  return { publicKey: kp.getPublicKey(), seedFile }
+}
+
+const granted = (c: InfraConfig, old: Identity | undefined, g: Grant): Identity => {
   checkName('identity name', g.name)
   if (g.kind !== 'node' && g.name.startsWith('node-'))
     throw new Error(`'${g.name}': names starting with node- are node identities`)
@@ -138,6 +150,7 @@ const granted = (old: Identity | undefined, g: Grant): Identity => {
     name: g.name,
     kind: g.kind,
     password: old?.password ?? password(),
+    ...(old?.nkey !== undefined ? { nkey: old.nkey } : g.nkey === true ? { nkey: newNkey(c, g.name) } : {}),
     ...(g.nodeId === undefined ? {} : { nodeId: g.nodeId }),
     ...(endpoints === undefined ? {} : { endpoints }),
   }
@@ -153,7 +166,7 @@ export const grant = (c: InfraConfig, g: Grant): Promise<Identity> =>
   withLock(c, async () => {
     const store: Record<string, Identity> = { ...readStore(c) }
     const old = store[g.name]
-    const id = granted(old, g)
+    const id = granted(c, old, g)
     if (same(old, id)) return id
     store[g.name] = id
     save(c, store)
@@ -202,8 +215,13 @@ export const waitLogin = async (c: InfraConfig, id: Identity): Promise<void> => 
     try {
       const nc = await connect({
         servers: `127.0.0.1:${c.natsPort}`,
-        user: id.name,
-        pass: id.password,
+        ...(id.nkey === undefined
+          ? { user: id.name, pass: id.password }
+          : {
+              authenticator: nkeyAuthenticator(
+                new TextEncoder().encode(readFileSync(id.nkey.seedFile, 'utf8').trim()),
+              ),
+            }),
         inboxPrefix: inboxPrefixOf(id.name),
         reconnect: false,
         timeout: 2000,

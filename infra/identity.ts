@@ -12,8 +12,9 @@ const HELP = `infra/identity: NATS identities of the dev/test nats-server
 
 Usage:
   infra/identity node --config FILE   grant node <nodeId> of a node config exactly its endpoints
-  infra/identity operator NAME        add an operator (commands are audited under NAME)
-  infra/identity auditor NAME         add a read-only auditor
+  infra/identity operator NAME [--nkey]  add an operator (commands are audited under NAME)
+  infra/identity auditor NAME [--nkey]   add a read-only auditor
+                                      --nkey: log in with an nkey (seed file) instead of a password
   infra/identity show NAME            print NATS_USER=... and NATS_PASS=... of an identity
   infra/identity list                 every identity: name, kind, endpoints
 
@@ -22,7 +23,10 @@ Exit codes: 0 ok, 1 failure, 2 bad usage.`
 
 class Usage extends Error {}
 
-const credentials = (id: Identity): string => `NATS_USER=${id.name}\nNATS_PASS=${id.password}\n`
+const credentials = (id: Identity): string =>
+  id.nkey === undefined
+    ? `NATS_USER=${id.name}\nNATS_PASS=${id.password}\n`
+    : `NATS_USER=${id.name}\nNATS_NKEY=${id.nkey.seedFile}\n`
 
 const main = async (args: readonly string[]): Promise<number> => {
   const c = loadInfraConfig()
@@ -46,7 +50,8 @@ const main = async (args: readonly string[]): Promise<number> => {
     case 'operator':
     case 'auditor': {
       if (a === undefined) throw new Usage(`${cmd} needs a NAME`)
-      const id = await grant(c, { kind: cmd, name: a })
+      if (b !== undefined && b !== '--nkey') throw new Usage(`unknown option '${b}'`)
+      const id = await grant(c, { kind: cmd, name: a, nkey: b === '--nkey' })
       process.stdout.write(`${id.name}: ${id.kind}\n${credentials(id)}`)
       return 0
     }

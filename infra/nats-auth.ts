@@ -12,6 +12,8 @@ export interface Identity {
   readonly name: string
   readonly kind: IdentityKind
   readonly password: string
+  /** Nkey login instead of the password: the public key (U...) and the file of its seed. */
+  readonly nkey?: { readonly publicKey: string; readonly seedFile: string }
   /** Node identities: the node id and the endpoints of its config. */
   readonly nodeId?: string
   readonly endpoints?: readonly string[]
@@ -115,7 +117,10 @@ const list = (xs: readonly string[]): string => `[${xs.map(q).join(', ')}]`
 
 const userBlock = (id: Identity): string => {
   const p = permissionsOf(id)
-  const head = `    { user: ${q(id.name)}, password: ${q(id.password)}`
+  const head =
+    id.nkey === undefined
+      ? `    { user: ${q(id.name)}, password: ${q(id.password)}`
+      : `    # ${id.name}\n    { nkey: ${q(id.nkey.publicKey)}`
   if (p === null) return `${head} }`
   return [
     `${head}, permissions: {`,

@@ -82,7 +82,9 @@ const fromDevStore = (name: string, servers: string): Credentials => {
     warnOnce(
       `using the dev credentials of '${name}' (${identityPaths(c).store}) toward ${servers}; set NATS_USER and NATS_PASS, NATS_NKEY or NATS_CREDS`,
     )
-  return { user: id.name, pass: id.password }
+  return id.nkey === undefined
+    ? { user: id.name, pass: id.password }
+    : { user: id.name, nkeySeedFile: id.nkey.seedFile }
 }
 
 /**

@@ -16,7 +16,7 @@ import {
   unsafe,
 } from '../../contracts/index.js'
 import { loadInfraConfig, natsUrl } from '../../infra/config.js'
-import { storedIdentity } from '../../infra/identities.js'
+import { grant, storedIdentity } from '../../infra/identities.js'
 import { endpointCommands } from '../../nodes/shell/commands.js'
 import { UdpEndpoint } from '../../nodes/shell/udp-endpoint.js'
 import { kafkaSecurityFromEnv, natsFromEnv } from '../../registry/cli/env.js'
@@ -77,6 +77,25 @@ describe('natsFromEnv', () => {
     setEnv({ NATS_USER: 'operator', NATS_PASS: op?.password ?? '' })
     expect(await connectFails(natsFromEnv('registry'))).toBeNull() // the identity named, not the role's
     setEnv({ NATS_USER: 'operator', NATS_PASS: 'wrong' })
+    expect(await connectFails(natsFromEnv('operator'))).toMatch(/auth/i)
+  })
+
+  it('an nkey identity logs in with its seed file (NATS_NKEY) and its permissions hold; no password login', async () => {
+    const name = `nk-${RUN}`
+    const id = await grant(loadInfraConfig(), { kind: 'operator', name, nkey: true })
+    expect(id.nkey?.publicKey).toMatch(/^U/)
+    setEnv({ NATS_USER: name, NATS_NKEY: id.nkey?.seedFile ?? '' })
+    const nc = rightOrThrow(await connectNats({ ...natsFromEnv('operator'), name: 'test-nkey' })())
+    try {
+      const drain = { type: 'DrainEndpoint', v: 1, endpointId: 'nobody' }
+      const own = await request(nc, issuedSubject('l2tp.ep.nobody.drain', name), drain, 3000)()
+      expect(E.isLeft(own) && own.left._tag).toBe('NoResponders') // allowed, served by nobody
+      const other = await request(nc, issuedSubject('l2tp.ep.nobody.drain', 'operator'), drain, 3000)()
+      expect(E.isLeft(other) && other.left._tag).toBe('PermissionDenied')
+    } finally {
+      await nc.close()
+    }
+    setEnv({ NATS_USER: name, NATS_PASS: id.password })
     expect(await connectFails(natsFromEnv('operator'))).toMatch(/auth/i)
   })
 
