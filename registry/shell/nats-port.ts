@@ -266,6 +266,8 @@ export type CasResult =
 
 export interface KvBucket {
   readonly get: (key: string) => TE.TaskEither<InfraError, { value: Uint8Array; revision: number } | null>
+  /** Every key with a value (an ordered consumer on the bucket's stream; the registry may). */
+  readonly keys: () => TE.TaskEither<InfraError, string[]>
   /** Writes only if the key's revision is `expected` (0: only if the key does not exist). */
   readonly compareAndSet: (
     key: string,
@@ -306,7 +308,16 @@ export const openKv = (nc: NatsConnection, bucket: string): TE.TaskEither<InfraE
           return E.left({ _tag: 'NatsFailed', op: 'kv.compareAndSet', detail: messageOf(e) })
         }
       }
-      return { get, compareAndSet }
+      const keys: KvBucket['keys'] = () =>
+        TE.tryCatch(
+          async () => {
+            const out: string[] = []
+            for await (const k of await kv.keys()) out.push(k)
+            return out
+          },
+          (e) => ({ _tag: 'NatsFailed', op: 'kv.keys', detail: messageOf(e) }),
+        )
+      return { get, keys, compareAndSet }
     },
     (e) => ({ _tag: 'NatsFailed', op: 'kv.open', detail: messageOf(e) }),
   )

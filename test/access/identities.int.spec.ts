@@ -257,16 +257,17 @@ describe('operators act under their own name only', () => {
 
 describe('the registry reads leases', () => {
   it('gets any lease and lists the keys, but cannot write one', async () => {
-    const kv = await registry.jetstream({ checkAPI: false }).views.kv(LEASE_BUCKET, {
-      bindOnly: true,
-      allow_direct: true,
-    })
-    const e = await kv.get(E2)
+    const kv = rightOrThrow(await openKv(registry, LEASE_BUCKET)())
+    const e = rightOrThrow(await kv.get(E2)())
     expect(e === null ? null : Buffer.from(e.value).toString()).toBe(lease.value)
-    const keys: string[] = []
-    for await (const k of await kv.keys()) keys.push(k)
-    expect(keys).toEqual(expect.arrayContaining([E1, E2]))
-    await expect(kv.put(E2, new TextEncoder().encode('x'))).rejects.toThrow(/permissions violation/i)
+    expect(rightOrThrow(await kv.keys()())).toEqual(expect.arrayContaining([E1, E2]))
+    const w = await kv.compareAndSet(E2, new TextEncoder().encode('x'), lease.revision)()
+    expect(E.isLeft(w) && w.left.detail).toMatch(/permissions violation/i)
     expect((await snapshot()).lease).toEqual(lease)
+  })
+
+  it('node-1 may not list the keys (its direct get names only its own)', async () => {
+    const kv1 = rightOrThrow(await openKv(node1, LEASE_BUCKET)())
+    expect(E.isLeft(await kv1.keys()())).toBe(true)
   })
 })
