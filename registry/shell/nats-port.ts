@@ -48,6 +48,8 @@ export interface NatsDeps {
   readonly subjectPrefix?: string
   /** Why no credentials were found: connecting fails with it (never tries another role's). */
   readonly missing?: string
+  /** How long the first connect may take (nats.js default 20 s). */
+  readonly timeoutMs?: number
 }
 
 const prefixes = new WeakMap<NatsConnection, string>()
@@ -88,6 +90,7 @@ export const connectNats = (d: NatsDeps): TE.TaskEither<InfraError, NatsConnecti
             name: d.name,
             inboxPrefix: `_INBOX.${d.user}`,
             maxReconnectAttempts: -1,
+            ...(d.timeoutMs === undefined ? {} : { timeout: d.timeoutMs }),
             ...authOf(d),
             ...(d.tls === undefined ? {} : { tls: tlsOf(d.tls) }),
           }
