@@ -36,11 +36,24 @@ const DEFAULTS: ReadonlyArray<[string, IdentityKind]> = [
   ['auditor', 'auditor'],
 ]
 
-/** The stored identities, or an empty store before the first `infra/up`. */
+const KINDS: readonly string[] = ['admin', 'registry', 'operator', 'auditor', 'node']
+const isIdentity = (x: unknown): x is Identity =>
+  typeof x === 'object' &&
+  x !== null &&
+  'name' in x &&
+  typeof x.name === 'string' &&
+  'kind' in x &&
+  typeof x.kind === 'string' &&
+  KINDS.includes(x.kind) &&
+  'password' in x &&
+  typeof x.password === 'string'
+
+/** The stored identities (entries that do not read as one are left out); empty before `infra/up`. */
 export const readStore = (c: InfraConfig): Store => {
   try {
     const raw: unknown = JSON.parse(readFileSync(identityPaths(c).store, 'utf8'))
-    return typeof raw === 'object' && raw !== null ? (raw as Store) : {}
+    if (typeof raw !== 'object' || raw === null) return {}
+    return Object.fromEntries(Object.entries(raw).filter(([, v]) => isIdentity(v)))
   } catch {
     return {}
   }
@@ -73,7 +86,7 @@ const withLock = async <A>(c: InfraConfig, f: () => Promise<A>): Promise<A> => {
       mkdirSync(lock)
       break
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+      if (!(e instanceof Error && 'code' in e && e.code === 'EEXIST')) throw e
       const age = (() => {
         try {
           return Date.now() - statSync(lock).mtimeMs
@@ -186,8 +199,13 @@ export const serverPid = (c: InfraConfig): number | null => {
 const configLoadTime = async (c: InfraConfig): Promise<string | null> => {
   try {
     const r = await fetch(`http://127.0.0.1:${c.natsMonitorPort}/varz`)
-    const v = (await r.json()) as { config_load_time?: string }
-    return v.config_load_time ?? null
+    const v: unknown = await r.json()
+    return typeof v === 'object' &&
+      v !== null &&
+      'config_load_time' in v &&
+      typeof v.config_load_time === 'string'
+      ? v.config_load_time
+      : null
   } catch {
     return null
   }

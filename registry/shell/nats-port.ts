@@ -12,7 +12,7 @@ import {
   ErrorCode,
   type KV,
   type NatsConnection,
-  type NatsError,
+  NatsError,
   nkeyAuthenticator,
   type Service,
   type TlsOptions,
@@ -73,7 +73,7 @@ const tlsOf = (t: NatsTls): TlsOptions => ({
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const isAuthViolation = (e: unknown): boolean =>
-  (e as Partial<NatsError>).code === ErrorCode.AuthorizationViolation
+  e instanceof NatsError && e.code === ErrorCode.AuthorizationViolation
 
 /**
  * Connects as the identity of `d`. A login refused as an authorization violation is tried again a
