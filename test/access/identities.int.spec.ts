@@ -18,8 +18,8 @@ import { endpointCommands, nodeCommands } from '../../nodes/shell/commands.js'
 import { encodeLease } from '../../nodes/shell/lease.js'
 import { UdpEndpoint } from '../../nodes/shell/udp-endpoint.js'
 import { type KvBucket, type NatsConnection, openKv, request, serve } from '../../registry/shell/index.js'
-import { natsAs, rightOrThrow } from '../support/brokers.js'
-import { natsAsAuditor, natsAsNode, natsAsOperator } from '../support/identity.js'
+import { rightOrThrow } from '../support/brokers.js'
+import { natsAsAuditor, natsAsNode, natsAsOperator, natsAsRegistry } from '../support/identity.js'
 import { engineConfig } from '../support/sim.js'
 
 const RUN = `${process.pid}-${Math.random().toString(36).slice(2, 6)}`
@@ -76,7 +76,7 @@ beforeAll(async () => {
     natsAsNode(N2, [E2]),
     natsAsOperator('alice'),
     natsAsAuditor(),
-    natsAs('registry'),
+    natsAsRegistry(),
   ])
   lns2 = new UdpEndpoint(
     engineConfig({ role: 'LNS', hostName: 'lns-acc' }),

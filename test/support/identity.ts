@@ -41,3 +41,6 @@ export const natsAsOperator = async (name = 'operator'): Promise<NatsConnection>
 
 /** A connection as a read-only auditor. */
 export const natsAsAuditor = (): Promise<NatsConnection> => natsAs('auditor')
+
+/** A connection as the registry service (serves registry queries, reads leases). */
+export const natsAsRegistry = (): Promise<NatsConnection> => natsAs('registry')

@@ -17,8 +17,8 @@ import {
   unsafe,
 } from '../../../contracts/index.js'
 import { endpoint, type NatsConnection, openKv, request, serve } from '../../../registry/shell/index.js'
-import { natsAs, rightOrThrow } from '../../support/brokers.js'
-import { natsAsNode } from '../../support/identity.js'
+import { rightOrThrow } from '../../support/brokers.js'
+import { natsAsAuditor, natsAsNode, natsAsOperator, natsAsRegistry } from '../../support/identity.js'
 
 const summary: EndpointSummary = {
   endpointId: unsafe.endpointId('lns-a'),
@@ -37,11 +37,7 @@ let operator: NatsConnection
 let auditor: NatsConnection
 let srv: Service
 beforeAll(async () => {
-  ;[registry, operator, auditor] = await Promise.all([
-    natsAs('registry'),
-    natsAs('operator'),
-    natsAs('auditor'),
-  ])
+  ;[registry, operator, auditor] = await Promise.all([natsAsRegistry(), natsAsOperator(), natsAsAuditor()])
   srv = await serve(registry, { name: SERVICE_REGISTRY, version: '0.1.0', description: 'test registry' }, [
     endpoint({
       name: 'endpoints',
