@@ -294,6 +294,10 @@ const runHa = async (config: NodeConfig, values: Values, log: Logger): Promise<v
   if (E.isLeft(nc)) return fail(`NATS: ${nc.left.detail}`)
   const kv = await openKv(nc.right, LEASE_BUCKET)()
   if (E.isLeft(kv)) return fail(`lease bucket: ${kv.left.detail}`)
+  // Binding asks nothing of the server: read one of our keys to find a missing bucket (infra/up
+  // creates it) or a missing grant (infra/identity node --config) now, not as a silent standby.
+  const probe = await kv.right.get(config.endpoints[0]?.id ?? '-')()
+  if (E.isLeft(probe)) return fail(`lease bucket ${LEASE_BUCKET} (as ${nats.user}): ${probe.left.detail}`)
   const detectionMs = count('detection-ms', values['detection-ms'], DEFAULT_LEASE.detectionMs)
   const has = config.endpoints.map((ep) => {
     const l = (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) =>
