@@ -126,7 +126,9 @@ const userBlock = (id: Identity): string => {
     `${head}, permissions: {`,
     `        publish: { allow: ${list(p.publish)} }`,
     `        subscribe: { allow: ${list(p.subscribe)} }`,
-    ...(p.allowResponses ? ['        allow_responses: true'] : []),
+    // A node runs several service instances on one connection, and each answers a discovery
+    // request ($SRV.INFO) on the same reply subject: allow more than the default one response.
+    ...(p.allowResponses ? ['        allow_responses: { max: 256, expires: "1m" }'] : []),
     '      } }',
   ].join('\n')
 }

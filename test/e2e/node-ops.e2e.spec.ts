@@ -9,9 +9,9 @@ import { decodeLease } from '../../nodes/shell/lease.js'
 import { Simulation } from '../../nodes/shell/simulator.js'
 import { UdpEndpoint } from '../../nodes/shell/udp-endpoint.js'
 import { openKv, readEndpointHistory } from '../../registry/shell/index.js'
-import { eventLogDeps, freshTopics, natsAs, rightOrThrow } from '../support/brokers.js'
+import { eventLogDeps, freshTopics, rightOrThrow } from '../support/brokers.js'
 import { waitFor } from '../support/churn.js'
-import { nodeProcessEnv } from '../support/identity.js'
+import { natsAsRegistry, nodeProcessEnv } from '../support/identity.js'
 import { engineConfig } from '../support/sim.js'
 import {
   freePort,
@@ -166,7 +166,7 @@ describe('a node as a process', () => {
     await expectCleanMetrics(p2, [new RegExp(`l2tp_endpoint_serving\\{endpoint="${endpointId}"\\} 0`)])
     node1.proc.kill('SIGTERM')
     expect(await node1.exited).toBe(0)
-    const nc = await natsAs('operator')
+    const nc = await natsAsRegistry() // the registry may read leases; operators may not
     try {
       const kv = rightOrThrow(await openKv(nc, LEASE_BUCKET)())
       const owner = async () => {

@@ -18,10 +18,10 @@ import {
 } from '../../contracts/index.js'
 import { canonicalJson, sessionCount } from '../../registry/index.js'
 import { type NatsConnection, partitionFor, RegistryService } from '../../registry/shell/index.js'
-import { eventLogDeps, freshTopics, natsAs } from '../support/brokers.js'
+import { eventLogDeps, freshTopics } from '../support/brokers.js'
 import { sleep } from '../support/churn.js'
 import { sessionEstablished, tunnelEstablished } from '../support/history.js'
-import { natsAsAuditor } from '../support/identity.js'
+import { natsAsAuditor, natsAsRegistry } from '../support/identity.js'
 import { allItems, askPast, pagedTable } from '../support/paging.js'
 
 const RUN = Math.random().toString(36).slice(2, 8)
@@ -86,7 +86,7 @@ beforeAll(async () => {
     snapshotEveryMs: 600_000,
   })
   await registry.start()
-  nc = await natsAs('registry')
+  nc = await natsAsRegistry()
   await registry.serveQueries(nc)
   auditor = await natsAsAuditor()
   const until = Date.now() + 120_000

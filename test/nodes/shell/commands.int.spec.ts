@@ -302,7 +302,7 @@ describe('node commands over NATS', () => {
     lns.refusal.set('outbox', false)
     expect(lns.engine.refuseNew).toBe(true)
     lns.refusal.set('outbox', true)
-    const u = await ask(operator, issuedSubject(subjects.undrain, 'carol'), undrain)
+    const u = await ask(bob, issuedSubject(subjects.undrain, 'bob'), undrain)
     expect(u).toMatchObject({ ok: true, result: { refusing: 'outbox' } })
     expect(lns.engine.refuseNew).toBe(true) // outbox pressure still refuses
     lns.refusal.set('outbox', false)
@@ -316,6 +316,6 @@ describe('node commands over NATS', () => {
       () => lacEffects.filter((f) => f._tag === 'TunnelUp').length > upBefore,
     )
     const audit = events.flatMap((e) => (e.type === 'CommandApplied' ? [[e.command, e.issuer]] : []))
-    expect(audit.at(-1)).toEqual(['UndrainEndpoint', 'carol'])
+    expect(audit.at(-1)).toEqual(['UndrainEndpoint', 'bob'])
   })
 })
