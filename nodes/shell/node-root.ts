@@ -20,16 +20,20 @@ import { brokersFromEnv, natsFromEnv, topicsFromEnv } from '../../registry/cli/e
 import {
   connectNats,
   describeInfraError,
+  drainOrClose,
   type EventLogDeps,
   ensureTopics,
   type KvBucket,
   makeKafka,
   type NatsConnection,
+  natsUp,
   openKv,
   request,
   serve,
+  stopService,
 } from '../../registry/shell/index.js'
 import type { Health } from '../../registry/shell/metrics-server.js'
+import { StartFailure, step } from '../../registry/shell/start-errors.js'
 import { engineConfigOf, type NodeConfig } from '../cli/config.js'
 import { nodeCommands } from './commands.js'
 import { HaEndpoint } from './ha-endpoint.js'
@@ -38,7 +42,6 @@ import { type MetricsView, nodeMetrics, serveMetrics } from './metrics.js'
 import { EndpointWatch, type Log } from './observe.js'
 import type { OutboxOptions } from './outbox.js'
 import { PlainEndpoint } from './plain-endpoint.js'
-import { StartFailure, step } from './start-errors.js'
 import type { EndpointHooks, UdpEndpoint } from './udp-endpoint.js'
 
 export interface NodeSettings {
@@ -189,19 +192,6 @@ const askRelease = async (nc: NatsConnection | null, user: string | null, endpoi
   )
 }
 
-/** Watches the NATS connection for readiness. */
-const natsWatch = (nc: NatsConnection) => {
-  const state = { up: true }
-  void (async () => {
-    for await (const st of nc.status()) {
-      const type = String(st.type)
-      if (type === 'disconnect') state.up = false
-      if (type === 'reconnect') state.up = true
-    }
-  })().catch(() => undefined)
-  return state
-}
-
 const connectBrokers = async (s: NodeSettings): Promise<Omit<Parts, 's'>> => {
   const brokers = brokersFromEnv()
   const clientId = `l2tp-node-${s.config.nodeId}`
@@ -222,7 +212,7 @@ const connectBrokers = async (s: NodeSettings): Promise<Omit<Parts, 's'>> => {
 const readiness = (
   s: NodeSettings,
   slots: readonly Slot[],
-  nats: () => { up: boolean } | null,
+  nats: () => { readonly up: () => boolean } | null,
   phase: () => string | null,
 ): Health => ({
   // Answering at all shows the loop runs (also while stopping gracefully).
@@ -230,7 +220,7 @@ const readiness = (
   notReady: () => {
     const p = phase()
     if (p !== null) return p
-    if (nats()?.up === false) return 'NATS unreachable'
+    if (nats()?.up() === false) return 'NATS unreachable'
     const down = slots.find((x) => x.outbox?.unreachable === true)
     if (down !== undefined)
       return `event log unreachable (endpoint ${down.id}, ${down.outbox?.pending} pending)`
@@ -242,7 +232,7 @@ const readiness = (
 export const startNode = async (s: NodeSettings): Promise<RunningNode> => {
   let phase: string | null = 'starting'
   const slots: Slot[] = []
-  let nats: { up: boolean } | null = null
+  let nats: { readonly up: () => boolean } | null = null
   const health = readiness(
     s,
     slots,
@@ -262,7 +252,7 @@ export const startNode = async (s: NodeSettings): Promise<RunningNode> => {
       : null
   try {
     const parts = { s, ...(await connectBrokers(s)) }
-    nats = parts.nc === null ? null : natsWatch(parts.nc)
+    nats = parts.nc === null ? null : natsUp(parts.nc)
     for (const ep of s.config.endpoints) slots.push(slotOf(parts, ep))
     for (const slot of slots) await slot.start()
     const services = parts.nc === null ? [] : [await serveNode(parts, parts.nc, slots)]
@@ -276,9 +266,10 @@ export const startNode = async (s: NodeSettings): Promise<RunningNode> => {
       stop: async (why) => {
         phase = 'stopping'
         s.log.info({ why }, 'stopping')
-        for (const svc of services) await svc.stop().catch(() => undefined)
+        // Bounded: a NATS server that is away must not keep the tunnels from being closed.
+        for (const svc of services) await stopService(svc)
         await Promise.all(slots.map((x) => x.shutdown()))
-        await parts.nc?.drain().catch(() => undefined)
+        await drainOrClose(parts.nc)
         server?.close()
         s.log.info({ why }, 'stopped')
       },

@@ -5,6 +5,7 @@ import type { NatsConnection } from 'nats'
 import { Counter, Gauge, Registry } from 'prom-client'
 import type { EventLogDeps } from './event-log.js'
 import { addDefaultMetrics, type Health } from './metrics-server.js'
+import { natsUp } from './nats-lifecycle.js'
 import { compareOffsets, partitionOffsets } from './partition-reader.js'
 import type { RegistryService } from './registry-service.js'
 
@@ -58,12 +59,12 @@ export const registryMonitor = (
     'Endpoints with a seq gap',
     () => [...service.fleet.values()].filter((t) => !t.consistent).length,
   )
-  const state: { lag: number; kafka: string | null; nats: boolean; stopping: boolean } = {
+  const state: { lag: number; kafka: string | null; stopping: boolean } = {
     lag: 0,
     kafka: null,
-    nats: true,
     stopping: false,
   }
+  const nats = natsUp(nc)
   gauge('l2tp_registry_consumer_lag', 'Committed events not yet folded (all partitions)', () => state.lag)
   const poll = async () => {
     const o = await partitionOffsets(deps, deps.names.events)()
@@ -79,18 +80,11 @@ export const registryMonitor = (
   }
   const timer = setInterval(() => void poll(), pollMs)
   timer.unref()
-  void (async () => {
-    for await (const st of nc.status()) {
-      const type = String(st.type)
-      if (type === 'disconnect') state.nats = false
-      if (type === 'reconnect') state.nats = true
-    }
-  })().catch(() => undefined)
   return {
     registry,
     health: {
       live: () => true,
-      notReady: () => (state.stopping ? 'stopping' : !state.nats ? 'NATS unreachable' : state.kafka),
+      notReady: () => (state.stopping ? 'stopping' : !nats.up() ? 'NATS unreachable' : state.kafka),
     },
     stop: () => {
       state.stopping = true

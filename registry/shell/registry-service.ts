@@ -26,6 +26,7 @@ import { type EventFolder, startEventFolder } from './event-folder.js'
 import type { EventLogDeps } from './event-log.js'
 import { asOfTables, endpointsPage, tablePageOf, timelinePage } from './listings.js'
 import { DEFAULT_LIVENESS, type LivenessOptions, LivenessWatch } from './liveness.js'
+import { stopService } from './nats-lifecycle.js'
 import { endpoint, type NatsConnection, openKvReader, serve } from './nats-port.js'
 import { loadSnapshots, writeSnapshots } from './snapshots.js'
 
@@ -205,7 +206,7 @@ export class RegistryService {
 
   async stop(): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer)
-    await this.service?.stop().catch(() => undefined)
+    await stopService(this.service)
     this.service = null
     await this.liveness?.stop()
     this.liveness = null

@@ -1,0 +1,73 @@
+// Stops that cannot hang: a NATS server that stops answering (no PONG) must not hold a service
+// stop or a connection drain forever (a node's graceful stop would never close its tunnels).
+// The server here is a stand-in that speaks just enough of the protocol, not the broker.
+import { createServer, type Server, type Socket } from 'node:net'
+import { connect } from 'nats'
+import { afterEach, describe, expect, it } from 'vitest'
+import { drainOrClose, settlesWithin, stopService } from '../../../registry/shell/index.js'
+
+const INFO = {
+  server_id: 'stall',
+  server_name: 'stall',
+  version: '2.10.0',
+  proto: 1,
+  headers: true,
+  max_payload: 1048576,
+}
+
+/** A server that answers PING with PONG while `answering`, and otherwise stays silent. */
+const stallingServer = async () => {
+  const state = { answering: true, sockets: [] as Socket[] }
+  const server: Server = createServer((socket) => {
+    state.sockets.push(socket)
+    socket.write(`INFO ${JSON.stringify(INFO)}\r\n`)
+    socket.on('data', (d) => {
+      const pings = d
+        .toString('utf8')
+        .split('\r\n')
+        .filter((l) => l === 'PING').length
+      if (state.answering) for (let i = 0; i < pings; i++) socket.write('PONG\r\n')
+    })
+    socket.on('error', () => undefined)
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
+  const address = server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : 0
+  const close = () => {
+    for (const s of state.sockets) s.destroy()
+    return new Promise<void>((r) => server.close(() => r()))
+  }
+  return { state, port, close }
+}
+
+let cleanup: (() => Promise<void>) | null = null
+afterEach(async () => {
+  await cleanup?.()
+  cleanup = null
+})
+
+describe('NATS stops with a silent server', () => {
+  it('a service stop and a drain give up after their bound; the connection ends closed', async () => {
+    const fake = await stallingServer()
+    cleanup = fake.close
+    const nc = await connect({ servers: `127.0.0.1:${fake.port}`, reconnect: false })
+    const svc = await nc.services.add({ name: 'stall-test', version: '0.0.1' })
+    svc.addEndpoint('x', { subject: 'stall.x', handler: () => undefined })
+    fake.state.answering = false
+    // Unbounded, the stop waits for a PONG that never comes.
+    expect(await settlesWithin(svc.stop(), 300)).toBe(false)
+    expect(await stopService(svc, 300)).toBe(false)
+    await drainOrClose(nc, 300)
+    expect(nc.isClosed()).toBe(true)
+  })
+
+  it('with a server that answers, a stop settles', async () => {
+    const fake = await stallingServer()
+    cleanup = fake.close
+    const nc = await connect({ servers: `127.0.0.1:${fake.port}`, reconnect: false })
+    const svc = await nc.services.add({ name: 'stall-test', version: '0.0.1' })
+    expect(await stopService(svc, 5000)).toBe(true)
+    await drainOrClose(nc, 5000)
+    expect(nc.isClosed()).toBe(true)
+  })
+})
