@@ -44,6 +44,9 @@ export const DEFAULT_REGISTRY: RegistryOptions = {
   snapshotEveryMs: 5000,
 }
 
+/** Liveness while the lease bucket cannot be read (not there, or no right to read it). */
+const NOT_WATCHED: Liveness = { state: 'unknown', since: null, leaseNode: null, leaseEpoch: null }
+
 export const summaryOf = (t: EndpointTable, liveness: Liveness | null = null): EndpointSummary => ({
   endpointId: t.endpointId,
   epoch: t.epoch,
@@ -149,7 +152,7 @@ export class RegistryService {
           subject: registrySubjects.endpoints,
           request: ListEndpoints,
           handle: async (r) =>
-            endpointsPage(this.fleet, r, (t) => summaryOf(t, this.liveness?.of(t) ?? null)),
+            endpointsPage(this.fleet, r, (t) => summaryOf(t, this.liveness?.of(t) ?? NOT_WATCHED)),
         }),
         endpoint({
           name: 'endpoint',
