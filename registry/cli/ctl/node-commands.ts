@@ -5,6 +5,7 @@ import {
   issuedSubject,
   NodeStatus,
   Page,
+  REASON_MAX,
   SessionItem,
   TunnelItem,
   TunnelState,
@@ -97,6 +98,14 @@ const sessions: Command = async (c) => {
   await list.end()
 }
 
+/** --reason: it goes to the peer in one Result Code AVP, so it is short. */
+const reasonOf = (v: Values): string | null => {
+  const r = str(v, 'reason')
+  if (r !== undefined && r.length > REASON_MAX)
+    throw new Usage(`--reason must be at most ${REASON_MAX} characters, got ${r.length}`)
+  return r ?? null
+}
+
 const sessionOf = (v: Values) => {
   const parts = need(str(v, 'session'), '--session TID/SID').split('/')
   if (parts.length !== 2) throw new Usage('--session must be TID/SID')
@@ -114,7 +123,7 @@ export const nodeCommands: Readonly<Record<string, Command>> = {
       v: 1,
       endpointId: ep(c.values),
       localTunnelId: idOf(need(str(c.values, 'tunnel'), '--tunnel'), '--tunnel'),
-      reason: str(c.values, 'reason') ?? null,
+      reason: reasonOf(c.values),
     }),
   'close-session': (c) =>
     done(c, epSubject(c.values, 'close-session'), {
@@ -122,7 +131,7 @@ export const nodeCommands: Readonly<Record<string, Command>> = {
       v: 1,
       endpointId: ep(c.values),
       ...sessionOf(c.values),
-      reason: str(c.values, 'reason') ?? null,
+      reason: reasonOf(c.values),
     }),
   sync: (c) => {
     const tunnel = str(c.values, 'tunnel')
