@@ -12,6 +12,7 @@ import { kafkaBrokers } from '../infra/config.js'
 import type { Effect } from '../nodes/engine/types.js'
 import { UdpEndpoint } from '../nodes/shell/udp-endpoint.js'
 import { ensureTopics } from '../registry/shell/index.js'
+import { nodeProcessEnv } from '../test/support/identity.js'
 import { engineConfig } from '../test/support/sim.js'
 import { printTable, writeResults } from './lib.js'
 
@@ -27,7 +28,11 @@ export const recoveryBench = async (): Promise<void> => {
   const dir = mkdtempSync(join(tmpdir(), 'bench-recovery-'))
   const endpointId = `bench-fo-${randomUUID().slice(0, 6)}`
   const marks: Record<string, number> = {}
-  const node = (nodeId: string): ChildProcess => {
+  const natsEnv = {
+    'node-1': await nodeProcessEnv('node-1', [endpointId]),
+    'node-2': await nodeProcessEnv('node-2', [endpointId]),
+  }
+  const node = (nodeId: 'node-1' | 'node-2'): ChildProcess => {
     const file = join(dir, `${nodeId}.json`)
     writeFileSync(
       file,
@@ -59,7 +64,7 @@ export const recoveryBench = async (): Promise<void> => {
         'info',
       ],
       {
-        env: { ...process.env, L2TP_TOPIC_PREFIX: prefix },
+        env: { ...process.env, ...natsEnv[nodeId], L2TP_TOPIC_PREFIX: prefix },
         stdio: ['ignore', 'pipe', 'inherit'],
       },
     )

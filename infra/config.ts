@@ -40,11 +40,5 @@ export const kafkaBrokers = (c: InfraConfig = loadInfraConfig()): string[] =>
 export const natsUrl = (c: InfraConfig = loadInfraConfig()): string =>
   process.env.NATS_URL ?? `nats://127.0.0.1:${c.natsPort}`
 
-/** Dev/test credentials of infra/nats/nats.conf, one user per role (DESIGN.md §6). */
-export const natsUsers = {
-  node: { user: 'node', pass: 'node-dev' },
-  registry: { user: 'registry', pass: 'registry-dev' },
-  operator: { user: 'operator', pass: 'operator-dev' },
-  auditor: { user: 'auditor', pass: 'auditor-dev' },
-} as const
-export type NatsRole = keyof typeof natsUsers
+/** The kinds of program that connect to NATS (DESIGN.md §6); identities: infra/identities.ts. */
+export type NatsRole = 'node' | 'registry' | 'operator' | 'auditor'

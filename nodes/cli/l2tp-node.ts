@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util'
 import * as E from 'fp-ts/lib/Either.js'
 import { pino } from 'pino'
 import { unsafe } from '../../contracts/index.js'
+import { CREDENTIALS_HELP } from '../../registry/cli/env.js'
 import { reasonOf, StartFailure } from '../../registry/shell/start-errors.js'
 import { DEFAULT_DATA_RESYNC } from '../engine/data.js'
 import { DEFAULT_LEASE } from '../shell/lease.js'
@@ -69,7 +70,9 @@ Options:
 SIGTERM/SIGINT stop gracefully: a plain node closes its tunnels with StopCCN result 6 (requester is
 being shut down), waits for the peers' acknowledgements, flushes the outbox; an --ha node releases
 each endpoint it serves to a standby. Then it exits 0.
-Environment: KAFKA_BROKERS (default 127.0.0.1:19092), L2TP_TOPIC_PREFIX, NATS_URL, NATS_USER/NATS_PASS.
+Environment: KAFKA_BROKERS (default 127.0.0.1:19092), L2TP_TOPIC_PREFIX, NATS_URL. The node's NATS
+identity is node-<nodeId> (dev: infra/identity node --config FILE grants it its endpoints).
+${CREDENTIALS_HELP}
 Exit codes: 0 ok, 1 runtime failure (address in use, host not found, broker unreachable), 2 bad
 arguments or config.`
 

@@ -16,11 +16,25 @@ const enc = new TextEncoder()
 const dec = new TextDecoder()
 
 export const encodeLease = (v: LeaseValue): Uint8Array => enc.encode(JSON.stringify(v))
+/**
+ * The lease value, or null when it does not decode: every field present and typed, the epoch a
+ * safe non-negative integer (an epoch of 1e308 could never advance). A value that does not decode
+ * is NOT free: it is held by someone unknown and claimable only once stale, like any other.
+ */
 export const decodeLease = (b: Uint8Array): LeaseValue | null => {
   try {
-    const v = JSON.parse(dec.decode(b)) as Partial<LeaseValue>
-    return typeof v.node === 'string' && typeof v.epoch === 'number'
-      ? { node: v.node, epoch: v.epoch, renewedAt: Number(v.renewedAt ?? 0), released: v.released === true }
+    const v: unknown = JSON.parse(dec.decode(b))
+    if (typeof v !== 'object' || v === null) return null
+    const { node, epoch, renewedAt, released } = v as Record<string, unknown>
+    return typeof node === 'string' &&
+      node !== '' &&
+      typeof epoch === 'number' &&
+      Number.isSafeInteger(epoch) &&
+      epoch >= 0 &&
+      typeof renewedAt === 'number' &&
+      Number.isFinite(renewedAt) &&
+      typeof released === 'boolean'
+      ? { node, epoch, renewedAt, released }
       : null
   } catch {
     return null
@@ -121,7 +135,8 @@ export class EndpointLease {
     if (this.lastSeen === null || this.lastSeen.revision !== revision) this.lastSeen = { revision, at: now }
     const stale = this.forced || now - this.lastSeen.at >= this.options.detectionMs
     this.forced = false
-    const free = cur.right === null || value === null || value.released
+    // Free: no key, or released by its owner. A value that does not decode is held (stale only).
+    const free = cur.right === null || value?.released === true
     if (!free && !stale) return
     if (now < this.releasedUntil) return // we just released it: leave it to a standby
     const epoch = Math.max(value?.epoch ?? 0, this.minEpoch()) + 1

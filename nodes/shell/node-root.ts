@@ -16,7 +16,7 @@ import {
   SERVICE_NODE,
   unsafe,
 } from '../../contracts/index.js'
-import { brokersFromEnv, natsFromEnv, topicsFromEnv } from '../../registry/cli/env.js'
+import { brokersFromEnv, kafkaSecurityFromEnv, natsFromEnv, topicsFromEnv } from '../../registry/cli/env.js'
 import {
   connectNats,
   describeInfraError,
@@ -195,17 +195,29 @@ const askRelease = async (nc: NatsConnection | null, user: string | null, endpoi
 const connectBrokers = async (s: NodeSettings): Promise<Omit<Parts, 's'>> => {
   const brokers = brokersFromEnv()
   const clientId = `l2tp-node-${s.config.nodeId}`
-  const deps = s.publish ? { kafka: makeKafka({ brokers, clientId }), names: topicsFromEnv() } : null
+  const security = kafkaSecurityFromEnv()
+  const deps = s.publish
+    ? { kafka: makeKafka({ brokers, clientId, ...security }), names: topicsFromEnv() }
+    : null
   if (deps !== null)
-    await step(`Kafka (${brokers.join(',')}) unreachable`, () => ensureTopics({ brokers, names: deps.names }))
+    await step(`Kafka (${brokers.join(',')}) unreachable`, () =>
+      ensureTopics({ brokers, names: deps.names, ...security }),
+    )
   if (!s.control && s.ha === null) return { deps, nc: null, natsUser: null, kv: null }
-  const nats = natsFromEnv('node')
+  const nats = natsFromEnv('node', s.config.nodeId)
   const nc = await connectNats({ ...nats, name: clientId })()
   if (nc._tag === 'Left') throw new StartFailure(`NATS (${nats.servers}) unreachable: ${nc.left.detail}`)
   if (s.ha === null) return { deps, nc: nc.right, natsUser: nats.user, kv: null }
   const kv = await openKv(nc.right, LEASE_BUCKET)()
   if (kv._tag === 'Left')
     throw new StartFailure(`lease bucket ${LEASE_BUCKET}: ${describeInfraError(kv.left)}`)
+  // Binding asks nothing of the server: read one of our keys to find a missing bucket (infra/up
+  // creates it) or a missing grant (infra/identity node --config) now, not as a silent standby.
+  const probe = await kv.right.get(s.config.endpoints[0]?.id ?? '-')()
+  if (probe._tag === 'Left')
+    throw new StartFailure(
+      `lease bucket ${LEASE_BUCKET} (as ${nats.user}): ${describeInfraError(probe.left)}`,
+    )
   return { deps, nc: nc.right, natsUser: nats.user, kv: kv.right }
 }
 

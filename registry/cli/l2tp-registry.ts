@@ -15,7 +15,7 @@ import {
 import { serveMetrics } from '../shell/metrics-server.js'
 import { registryMonitor } from '../shell/registry-metrics.js'
 import { reasonOf, StartFailure, step } from '../shell/start-errors.js'
-import { brokersFromEnv, natsFromEnv, topicsFromEnv } from './env.js'
+import { brokersFromEnv, CREDENTIALS_HELP, kafkaSecurityFromEnv, natsFromEnv, topicsFromEnv } from './env.js'
 
 const HELP = `l2tp-registry: the event-sourced registry of L2TP tunnels and sessions
 
@@ -33,7 +33,8 @@ Options:
   --help                this text
 
 Environment: KAFKA_BROKERS (default 127.0.0.1:19092), NATS_URL (default nats://127.0.0.1:14222),
-NATS_USER/NATS_PASS (default: the registry user of infra/nats), L2TP_TOPIC_PREFIX.
+L2TP_TOPIC_PREFIX. The NATS identity is registry (dev: from infra's store).
+${CREDENTIALS_HELP}
 Exit codes: 0 ok, 1 runtime failure (broker unreachable, port taken), 2 bad arguments.`
 
 /** A bad argument: one line, exit 2. Operational failures (StartFailure): one line, exit 1. */
@@ -91,8 +92,10 @@ const main = async () => {
   const log = pino({ level, base: { service: 'l2tp-registry' } })
   const names = topicsFromEnv()
   const brokers = brokersFromEnv()
-  await step(`Kafka (${brokers.join(',')}) unreachable`, () => ensureTopics({ brokers, names }))
-  const deps = { kafka: makeKafka({ brokers, clientId: 'l2tp-registry' }), names }
+  await step(`Kafka (${brokers.join(',')}) unreachable`, () =>
+    ensureTopics({ brokers, names, ...kafkaSecurityFromEnv() }),
+  )
+  const deps = { kafka: makeKafka({ brokers, clientId: 'l2tp-registry', ...kafkaSecurityFromEnv() }), names }
   const service = new RegistryService(deps, options)
   await step('folding l2tp.events', () => service.start())
   log.info({ snapshots: service.loadedSnapshots, topics: names }, 'registry folding l2tp.events')

@@ -8,6 +8,7 @@ import { nodeCommands } from './ctl/node-commands.js'
 import { type Format, flushed, Output, PipeClosed } from './ctl/output.js'
 import { registryCommands } from './ctl/registry-commands.js'
 import { FLEET_HELP, fleetCommands } from './ctl-fleet.js'
+import { CREDENTIALS_HELP } from './env.js'
 
 const HELP = `l2tpctl: operate and investigate the L2TP registry
 
@@ -53,7 +54,9 @@ per line (state: the table's head, then one line per tunnel or session row).
 TIME is epoch milliseconds or ISO 8601 (2026-11-22T03:12:07Z).
 Options: --timeout MS (NATS requests, default 10000), --help.
 Commands that change state are audited under the NATS user l2tpctl connects as (NATS_USER).
-Environment: NATS_URL, NATS_USER/NATS_PASS (default: the operator user), KAFKA_BROKERS, L2TP_TOPIC_PREFIX.
+Environment: NATS_URL, KAFKA_BROKERS, L2TP_TOPIC_PREFIX. The NATS identity is NATS_USER (dev default:
+operator, from infra's store); an auditor identity may look but not change anything.
+${CREDENTIALS_HELP}
 Exit codes: 0 ok (also when the reader of stdout goes away, e.g. | head), 1 failure (not found,
 unreachable, refused, a reply that does not decode), 2 bad usage.`
 

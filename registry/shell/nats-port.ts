@@ -1,16 +1,22 @@
 // The NATS port: connect as a role, serve request/reply endpoints with the services API
 // (discoverable like `nats micro`), send typed requests, and lease CAS in JetStream KV.
+
+import { readFileSync } from 'node:fs'
 import * as E from 'fp-ts/lib/Either.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import type * as t from 'io-ts'
 import {
+  type ConnectionOptions,
   connect,
+  credsAuthenticator,
   ErrorCode,
   type KV,
   type NatsConnection,
-  type NatsError,
+  NatsError,
+  nkeyAuthenticator,
   type Service,
   type ServiceMsg,
+  type TlsOptions,
 } from 'nats'
 import {
   describeContractError,
@@ -23,18 +29,91 @@ import { type InfraError, messageOf } from './errors.js'
 
 export type { NatsConnection } from 'nats'
 
-export interface NatsDeps {
-  readonly servers: string
-  readonly user: string
-  readonly pass: string
-  readonly name: string
+/** TLS toward NATS: a CA to trust, and a client certificate and key (mutual TLS). */
+export interface NatsTls {
+  readonly caFile?: string
+  readonly certFile?: string
+  readonly keyFile?: string
 }
 
+export interface NatsDeps {
+  readonly servers: string
+  readonly name: string
+  /**
+   * The identity: its NATS user name, the issuer token of its state-changing requests
+   * (issuedSubject) and its inbox prefix (`_INBOX.<user>`, the only inboxes it may read).
+   */
+  readonly user: string
+  /** Password login (with `user`). */
+  readonly pass?: string
+  /** Nkey login: a file holding the seed (SU...). */
+  readonly nkeySeedFile?: string
+  /** JWT login: a .creds file (decentralised auth). */
+  readonly credsFile?: string
+  readonly tls?: NatsTls
+  /** One-token lab prefix (`lab1.`) put before every l2tp subject this connection serves or asks. */
+  readonly subjectPrefix?: string
+  /** Why no credentials were found: connecting fails with it (never tries another role's). */
+  readonly missing?: string
+  /** How long the first connect may take (nats.js default 20 s). */
+  readonly timeoutMs?: number
+}
+
+const prefixes = new WeakMap<NatsConnection, string>()
+/** The subject as sent on this connection: its lab prefix (NatsDeps.subjectPrefix) and `subject`. */
+export const onWire = (nc: NatsConnection, subject: string): string => `${prefixes.get(nc) ?? ''}${subject}`
+
+const authOf = (d: NatsDeps): Partial<ConnectionOptions> => {
+  if (d.credsFile !== undefined) return { authenticator: credsAuthenticator(readFileSync(d.credsFile)) }
+  if (d.nkeySeedFile !== undefined)
+    return {
+      authenticator: nkeyAuthenticator(new TextEncoder().encode(readFileSync(d.nkeySeedFile, 'utf8').trim())),
+    }
+  return { user: d.user, ...(d.pass === undefined ? {} : { pass: d.pass }) }
+}
+
+const tlsOf = (t: NatsTls): TlsOptions => ({
+  ...(t.caFile === undefined ? {} : { caFile: t.caFile }),
+  ...(t.certFile === undefined ? {} : { certFile: t.certFile }),
+  ...(t.keyFile === undefined ? {} : { keyFile: t.keyFile }),
+})
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const isAuthViolation = (e: unknown): boolean =>
+  e instanceof NatsError && e.code === ErrorCode.AuthorizationViolation
+
+/**
+ * Connects as the identity of `d`. A login refused as an authorization violation is tried again a
+ * few times: nats-server 2.9 refuses a client whose CONNECT it handles while it reloads its config
+ * (a new identity was granted), even with valid credentials. Wrong credentials still fail (~1 s).
+ */
 export const connectNats = (d: NatsDeps): TE.TaskEither<InfraError, NatsConnection> =>
-  TE.tryCatch(
-    () => connect({ servers: d.servers, user: d.user, pass: d.pass, name: d.name, maxReconnectAttempts: -1 }),
-    (e) => ({ _tag: 'NatsFailed', op: 'connect', detail: messageOf(e) }),
-  )
+  d.missing !== undefined
+    ? TE.left({ _tag: 'NatsFailed', op: 'connect', detail: d.missing })
+    : TE.tryCatch(
+        async () => {
+          const options: ConnectionOptions = {
+            servers: d.servers,
+            name: d.name,
+            inboxPrefix: `_INBOX.${d.user}`,
+            maxReconnectAttempts: -1,
+            ...(d.timeoutMs === undefined ? {} : { timeout: d.timeoutMs }),
+            ...authOf(d),
+            ...(d.tls === undefined ? {} : { tls: tlsOf(d.tls) }),
+          }
+          for (let attempt = 1; ; attempt++) {
+            try {
+              const nc = await connect(options)
+              if (d.subjectPrefix !== undefined && d.subjectPrefix !== '') prefixes.set(nc, d.subjectPrefix)
+              return nc
+            } catch (e) {
+              if (!isAuthViolation(e) || attempt >= 5) throw e
+              await sleep(200)
+            }
+          }
+        },
+        (e) => ({ _tag: 'NatsFailed', op: 'connect', detail: messageOf(e) }),
+      )
 
 /** What a handler knows about the request besides its body. */
 export interface RequestContext {
@@ -88,7 +167,7 @@ export const issuedEndpoint = <C extends t.Mixed, A>(e: IssuedEndpoint<C, A>): E
 /** The issuer token of a request on an issued endpoint: the last token of its subject. */
 const issuerToken = (subject: string): string | null => {
   const token = subject.slice(subject.lastIndexOf('.') + 1)
-  return /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(token) ? token : null
+  return /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/.test(token) ? token : null
 }
 
 export interface ServiceSpec {
@@ -193,7 +272,7 @@ export const serve = async (
   })
   for (const ep of endpoints) {
     srv.addEndpoint(ep.name, {
-      subject: ep.issued === true ? `${ep.subject}.*` : ep.subject,
+      subject: onWire(nc, ep.issued === true ? `${ep.subject}.*` : ep.subject),
       handler: (err, msg) => {
         if (err === null) void answer(nc, ep, msg)
       },
@@ -229,7 +308,9 @@ export const request =
   ): TE.TaskEither<RequestError, unknown> =>
   async () => {
     try {
-      const msg = await nc.request(subject, encoder.encode(JSON.stringify(body)), { timeout: timeoutMs })
+      const msg = await nc.request(onWire(nc, subject), encoder.encode(JSON.stringify(body)), {
+        timeout: timeoutMs,
+      })
       try {
         return E.right(JSON.parse(Buffer.from(msg.data).toString('utf8')) as unknown)
       } catch (e) {
@@ -263,6 +344,8 @@ export type CasResult =
 
 export interface KvBucket {
   readonly get: (key: string) => TE.TaskEither<InfraError, { value: Uint8Array; revision: number } | null>
+  /** Every key with a value (an ordered consumer on the bucket's stream; the registry may). */
+  readonly keys: () => TE.TaskEither<InfraError, string[]>
   /** Writes only if the key's revision is `expected` (0: only if the key does not exist). */
   readonly compareAndSet: (
     key: string,
@@ -275,16 +358,16 @@ const isCasConflict = (e: unknown): boolean =>
   /wrong last sequence|key exists/i.test(messageOf(e)) ||
   (e as { api_error?: { err_code?: number } }).api_error?.err_code === 10071
 
-export const openKv = (
-  nc: NatsConnection,
-  bucket: string,
-  historyTtlMs = 0,
-): TE.TaskEither<InfraError, KvBucket> =>
+/**
+ * Binds to a bucket infra created (the clients may not create or change it): no JetStream API
+ * call at all on bind, reads by direct get of the key's last value, writes by publish.
+ */
+export const openKv = (nc: NatsConnection, bucket: string): TE.TaskEither<InfraError, KvBucket> =>
   TE.tryCatch(
     async () => {
       const kv: KV = await nc
-        .jetstream()
-        .views.kv(bucket, { history: 1, ...(historyTtlMs > 0 ? { ttl: historyTtlMs } : {}) })
+        .jetstream({ checkAPI: false })
+        .views.kv(bucket, { bindOnly: true, allow_direct: true })
       const get: KvBucket['get'] = (key) =>
         TE.tryCatch(
           async () => {
@@ -303,7 +386,16 @@ export const openKv = (
           return E.left({ _tag: 'NatsFailed', op: 'kv.compareAndSet', detail: messageOf(e) })
         }
       }
-      return { get, compareAndSet }
+      const keys: KvBucket['keys'] = () =>
+        TE.tryCatch(
+          async () => {
+            const out: string[] = []
+            for await (const k of await kv.keys()) out.push(k)
+            return out
+          },
+          (e) => ({ _tag: 'NatsFailed', op: 'kv.keys', detail: messageOf(e) }),
+        )
+      return { get, keys, compareAndSet }
     },
     (e) => ({ _tag: 'NatsFailed', op: 'kv.open', detail: messageOf(e) }),
   )

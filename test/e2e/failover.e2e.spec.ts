@@ -11,9 +11,9 @@ import type { Effect } from '../../nodes/engine/types.js'
 import { decodeLease } from '../../nodes/shell/lease.js'
 import { UdpEndpoint } from '../../nodes/shell/udp-endpoint.js'
 import { foldHistory, openKv, readEndpointHistory, request } from '../../registry/shell/index.js'
-import { eventLogDeps, freshTopics, natsAs, rightOrThrow } from '../support/brokers.js'
+import { eventLogDeps, freshTopics, rightOrThrow } from '../support/brokers.js'
 import { sleep, waitFor } from '../support/churn.js'
-import { nodeIdentity } from '../support/identity.js'
+import { natsAsNode, natsAsOperator, nodeIdentity, nodeProcessEnv } from '../support/identity.js'
 import { engineConfig } from '../support/sim.js'
 import { startXl2tpd } from '../support/xl2tpd.js'
 
@@ -31,7 +31,7 @@ const TAKE = `lns-take-${RUN}`
 let dir: string
 const procs: ChildProcess[] = []
 
-const startNode = (nodeId: string, endpointId: string, host: string): ChildProcess => {
+const startNode = async (nodeId: string, endpointId: string, host: string): Promise<ChildProcess> => {
   const file = join(dir, `${nodeId}-${endpointId}.json`)
   writeFileSync(
     file,
@@ -59,7 +59,11 @@ const startNode = (nodeId: string, endpointId: string, host: string): ChildProce
       'warn',
     ],
     {
-      env: { ...process.env, L2TP_TOPIC_PREFIX: names.events.replace('l2tp.events', '') },
+      env: {
+        ...process.env,
+        ...(await nodeProcessEnv(nodeId, [endpointId])),
+        L2TP_TOPIC_PREFIX: names.events.replace('l2tp.events', ''),
+      },
       stdio: ['ignore', 'inherit', 'inherit'],
     },
   )
@@ -159,9 +163,9 @@ afterAll(async () => {
 
 describe('takeover and RFC 4951 recovery', () => {
   it('crash: 500 tunnels x 20 sessions; node-1 SIGKILL; standby node-2 takes over and every session stays up', async () => {
-    const node1 = startNode('node-1', FO, '127.0.0.90')
+    const node1 = await startNode('node-1', FO, '127.0.0.90')
     await sleep(2500)
-    startNode('node-2', FO, '127.0.0.90')
+    await startNode('node-2', FO, '127.0.0.90')
     await sleep(1000)
     const lac = await startLac('127.0.0.91', '127.0.0.90', 500, 20)
     try {
@@ -188,9 +192,9 @@ describe('takeover and RFC 4951 recovery', () => {
   }, 300_000)
 
   it('zombie: node-1 SIGSTOP, node-2 takes over, SIGCONT: node-1 stops serving without sending, its late writes are fenced', async () => {
-    const node1 = startNode('node-1', ZOMBIE, '127.0.0.92')
+    const node1 = await startNode('node-1', ZOMBIE, '127.0.0.92')
     await sleep(2500)
-    startNode('node-2', ZOMBIE, '127.0.0.92')
+    await startNode('node-2', ZOMBIE, '127.0.0.92')
     await sleep(1000)
     const lac = await startLac('127.0.0.93', '127.0.0.92', 50, 10)
     try {
@@ -220,12 +224,12 @@ describe('takeover and RFC 4951 recovery', () => {
   }, 300_000)
 
   it('planned switchover through the release request: no session lost, the time without service measured', async () => {
-    startNode('node-1', SWITCH, '127.0.0.94')
+    await startNode('node-1', SWITCH, '127.0.0.94')
     await sleep(2500)
-    startNode('node-2', SWITCH, '127.0.0.94')
+    await startNode('node-2', SWITCH, '127.0.0.94')
     await sleep(1000)
     const lac = await startLac('127.0.0.95', '127.0.0.94', 50, 10)
-    const op = await natsAs('operator')
+    const op = await natsAsOperator('carol')
     try {
       await sleep(1500)
       const before = lac.sessions()
@@ -233,7 +237,7 @@ describe('takeover and RFC 4951 recovery', () => {
       const r = rightOrThrow(
         await request(
           op,
-          issuedSubject(`l2tp.ep.${SWITCH}.release`, 'operator'),
+          issuedSubject(`l2tp.ep.${SWITCH}.release`, 'carol'),
           { type: 'ReleaseEndpoint', v: 1, endpointId: SWITCH },
           20_000,
         )(),
@@ -263,12 +267,12 @@ describe('takeover and RFC 4951 recovery', () => {
 
   it('operator takeover on the standby: the owner releases, the standby serves under the next epoch, no session lost, audited', async () => {
     // Node ids of its own: other tests' nodes (node-1, node-2) may still be running.
-    startNode('take-1', TAKE, '127.0.0.106')
+    await startNode('take-1', TAKE, '127.0.0.106')
     await sleep(2500)
-    startNode('take-2', TAKE, '127.0.0.106')
+    await startNode('take-2', TAKE, '127.0.0.106')
     await sleep(1000)
     const lac = await startLac('127.0.0.107', '127.0.0.106', 30, 4)
-    const op = await natsAs('operator')
+    const op = await natsAsOperator('carol')
     const ask = async (subject: string, body: unknown) =>
       rightOrThrow(await request(op, subject, body, 20_000)()) as {
         ok: boolean
@@ -329,9 +333,9 @@ describe('takeover and RFC 4951 recovery', () => {
   }, 300_000)
 
   it('crash during churn: sessions in set-up are cleared on both sides, established ones survive, both sides agree', async () => {
-    const node1 = startNode('node-1', CHURN, '127.0.0.96')
+    const node1 = await startNode('node-1', CHURN, '127.0.0.96')
     await sleep(2500)
-    startNode('node-2', CHURN, '127.0.0.96')
+    await startNode('node-2', CHURN, '127.0.0.96')
     await sleep(1000)
     const lac = await startLac('127.0.0.97', '127.0.0.96', 100, 5)
     let churning = true
@@ -409,9 +413,9 @@ describe('takeover and RFC 4951 recovery', () => {
   }, 300_000)
 
   it('a peer without failover (xl2tpd as LAC): after the takeover its tunnel is closed cleanly and recorded; nothing hangs', async () => {
-    const node1 = startNode('node-1', LEGACY, '127.0.0.98')
+    const node1 = await startNode('node-1', LEGACY, '127.0.0.98')
     await sleep(2500)
-    startNode('node-2', LEGACY, '127.0.0.98')
+    await startNode('node-2', LEGACY, '127.0.0.98')
     await sleep(1000)
     const x = await startXl2tpd({
       listen: '127.0.0.99',
@@ -460,13 +464,13 @@ describe('takeover and RFC 4951 recovery', () => {
 
   it('double failover: node-2 dies during recovery, node-3 takes over; the tables end consistent with the peer', async () => {
     const nodes = new Map<string, ChildProcess>()
-    nodes.set('node-1', startNode('node-1', DOUBLE, '127.0.0.102'))
+    nodes.set('node-1', await startNode('node-1', DOUBLE, '127.0.0.102'))
     await sleep(2500)
-    nodes.set('node-2', startNode('node-2', DOUBLE, '127.0.0.102'))
-    nodes.set('node-3', startNode('node-3', DOUBLE, '127.0.0.102'))
+    nodes.set('node-2', await startNode('node-2', DOUBLE, '127.0.0.102'))
+    nodes.set('node-3', await startNode('node-3', DOUBLE, '127.0.0.102'))
     await sleep(1000)
     const lac = await startLac('127.0.0.103', '127.0.0.102', 300, 5)
-    const nc = await natsAs('node')
+    const nc = await natsAsNode('test-reader', [DOUBLE])
     try {
       const kv = rightOrThrow(await openKv(nc, 'l2tp_endpoints')())
       const owner = async () => {

@@ -17,8 +17,9 @@ import {
   timeline,
   toNdjson,
 } from '../../registry/shell/index.js'
-import { eventLogDeps, freshTopics, natsAs, rightOrThrow } from '../support/brokers.js'
+import { eventLogDeps, freshTopics, rightOrThrow } from '../support/brokers.js'
 import { churn, type Rig, sleep, startRig, waitFor } from '../support/churn.js'
+import { natsAsAuditor, natsAsOperator, natsAsRegistry } from '../support/identity.js'
 import { pagedTable } from '../support/paging.js'
 
 const EP = 'lns-e2e'
@@ -47,7 +48,7 @@ beforeAll(async () => {
   rig = await startRig(deps, EP, '127.0.0.70', '127.0.0.71')
   registry = new RegistryService(eventLogDeps(names, 'e2e-registry'), options())
   await registry.start()
-  nc = await natsAs('registry')
+  nc = await natsAsRegistry()
   await registry.serveQueries(nc)
 })
 
@@ -93,7 +94,7 @@ describe('registry end to end', () => {
   })
 
   it('queries over NATS: endpoints, one endpoint, one tunnel, one session', async () => {
-    const ops = await natsAs('auditor')
+    const ops = await natsAsAuditor()
     try {
       const list = rightOrThrow(
         await request(ops, 'l2tp.registry.endpoints', { type: 'ListEndpoints', v: 1 })(),
@@ -147,7 +148,7 @@ describe('registry end to end', () => {
     const deps = eventLogDeps(names, 'asof')
     const t = rightOrThrow(await stateAsOf(deps, EP, { at: asOf.at })())
     expect(canonicalJson(t)).toBe(asOf.canonical)
-    const op = await natsAs('operator')
+    const op = await natsAsOperator()
     const r = await pagedTable(op, 'l2tp.registry.as-of', {
       type: 'GetStateAsOf',
       v: 1,

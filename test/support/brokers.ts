@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto'
 import * as E from 'fp-ts/lib/Either.js'
 import { type TopicNames, topicNames } from '../../contracts/index.js'
-import { kafkaBrokers, type NatsRole, natsUrl, natsUsers } from '../../infra/config.js'
+import { kafkaBrokers, loadInfraConfig, natsUrl } from '../../infra/config.js'
+import { storedIdentity } from '../../infra/identities.js'
 import {
   connectNats,
   type EventLogDeps,
@@ -23,8 +24,17 @@ export const eventLogDeps = (names: TopicNames, clientId = 'l2tp-test'): EventLo
   names,
 })
 
-export const natsAs = async (role: NatsRole, name = `test-${role}`): Promise<NatsConnection> => {
-  const r = await connectNats({ servers: natsUrl(), ...natsUsers[role], name })()
+/**
+ * A connection as a stored identity (infra's store under the data dir): `registry`, `operator`,
+ * `auditor` or one granted by test/support/identity.ts. Nodes: natsAsNode there.
+ */
+export const natsAs = async (
+  identity: 'registry' | 'operator' | 'auditor' | (string & {}),
+  name = `test-${identity}`,
+): Promise<NatsConnection> => {
+  const id = storedIdentity(loadInfraConfig(), identity)
+  if (id === null) throw new Error(`no identity '${identity}' in the store (infra/up; grant it first)`)
+  const r = await connectNats({ servers: natsUrl(), user: id.name, pass: id.password, name })()
   if (E.isLeft(r)) throw new Error(r.left.detail)
   return r.right
 }

@@ -16,7 +16,7 @@ import {
 } from '../../../contracts/index.js'
 import { diffTables, type EndpointTable, emptyTable, toView } from '../../domain/index.js'
 import { describeInfraError, exportRange, makeKafka, replayNdjson, toNdjson } from '../../shell/index.js'
-import { brokersFromEnv, topicsFromEnv } from '../env.js'
+import { brokersFromEnv, kafkaSecurityFromEnv, topicsFromEnv } from '../env.js'
 import { stateText } from '../fleet-view.js'
 import { type Command, Failure, idOf, need, pages, str, time, Usage } from './context.js'
 import { tunnelFilter } from './node-commands.js'
@@ -158,7 +158,7 @@ const timeline: Command = async (c) => {
 }
 
 const kafkaDeps = () => ({
-  kafka: makeKafka({ brokers: brokersFromEnv(), clientId: 'l2tpctl' }),
+  kafka: makeKafka({ brokers: brokersFromEnv(), clientId: 'l2tpctl', ...kafkaSecurityFromEnv() }),
   names: topicsFromEnv(),
 })
 

@@ -15,8 +15,9 @@ import { endpointCommands, nodeCommands } from '../../../nodes/shell/commands.js
 import { Simulation } from '../../../nodes/shell/simulator.js'
 import { UdpEndpoint } from '../../../nodes/shell/udp-endpoint.js'
 import { type NatsConnection, request, serve } from '../../../registry/shell/index.js'
-import { natsAs, rightOrThrow } from '../../support/brokers.js'
+import { rightOrThrow } from '../../support/brokers.js'
 import { waitFor } from '../../support/churn.js'
+import { natsAsAuditor, natsAsNode, natsAsOperator } from '../../support/identity.js'
 import { engineConfig } from '../../support/sim.js'
 
 const ENDPOINT = unsafe.endpointId(`cmd-${process.pid}`)
@@ -26,6 +27,7 @@ const FO = { control: true, data: true, recoveryTimeMs: 30_000 }
 
 let node: NatsConnection
 let operator: NatsConnection
+let bob: NatsConnection
 let auditor: NatsConnection
 let lns: UdpEndpoint
 let lac: UdpEndpoint
@@ -66,7 +68,12 @@ beforeAll(async () => {
   sim = new Simulation(lac, { peer: lns.bind, tunnels: 3, sessionsPerTunnel: 4 })
   sim.start()
   await sim.done
-  ;[node, operator, auditor] = await Promise.all([natsAs('node'), natsAs('operator'), natsAs('auditor')])
+  ;[node, operator, bob, auditor] = await Promise.all([
+    natsAsNode(NODE, [ENDPOINT]),
+    natsAsOperator('alice'),
+    natsAsOperator('bob'),
+    natsAsAuditor(),
+  ])
   const spec = { name: 'l2tp-node', version: '0.1.0', description: 'test node' }
   services.push(
     await serve(
@@ -80,7 +87,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const s of services) await s.stop().catch(() => undefined)
-  await Promise.all([node?.close(), operator?.close(), auditor?.close()])
+  await Promise.all([node?.close(), operator?.close(), bob?.close(), auditor?.close()])
   await lac?.stop()
   await lns?.stop()
 })
@@ -164,14 +171,14 @@ describe('node commands over NATS', () => {
   })
 
   it('a malformed command gets a BadRequest naming the fault; a wrong endpoint is refused', async () => {
-    const bad = await ask(operator, issuedSubject(subjects.closeTunnel, 'op'), {
+    const bad = await ask(operator, issuedSubject(subjects.closeTunnel, 'alice'), {
       type: 'CloseTunnel',
       v: 1,
       endpointId: ENDPOINT,
     })
     expect(bad).toMatchObject({ ok: false, code: 'BadRequest' })
     expect(bad.message).toMatch(/localTunnelId/)
-    const wrong = await ask(operator, issuedSubject(subjects.drain, 'op'), {
+    const wrong = await ask(operator, issuedSubject(subjects.drain, 'alice'), {
       type: 'DrainEndpoint',
       v: 1,
       endpointId: 'elsewhere',
@@ -251,7 +258,7 @@ describe('node commands over NATS', () => {
   it('close-tunnel sends StopCCN; drain refuses new tunnels; both audited', async () => {
     const [t] = [...lns.table.tunnels.values()]
     if (t === undefined) throw new Error('no tunnel')
-    const r = await ask(operator, issuedSubject(subjects.closeTunnel, 'bob'), {
+    const r = await ask(bob, issuedSubject(subjects.closeTunnel, 'bob'), {
       type: 'CloseTunnel',
       v: 1,
       endpointId: ENDPOINT,
@@ -264,7 +271,7 @@ describe('node commands over NATS', () => {
       closedBy: 'operator',
       resultCode: 1,
     })
-    const d = await ask(operator, issuedSubject(subjects.drain, 'bob'), {
+    const d = await ask(bob, issuedSubject(subjects.drain, 'bob'), {
       type: 'DrainEndpoint',
       v: 1,
       endpointId: ENDPOINT,

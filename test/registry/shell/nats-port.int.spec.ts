@@ -18,7 +18,8 @@ import {
   unsafe,
 } from '../../../contracts/index.js'
 import { endpoint, type NatsConnection, openKv, request, serve } from '../../../registry/shell/index.js'
-import { natsAs, rightOrThrow } from '../../support/brokers.js'
+import { rightOrThrow } from '../../support/brokers.js'
+import { natsAsAuditor, natsAsNode, natsAsOperator, natsAsRegistry } from '../../support/identity.js'
 
 const summary: EndpointSummary = {
   endpointId: unsafe.endpointId('lns-a'),
@@ -37,11 +38,7 @@ let operator: NatsConnection
 let auditor: NatsConnection
 let srv: Service
 beforeAll(async () => {
-  ;[registry, operator, auditor] = await Promise.all([
-    natsAs('registry'),
-    natsAs('operator'),
-    natsAs('auditor'),
-  ])
+  ;[registry, operator, auditor] = await Promise.all([natsAsRegistry(), natsAsOperator(), natsAsAuditor()])
   srv = await serve(registry, { name: SERVICE_REGISTRY, version: '0.1.0', description: 'test registry' }, [
     endpoint({
       name: 'endpoints',
@@ -185,10 +182,10 @@ describe('a handler cannot take the service down (issue 9)', () => {
 
 describe('JetStream KV compare-and-set', () => {
   it('create, update with the right revision, and a typed Conflict on a stale revision', async () => {
-    const node = await natsAs('node')
+    const key = `ep-${randomUUID().slice(0, 8)}`
+    const node = await natsAsNode(`kv-${key}`, [key])
     try {
       const kv = rightOrThrow(await openKv(node, 'l2tp_endpoints')())
-      const key = `ep-${randomUUID().slice(0, 8)}`
       const enc = (s: string) => new TextEncoder().encode(s)
       const first = rightOrThrow(await kv.compareAndSet(key, enc('node-1/1'), 0)())
       expect(first._tag).toBe('Written')
