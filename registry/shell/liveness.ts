@@ -9,7 +9,7 @@ import * as J from 'fp-ts/lib/Json.js'
 import * as t from 'io-ts'
 import { type Liveness, unsafe } from '../../contracts/index.js'
 import type { EndpointTable } from '../domain/index.js'
-import type { KvReader } from './nats-port.js'
+import type { KvReader } from './nats-kv.js'
 
 export interface LivenessOptions {
   /** Revision unchanged this long (registry clock) = owner gone; the standby's default is 3000. */

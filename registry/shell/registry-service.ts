@@ -26,8 +26,9 @@ import { type EventFolder, startEventFolder } from './event-folder.js'
 import type { EventLogDeps } from './event-log.js'
 import { asOfTables, endpointsPage, tablePageOf, timelinePage } from './listings.js'
 import { DEFAULT_LIVENESS, type LivenessOptions, LivenessWatch } from './liveness.js'
+import { openKvReader } from './nats-kv.js'
 import { stopService } from './nats-lifecycle.js'
-import { endpoint, type NatsConnection, openKvReader, serve } from './nats-port.js'
+import { endpoint, type NatsConnection, serve } from './nats-port.js'
 import { loadSnapshots, writeSnapshots } from './snapshots.js'
 
 export interface RegistryOptions {
