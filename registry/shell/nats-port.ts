@@ -289,7 +289,7 @@ export type RequestError =
   | { readonly _tag: 'Failed'; readonly subject: string; readonly detail: string }
 
 const requestError = (subject: string, e: unknown): RequestError => {
-  const code = (e as Partial<NatsError>).code
+  const code = e instanceof NatsError ? e.code : null
   if (code === ErrorCode.PermissionsViolation)
     return { _tag: 'PermissionDenied', subject, detail: messageOf(e) }
   if (code === ErrorCode.NoResponders) return { _tag: 'NoResponders', subject }
@@ -311,7 +311,8 @@ export const request =
         timeout: timeoutMs,
       })
       try {
-        return E.right(JSON.parse(Buffer.from(msg.data).toString('utf8')) as unknown)
+        const body: unknown = JSON.parse(Buffer.from(msg.data).toString('utf8'))
+        return E.right(body)
       } catch (e) {
         return E.left({ _tag: 'BadReply', subject, detail: messageOf(e) })
       }

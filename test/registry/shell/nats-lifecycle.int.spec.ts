@@ -4,7 +4,7 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import { connect } from 'nats'
 import { afterEach, describe, expect, it } from 'vitest'
-import { drainOrClose, settlesWithin, stopService } from '../../../registry/shell/index.js'
+import { drainOrClose, request, settlesWithin, stopService } from '../../../registry/shell/index.js'
 
 const INFO = {
   server_id: 'stall',
@@ -69,5 +69,14 @@ describe('NATS stops with a silent server', () => {
     expect(await stopService(svc, 5000)).toBe(true)
     await drainOrClose(nc, 5000)
     expect(nc.isClosed()).toBe(true)
+  })
+
+  it('a request that gets no reply in time is a Timeout (a NatsError, told apart by its code)', async () => {
+    const fake = await stallingServer()
+    cleanup = fake.close
+    const nc = await connect({ servers: `127.0.0.1:${fake.port}`, reconnect: false })
+    const r = await request(nc, 'nobody.home', { type: 'GetNodeStatus', v: 1 }, 200)()
+    expect(r).toEqual({ _tag: 'Left', left: { _tag: 'Timeout', subject: 'nobody.home' } })
+    await drainOrClose(nc, 1000)
   })
 })
