@@ -5,9 +5,7 @@
 // the detection time is not taken for dead between two readings); a released lease or an EndpointReleased event
 // in the fold means released; no key means the endpoint is not under a lease (a plain node).
 import * as E from 'fp-ts/lib/Either.js'
-import * as J from 'fp-ts/lib/Json.js'
-import * as t from 'io-ts'
-import { type Liveness, unsafe } from '../../contracts/index.js'
+import { decodeLease, type LeaseValue, type Liveness, unsafe } from '../../contracts/index.js'
 import type { EndpointTable } from '../domain/index.js'
 import type { KvReader } from './nats-kv.js'
 
@@ -21,17 +19,6 @@ export interface LivenessOptions {
 }
 
 export const DEFAULT_LIVENESS: LivenessOptions = { detectionMs: 3000, pollMs: 1000, maxGetsPerSecond: 200 }
-
-/** The part of a lease value liveness needs; anything else in the value is ignored. */
-const LeaseValue = t.type({ node: t.string, epoch: t.number, renewedAt: t.number, released: t.boolean })
-type LeaseValue = t.TypeOf<typeof LeaseValue>
-
-const decodeLease = (bytes: Uint8Array): LeaseValue | null => {
-  const json = J.parse(Buffer.from(bytes).toString('utf8'))
-  if (E.isLeft(json)) return null
-  const v = LeaseValue.decode(json.right)
-  return E.isLeft(v) ? null : v.right
-}
 
 /** What the last get of one endpoint's key showed. */
 export type Seen =
