@@ -12,6 +12,7 @@ import {
 } from '../../../contracts/index.js'
 import { natsFromEnv } from '../env.js'
 import { ask, type Command, type Ctx, idOf, need, pages, str, Usage, type Values } from './context.js'
+import { col } from './output.js'
 
 const ep = (v: Values) => need(str(v, 'endpoint'), '--endpoint')
 export const epSubject = (v: Values, what: string) => `l2tp.ep.${ep(v)}.${what}`
@@ -45,8 +46,6 @@ export const done = async (c: Ctx, subject: string, body: unknown): Promise<void
       .join('\n'),
   )
 }
-
-const col = (x: unknown, n: number) => String(x).padEnd(n)
 
 /** A node's drain state of an endpoint: `yes`, or `no (drain, outbox)`; `-` from an older node. */
 const refusingText = (refusing: readonly string[] | undefined): string =>

@@ -20,9 +20,7 @@ import { brokersFromEnv, kafkaSecurityFromEnv, topicsFromEnv } from '../env.js'
 import { stateText } from '../fleet-view.js'
 import { type Command, Failure, idOf, need, pages, str, time, Usage } from './context.js'
 import { tunnelFilter } from './node-commands.js'
-import type { Output } from './output.js'
-
-const col = (x: unknown, n: number) => String(x).padEnd(n)
+import { col, type Output } from './output.js'
 
 const headLine = (v: Omit<TableView, 'tunnels'>): string =>
   `endpoint ${v.endpointId}  epoch ${v.epoch}  owner ${v.owner ?? '-'}  ${v.active ? 'active' : 'inactive'}  ${v.consistent ? 'consistent' : `INCONSISTENT (gap ${JSON.stringify(v.lastGap)})`}`
