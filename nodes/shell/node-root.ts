@@ -7,31 +7,13 @@ import type { Service } from 'nats'
 import type { Logger } from 'pino'
 import {
   type EndpointId,
-  endpointSubjects,
   errorReply,
-  issuedSubject,
-  LEASE_BUCKET,
   nodeServiceMetadata,
   type Reply,
   SERVICE_NODE,
   unsafe,
 } from '../../contracts/index.js'
-import { brokersFromEnv, kafkaSecurityFromEnv, natsFromEnv, topicsFromEnv } from '../../registry/cli/env.js'
-import {
-  connectNats,
-  describeInfraError,
-  drainOrClose,
-  type EventLogDeps,
-  ensureTopics,
-  type KvBucket,
-  makeKafka,
-  type NatsConnection,
-  natsUp,
-  openKv,
-  request,
-  serve,
-  stopService,
-} from '../../registry/shell/index.js'
+import { drainOrClose, type NatsConnection, natsUp, serve, stopService } from '../../registry/shell/index.js'
 import type { Health } from '../../registry/shell/metrics-server.js'
 import { StartFailure, step } from '../../registry/shell/start-errors.js'
 import { engineConfigOf, type NodeConfig } from '../cli/config.js'
@@ -39,6 +21,7 @@ import { nodeCommands } from './commands.js'
 import { HaEndpoint } from './ha-endpoint.js'
 import type { LeaseOptions } from './lease.js'
 import { type MetricsView, nodeMetrics, serveMetrics } from './metrics.js'
+import { askRelease, type Brokers, connectBrokers } from './node-brokers.js'
 import { EndpointWatch, type Log } from './observe.js'
 import type { OutboxOptions } from './outbox.js'
 import { PlainEndpoint } from './plain-endpoint.js'
@@ -78,13 +61,8 @@ interface Slot extends MetricsView {
   readonly takeOver: ((issuer: string) => Promise<Reply<unknown>>) | null
 }
 
-interface Parts {
+interface Parts extends Brokers {
   readonly s: NodeSettings
-  readonly deps: EventLogDeps | null
-  readonly nc: NatsConnection | null
-  /** The NATS user this node connects as: its identity, the issuer of requests it sends. */
-  readonly natsUser: string | null
-  readonly kv: KvBucket | null
 }
 
 const logFor =
@@ -168,57 +146,6 @@ const slotOf = (p: Parts, ep: NodeConfig['endpoints'][number]): Slot => {
     shutdown: () => ha.shutdown('node stopping', p.s.stopTimeoutMs),
     takeOver: (issuer) => ha.takeOver(issuer, () => askRelease(p.nc, p.natsUser, id)),
   }
-}
-
-/**
- * Asks the owner to release (a planned switchover); an owner silent for a second is claimed from.
- * The release is this node's own request, issued under its identity; the takeover itself is
- * audited by the new owner with the operator as issuer.
- */
-const askRelease = async (nc: NatsConnection | null, user: string | null, endpointId: EndpointId) => {
-  if (nc === null || user === null) return false
-  const r = await request(
-    nc,
-    issuedSubject(endpointSubjects(endpointId).release, user),
-    { type: 'ReleaseEndpoint', v: 1, endpointId },
-    1000,
-  )()
-  return (
-    r._tag === 'Right' &&
-    typeof r.right === 'object' &&
-    r.right !== null &&
-    'ok' in r.right &&
-    r.right.ok === true
-  )
-}
-
-const connectBrokers = async (s: NodeSettings): Promise<Omit<Parts, 's'>> => {
-  const brokers = brokersFromEnv()
-  const clientId = `l2tp-node-${s.config.nodeId}`
-  const security = kafkaSecurityFromEnv()
-  const deps = s.publish
-    ? { kafka: makeKafka({ brokers, clientId, ...security }), names: topicsFromEnv() }
-    : null
-  if (deps !== null)
-    await step(`Kafka (${brokers.join(',')}) unreachable`, () =>
-      ensureTopics({ brokers, names: deps.names, ...security }),
-    )
-  if (!s.control && s.ha === null) return { deps, nc: null, natsUser: null, kv: null }
-  const nats = natsFromEnv('node', s.config.nodeId)
-  const nc = await connectNats({ ...nats, name: clientId })()
-  if (nc._tag === 'Left') throw new StartFailure(`NATS (${nats.servers}) unreachable: ${nc.left.detail}`)
-  if (s.ha === null) return { deps, nc: nc.right, natsUser: nats.user, kv: null }
-  const kv = await openKv(nc.right, LEASE_BUCKET)()
-  if (kv._tag === 'Left')
-    throw new StartFailure(`lease bucket ${LEASE_BUCKET}: ${describeInfraError(kv.left)}`)
-  // Binding asks nothing of the server: read one of our keys to find a missing bucket (infra/up
-  // creates it) or a missing grant (infra/identity node --config) now, not as a silent standby.
-  const probe = await kv.right.get(s.config.endpoints[0]?.id ?? '-')()
-  if (probe._tag === 'Left')
-    throw new StartFailure(
-      `lease bucket ${LEASE_BUCKET} (as ${nats.user}): ${describeInfraError(probe.left)}`,
-    )
-  return { deps, nc: nc.right, natsUser: nats.user, kv: kv.right }
 }
 
 const readiness = (
