@@ -1,44 +1,10 @@
 // Stops that cannot hang: a NATS server that stops answering (no PONG) must not hold a service
 // stop or a connection drain forever (a node's graceful stop would never close its tunnels).
 // The server here is a stand-in that speaks just enough of the protocol, not the broker.
-import { createServer, type Server, type Socket } from 'node:net'
 import { connect } from 'nats'
 import { afterEach, describe, expect, it } from 'vitest'
 import { drainOrClose, request, settlesWithin, stopService } from '../../../registry/shell/index.js'
-
-const INFO = {
-  server_id: 'stall',
-  server_name: 'stall',
-  version: '2.10.0',
-  proto: 1,
-  headers: true,
-  max_payload: 1048576,
-}
-
-/** A server that answers PING with PONG while `answering`, and otherwise stays silent. */
-const stallingServer = async () => {
-  const state = { answering: true, sockets: [] as Socket[] }
-  const server: Server = createServer((socket) => {
-    state.sockets.push(socket)
-    socket.write(`INFO ${JSON.stringify(INFO)}\r\n`)
-    socket.on('data', (d) => {
-      const pings = d
-        .toString('utf8')
-        .split('\r\n')
-        .filter((l) => l === 'PING').length
-      if (state.answering) for (let i = 0; i < pings; i++) socket.write('PONG\r\n')
-    })
-    socket.on('error', () => undefined)
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
-  const address = server.address()
-  const port = typeof address === 'object' && address !== null ? address.port : 0
-  const close = () => {
-    for (const s of state.sockets) s.destroy()
-    return new Promise<void>((r) => server.close(() => r()))
-  }
-  return { state, port, close }
-}
+import { stallingServer } from '../../support/stalling-nats.js'
 
 let cleanup: (() => Promise<void>) | null = null
 afterEach(async () => {
