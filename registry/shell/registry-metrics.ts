@@ -78,7 +78,16 @@ export const registryMonitor = (
       return sum + (compareOffsets(p.high, pos) > 0 ? Number(BigInt(p.high) - BigInt(pos)) : 0)
     }, 0)
   }
-  const timer = setInterval(() => void poll(), pollMs)
+  // One poll at a time: while Kafka is away a poll (a new admin client, with retries) can outlast
+  // the interval, and overlapping ones would pile up admin clients.
+  let polling = false
+  const timer = setInterval(() => {
+    if (polling) return
+    polling = true
+    void poll().finally(() => {
+      polling = false
+    })
+  }, pollMs)
   timer.unref()
   return {
     registry,
