@@ -13,6 +13,13 @@ import { Count, nullable, Role } from './parts.js'
 const request = <T extends string, P extends t.Props>(type: T, props: P) =>
   t.type({ type: t.literal(type), v: t.literal(1), ...props }, type)
 
+/**
+ * Why an operator closes a tunnel or session. It travels to the peer in the Result Code AVP (at
+ * most 1023 bytes, RFC 2661 §4.1), so it is bounded: 255 UTF-16 units are at most 765 bytes.
+ */
+export const REASON_MAX = 255
+export const Reason = t.refinement(t.string, (s) => s.length <= REASON_MAX, 'Reason')
+
 /** A listing: the request's own fields plus the optional paging fields (paging.ts). */
 const listing = <T extends string, P extends t.Props, F extends t.Mixed>(type: T, props: P, filter: F) =>
   t.intersection([request(type, props), pageProps(filter)], type)
@@ -29,13 +36,13 @@ export const ListSessions = listing(
 export const CloseTunnel = request('CloseTunnel', {
   endpointId: EndpointId,
   localTunnelId: TunnelId,
-  reason: nullable(t.string),
+  reason: nullable(Reason),
 })
 export const CloseSession = request('CloseSession', {
   endpointId: EndpointId,
   localTunnelId: TunnelId,
   localSessionId: SessionId,
-  reason: nullable(t.string),
+  reason: nullable(Reason),
 })
 /**
  * Session state synchronisation on demand (RFC 4951 §5.9 Step II): FSQ for every established

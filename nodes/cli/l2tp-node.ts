@@ -9,12 +9,12 @@ import * as E from 'fp-ts/lib/Either.js'
 import { pino } from 'pino'
 import { unsafe } from '../../contracts/index.js'
 import { CREDENTIALS_HELP } from '../../registry/cli/env.js'
+import { reasonOf, StartFailure } from '../../registry/shell/start-errors.js'
 import { DEFAULT_DATA_RESYNC } from '../engine/data.js'
 import { DEFAULT_LEASE } from '../shell/lease.js'
 import { type NodeSettings, startNode } from '../shell/node-root.js'
 import { DEFAULT_OUTBOX } from '../shell/outbox.js'
 import { Simulation } from '../shell/simulator.js'
-import { reasonOf, StartFailure } from '../shell/start-errors.js'
 import { type NodeConfig, parseConfig } from './config.js'
 
 const HELP = `l2tp-node: an L2TPv2 edge node (RFC 2661 LAC or LNS)

@@ -23,6 +23,7 @@ import {
   type KvBucket,
   type NatsConnection,
   serve,
+  stopService,
 } from '../../registry/shell/index.js'
 import type { EngineConfig } from '../engine/types.js'
 import { audited, endpointCommands } from './commands.js'
@@ -128,7 +129,7 @@ export class HaEndpoint {
     if (c === null) return
     this.current = null
     this.log('warn', 'stopped serving endpoint', { endpoint: this.identity.endpointId, why })
-    void c.service?.stop().catch(() => undefined)
+    void stopService(c.service)
     void c.publishing.outbox.close()
     void c.ep.stop()
     this.runHook('lose', c.publishing.epoch)
@@ -144,7 +145,7 @@ export class HaEndpoint {
     await c.publishing.outbox.drain(timeoutMs)
     this.current = null
     await this.lease.release()
-    await c.service?.stop().catch(() => undefined)
+    await stopService(c.service)
     await c.publishing.outbox.close()
     await c.ep.stop()
     this.log('info', 'released endpoint to a standby', {
@@ -248,7 +249,7 @@ export class HaEndpoint {
     this.lease.stop()
     const c = this.current
     this.current = null
-    await c?.service?.stop().catch(() => undefined)
+    await stopService(c?.service)
     await c?.publishing.outbox.drain(5000)
     await c?.publishing.outbox.close()
     await c?.ep.stop()

@@ -3,43 +3,11 @@
 // a standby that sees the revision unchanged for the detection time (measured on its own
 // clock, so clock skew does not matter) claims it with epoch + 1 by compare-and-set; one wins.
 import * as E from 'fp-ts/lib/Either.js'
+import { decodeLease, encodeLease } from '../../contracts/index.js'
 import type { KvBucket } from '../../registry/shell/index.js'
 
-export interface LeaseValue {
-  readonly node: string
-  readonly epoch: number
-  readonly renewedAt: number
-  readonly released: boolean
-}
-
-const enc = new TextEncoder()
-const dec = new TextDecoder()
-
-export const encodeLease = (v: LeaseValue): Uint8Array => enc.encode(JSON.stringify(v))
-/**
- * The lease value, or null when it does not decode: every field present and typed, the epoch a
- * safe non-negative integer (an epoch of 1e308 could never advance). A value that does not decode
- * is NOT free: it is held by someone unknown and claimable only once stale, like any other.
- */
-export const decodeLease = (b: Uint8Array): LeaseValue | null => {
-  try {
-    const v: unknown = JSON.parse(dec.decode(b))
-    if (typeof v !== 'object' || v === null) return null
-    const { node, epoch, renewedAt, released } = v as Record<string, unknown>
-    return typeof node === 'string' &&
-      node !== '' &&
-      typeof epoch === 'number' &&
-      Number.isSafeInteger(epoch) &&
-      epoch >= 0 &&
-      typeof renewedAt === 'number' &&
-      Number.isFinite(renewedAt) &&
-      typeof released === 'boolean'
-      ? { node, epoch, renewedAt, released }
-      : null
-  } catch {
-    return null
-  }
-}
+/** The lease value and its codec (contracts/lease.ts, shared with the registry's liveness). */
+export { decodeLease, encodeLease, type LeaseValue } from '../../contracts/index.js'
 
 export interface LeaseOptions {
   readonly renewMs: number

@@ -7,38 +7,24 @@ import type { Service } from 'nats'
 import type { Logger } from 'pino'
 import {
   type EndpointId,
-  endpointSubjects,
   errorReply,
-  issuedSubject,
-  LEASE_BUCKET,
   nodeServiceMetadata,
   type Reply,
   SERVICE_NODE,
   unsafe,
 } from '../../contracts/index.js'
-import { brokersFromEnv, kafkaSecurityFromEnv, natsFromEnv, topicsFromEnv } from '../../registry/cli/env.js'
-import {
-  connectNats,
-  describeInfraError,
-  type EventLogDeps,
-  ensureTopics,
-  type KvBucket,
-  makeKafka,
-  type NatsConnection,
-  openKv,
-  request,
-  serve,
-} from '../../registry/shell/index.js'
+import { drainOrClose, type NatsConnection, natsUp, serve, stopService } from '../../registry/shell/index.js'
 import type { Health } from '../../registry/shell/metrics-server.js'
+import { StartFailure, step } from '../../registry/shell/start-errors.js'
 import { engineConfigOf, type NodeConfig } from '../cli/config.js'
 import { nodeCommands } from './commands.js'
 import { HaEndpoint } from './ha-endpoint.js'
 import type { LeaseOptions } from './lease.js'
 import { type MetricsView, nodeMetrics, serveMetrics } from './metrics.js'
+import { askRelease, type Brokers, connectBrokers } from './node-brokers.js'
 import { EndpointWatch, type Log } from './observe.js'
 import type { OutboxOptions } from './outbox.js'
 import { PlainEndpoint } from './plain-endpoint.js'
-import { StartFailure, step } from './start-errors.js'
 import type { EndpointHooks, UdpEndpoint } from './udp-endpoint.js'
 
 export interface NodeSettings {
@@ -75,13 +61,8 @@ interface Slot extends MetricsView {
   readonly takeOver: ((issuer: string) => Promise<Reply<unknown>>) | null
 }
 
-interface Parts {
+interface Parts extends Brokers {
   readonly s: NodeSettings
-  readonly deps: EventLogDeps | null
-  readonly nc: NatsConnection | null
-  /** The NATS user this node connects as: its identity, the issuer of requests it sends. */
-  readonly natsUser: string | null
-  readonly kv: KvBucket | null
 }
 
 const logFor =
@@ -167,74 +148,10 @@ const slotOf = (p: Parts, ep: NodeConfig['endpoints'][number]): Slot => {
   }
 }
 
-/**
- * Asks the owner to release (a planned switchover); an owner silent for a second is claimed from.
- * The release is this node's own request, issued under its identity; the takeover itself is
- * audited by the new owner with the operator as issuer.
- */
-const askRelease = async (nc: NatsConnection | null, user: string | null, endpointId: EndpointId) => {
-  if (nc === null || user === null) return false
-  const r = await request(
-    nc,
-    issuedSubject(endpointSubjects(endpointId).release, user),
-    { type: 'ReleaseEndpoint', v: 1, endpointId },
-    1000,
-  )()
-  return (
-    r._tag === 'Right' &&
-    typeof r.right === 'object' &&
-    r.right !== null &&
-    'ok' in r.right &&
-    r.right.ok === true
-  )
-}
-
-/** Watches the NATS connection for readiness. */
-const natsWatch = (nc: NatsConnection) => {
-  const state = { up: true }
-  void (async () => {
-    for await (const st of nc.status()) {
-      const type = String(st.type)
-      if (type === 'disconnect') state.up = false
-      if (type === 'reconnect') state.up = true
-    }
-  })().catch(() => undefined)
-  return state
-}
-
-const connectBrokers = async (s: NodeSettings): Promise<Omit<Parts, 's'>> => {
-  const brokers = brokersFromEnv()
-  const clientId = `l2tp-node-${s.config.nodeId}`
-  const security = kafkaSecurityFromEnv()
-  const deps = s.publish
-    ? { kafka: makeKafka({ brokers, clientId, ...security }), names: topicsFromEnv() }
-    : null
-  if (deps !== null)
-    await step(`Kafka (${brokers.join(',')}) unreachable`, () =>
-      ensureTopics({ brokers, names: deps.names, ...security }),
-    )
-  if (!s.control && s.ha === null) return { deps, nc: null, natsUser: null, kv: null }
-  const nats = natsFromEnv('node', s.config.nodeId)
-  const nc = await connectNats({ ...nats, name: clientId })()
-  if (nc._tag === 'Left') throw new StartFailure(`NATS (${nats.servers}) unreachable: ${nc.left.detail}`)
-  if (s.ha === null) return { deps, nc: nc.right, natsUser: nats.user, kv: null }
-  const kv = await openKv(nc.right, LEASE_BUCKET)()
-  if (kv._tag === 'Left')
-    throw new StartFailure(`lease bucket ${LEASE_BUCKET}: ${describeInfraError(kv.left)}`)
-  // Binding asks nothing of the server: read one of our keys to find a missing bucket (infra/up
-  // creates it) or a missing grant (infra/identity node --config) now, not as a silent standby.
-  const probe = await kv.right.get(s.config.endpoints[0]?.id ?? '-')()
-  if (probe._tag === 'Left')
-    throw new StartFailure(
-      `lease bucket ${LEASE_BUCKET} (as ${nats.user}): ${describeInfraError(probe.left)}`,
-    )
-  return { deps, nc: nc.right, natsUser: nats.user, kv: kv.right }
-}
-
 const readiness = (
   s: NodeSettings,
   slots: readonly Slot[],
-  nats: () => { up: boolean } | null,
+  nats: () => { readonly up: () => boolean } | null,
   phase: () => string | null,
 ): Health => ({
   // Answering at all shows the loop runs (also while stopping gracefully).
@@ -242,7 +159,7 @@ const readiness = (
   notReady: () => {
     const p = phase()
     if (p !== null) return p
-    if (nats()?.up === false) return 'NATS unreachable'
+    if (nats()?.up() === false) return 'NATS unreachable'
     const down = slots.find((x) => x.outbox?.unreachable === true)
     if (down !== undefined)
       return `event log unreachable (endpoint ${down.id}, ${down.outbox?.pending} pending)`
@@ -254,7 +171,7 @@ const readiness = (
 export const startNode = async (s: NodeSettings): Promise<RunningNode> => {
   let phase: string | null = 'starting'
   const slots: Slot[] = []
-  let nats: { up: boolean } | null = null
+  let nats: { readonly up: () => boolean } | null = null
   const health = readiness(
     s,
     slots,
@@ -274,7 +191,7 @@ export const startNode = async (s: NodeSettings): Promise<RunningNode> => {
       : null
   try {
     const parts = { s, ...(await connectBrokers(s)) }
-    nats = parts.nc === null ? null : natsWatch(parts.nc)
+    nats = parts.nc === null ? null : natsUp(parts.nc)
     for (const ep of s.config.endpoints) slots.push(slotOf(parts, ep))
     for (const slot of slots) await slot.start()
     const services = parts.nc === null ? [] : [await serveNode(parts, parts.nc, slots)]
@@ -288,9 +205,10 @@ export const startNode = async (s: NodeSettings): Promise<RunningNode> => {
       stop: async (why) => {
         phase = 'stopping'
         s.log.info({ why }, 'stopping')
-        for (const svc of services) await svc.stop().catch(() => undefined)
+        // Bounded: a NATS server that is away must not keep the tunnels from being closed.
+        for (const svc of services) await stopService(svc)
         await Promise.all(slots.map((x) => x.shutdown()))
-        await parts.nc?.drain().catch(() => undefined)
+        await drainOrClose(parts.nc)
         server?.close()
         s.log.info({ why }, 'stopped')
       },

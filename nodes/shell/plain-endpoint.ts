@@ -9,7 +9,7 @@ import {
   nodeServiceMetadata,
   SERVICE_NODE,
 } from '../../contracts/index.js'
-import { type EventLogDeps, type NatsConnection, serve } from '../../registry/shell/index.js'
+import { type EventLogDeps, type NatsConnection, serve, stopService } from '../../registry/shell/index.js'
 import type { EngineConfig } from '../engine/types.js'
 import { endpointCommands } from './commands.js'
 import { closeTunnelsForShutdown } from './graceful.js'
@@ -86,7 +86,7 @@ export class PlainEndpoint {
   async shutdown(timeoutMs: number): Promise<void> {
     if (this.stopped) return
     this.stopped = true
-    await this.service?.stop().catch(() => undefined)
+    await stopService(this.service)
     const r = await closeTunnelsForShutdown(this.endpoint, timeoutMs)
     this.log('info', 'tunnels closed for shutdown', { ...r })
     const o = this.publishing?.outbox

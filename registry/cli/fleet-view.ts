@@ -69,7 +69,7 @@ export const compareFleet = (registry: readonly EndpointSummary[], fleet: FleetN
       add(serving, e.endpointId, { nodeId: n.nodeId, epoch: e.epoch })
     for (const id of n.status?.standbyFor ?? []) add(standby, id, n.nodeId)
   }
-  const byId = new Map(registry.map((e) => [e.endpointId as string, e]))
+  const byId = new Map<string, EndpointSummary>(registry.map((e) => [e.endpointId, e]))
   const ids = [...new Set([...byId.keys(), ...serving.keys(), ...standby.keys()])].sort()
   const endpoints = ids.map((endpointId): FleetLine => {
     const r = byId.get(endpointId)
@@ -93,9 +93,12 @@ export const compareFleet = (registry: readonly EndpointSummary[], fleet: FleetN
 
 // --- text --------------------------------------------------------------------------------
 
-/** The STATE column of `l2tpctl endpoints`: consistency, then the owner's liveness. */
+/**
+ * The STATE column of `l2tpctl endpoints`: consistency, then the owner's liveness. A reply with
+ * no liveness (a registry that does not watch the leases) claims nothing: never `ok`.
+ */
 export const stateText = (e: EndpointSummary): string => {
-  const live = e.liveness === undefined || e.liveness === null ? 'ok' : livenessText(e.liveness)
+  const live = e.liveness === undefined || e.liveness === null ? 'liveness unknown' : livenessText(e.liveness)
   return e.consistent ? live : `INCONSISTENT, ${live}`
 }
 

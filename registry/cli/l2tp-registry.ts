@@ -14,6 +14,7 @@ import {
 } from '../shell/index.js'
 import { serveMetrics } from '../shell/metrics-server.js'
 import { registryMonitor } from '../shell/registry-metrics.js'
+import { reasonOf, StartFailure, step } from '../shell/start-errors.js'
 import { brokersFromEnv, CREDENTIALS_HELP, kafkaSecurityFromEnv, natsFromEnv, topicsFromEnv } from './env.js'
 
 const HELP = `l2tp-registry: the event-sourced registry of L2TP tunnels and sessions
@@ -36,11 +37,8 @@ L2TP_TOPIC_PREFIX. The NATS identity is registry (dev: from infra's store).
 ${CREDENTIALS_HELP}
 Exit codes: 0 ok, 1 runtime failure (broker unreachable, port taken), 2 bad arguments.`
 
-/** A bad argument: one line, exit 2. Operational failures: one line, exit 1. */
+/** A bad argument: one line, exit 2. Operational failures (StartFailure): one line, exit 1. */
 class Usage extends Error {}
-class Failure extends Error {}
-
-const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? ''
 
 const int = (name: string, v: string | undefined, d: number, max = Number.MAX_SAFE_INTEGER): number => {
   if (v === undefined) return d
@@ -50,14 +48,6 @@ const int = (name: string, v: string | undefined, d: number, max = Number.MAX_SA
 }
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error']
-
-const step = async <A>(what: string, run: () => Promise<A>): Promise<A> => {
-  try {
-    return await run()
-  } catch (e) {
-    throw new Failure(`${what}: ${firstLine(e)}`)
-  }
-}
 
 const main = async () => {
   const { values } = (() => {
@@ -75,7 +65,7 @@ const main = async () => {
         strict: true,
       })
     } catch (e) {
-      throw new Usage(`${firstLine(e)} (see --help)`)
+      throw new Usage(`${reasonOf(e)} (see --help)`)
     }
   })()
   if (values.help) {
@@ -111,7 +101,7 @@ const main = async () => {
   log.info({ snapshots: service.loadedSnapshots, topics: names }, 'registry folding l2tp.events')
   const nats = natsFromEnv('registry')
   const nc = await connectNats({ ...nats, name: 'l2tp-registry' })()
-  if (E.isLeft(nc)) throw new Failure(`NATS (${nats.servers}) unreachable: ${nc.left.detail}`)
+  if (E.isLeft(nc)) throw new StartFailure(`NATS (${nats.servers}) unreachable: ${nc.left.detail}`)
   await service.serveQueries(nc.right)
   const monitor = registryMonitor(service, deps, nc.right)
   if (port > 0) {
@@ -122,20 +112,25 @@ const main = async () => {
   }
   let stopping = false
   const stop = async () => {
-    if (stopping) return
+    if (stopping) process.exit(1) // a second signal: stop now, without waiting
     stopping = true
     monitor.stop()
     await service.stop()
     await nc.right.close()
-    process.exit(0)
   }
-  process.on('SIGINT', () => void stop())
-  process.on('SIGTERM', () => void stop())
+  const stopThenExit = () =>
+    stop().then(
+      () => process.exit(0),
+      (e: unknown) =>
+        process.stderr.write(`l2tp-registry: stopping failed: ${reasonOf(e)}\n`, () => process.exit(1)),
+    )
+  process.on('SIGINT', () => void stopThenExit())
+  process.on('SIGTERM', () => void stopThenExit())
 }
 
 main().catch((e: unknown) => {
   const code = e instanceof Usage ? 2 : 1
   process.exitCode = code
   // Exit once the line is written: open broker clients would keep the process alive.
-  process.stderr.write(`l2tp-registry: ${firstLine(e)}\n`, () => process.exit(code))
+  process.stderr.write(`l2tp-registry: ${reasonOf(e)}\n`, () => process.exit(code))
 })

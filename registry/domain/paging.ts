@@ -26,6 +26,24 @@ export interface PageOptions {
   readonly maxBytes?: number | undefined
 }
 
+/** Bytes of a string in UTF-8 (what goes on the wire), without encoding it. */
+export const utf8Length = (s: string): number => {
+  let n = 0
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x80) n += 1
+    else if (c < 0x800) n += 2
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1)
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4
+        i++
+      } else n += 3
+    } else n += 3
+  }
+  return n
+}
+
 /**
  * Takes items while the page holds fewer than `limit` and its JSON stays under `maxBytes` (at
  * least one item, so a page always moves on). `next` is the last key taken, or null at the end.
@@ -37,7 +55,7 @@ export const takePage = <A>(items: Iterable<Keyed<A>>, o: PageOptions = {}): Pag
   let bytes = 0
   let last: string | null = null
   for (const [key, item] of items) {
-    const size = JSON.stringify(item).length + 1
+    const size = utf8Length(JSON.stringify(item)) + 1
     if (page.length >= limit || (page.length > 0 && bytes + size > maxBytes))
       return { items: page, next: last }
     page.push(item)

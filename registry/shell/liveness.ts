@@ -1,14 +1,13 @@
 // Liveness of every known endpoint's owner (issue 9): the registry polls the lease bucket
 // (l2tp_endpoints, value {node, epoch, renewedAt, released}) with direct gets at a bounded rate
-// and judges like a standby does: a revision unchanged for the detection time, measured on the
-// registry's own clock, means the owner is gone; a released lease or an EndpointReleased event
+// and judges like a standby does: a revision seen unchanged across readings spanning the detection
+// time, measured on the registry's own clock, means the owner is gone (a key read less often than
+// the detection time is not taken for dead between two readings); a released lease or an EndpointReleased event
 // in the fold means released; no key means the endpoint is not under a lease (a plain node).
 import * as E from 'fp-ts/lib/Either.js'
-import * as J from 'fp-ts/lib/Json.js'
-import * as t from 'io-ts'
-import { type Liveness, unsafe } from '../../contracts/index.js'
+import { decodeLease, type LeaseValue, type Liveness, unsafe } from '../../contracts/index.js'
 import type { EndpointTable } from '../domain/index.js'
-import type { KvReader } from './nats-port.js'
+import type { KvReader } from './nats-kv.js'
 
 export interface LivenessOptions {
   /** Revision unchanged this long (registry clock) = owner gone; the standby's default is 3000. */
@@ -21,29 +20,23 @@ export interface LivenessOptions {
 
 export const DEFAULT_LIVENESS: LivenessOptions = { detectionMs: 3000, pollMs: 1000, maxGetsPerSecond: 200 }
 
-/** The part of a lease value liveness needs; anything else in the value is ignored. */
-const LeaseValue = t.type({ node: t.string, epoch: t.number, renewedAt: t.number, released: t.boolean })
-type LeaseValue = t.TypeOf<typeof LeaseValue>
-
-const decodeLease = (bytes: Uint8Array): LeaseValue | null => {
-  const json = J.parse(Buffer.from(bytes).toString('utf8'))
-  if (E.isLeft(json)) return null
-  const v = LeaseValue.decode(json.right)
-  return E.isLeft(v) ? null : v.right
-}
-
 /** What the last get of one endpoint's key showed. */
 export type Seen =
-  | { readonly _tag: 'Failed'; readonly detail: string }
+  /** `last`: the lease reading before the failure (its revision's first-seen time is kept). */
+  | { readonly _tag: 'Failed'; readonly detail: string; readonly last: LeaseSeen | null }
   | { readonly _tag: 'NoKey' }
-  | {
-      readonly _tag: 'Lease'
-      readonly revision: number
-      /** When this revision was first seen (registry clock). */
-      readonly changedAt: number
-      /** null: a value that does not decode (shown as gone once it stops changing). */
-      readonly lease: LeaseValue | null
-    }
+  | LeaseSeen
+
+export interface LeaseSeen {
+  readonly _tag: 'Lease'
+  readonly revision: number
+  /** When this revision was first seen (registry clock). */
+  readonly changedAt: number
+  /** When this revision was last seen (registry clock). */
+  readonly seenAt: number
+  /** null: a value that does not decode (shown as gone once it stops changing). */
+  readonly lease: LeaseValue | null
+}
 
 /** Folds a new reading into what was seen before (the revision's first-seen time is kept). */
 export const observe = (
@@ -51,11 +44,12 @@ export const observe = (
   read: E.Either<string, { value: Uint8Array; revision: number } | null>,
   now: number,
 ): Seen => {
-  if (E.isLeft(read)) return { _tag: 'Failed', detail: read.left }
+  const last = before?._tag === 'Lease' ? before : before?._tag === 'Failed' ? before.last : null
+  if (E.isLeft(read)) return { _tag: 'Failed', detail: read.left, last }
   if (read.right === null) return { _tag: 'NoKey' }
   const { revision, value } = read.right
-  const changedAt = before?._tag === 'Lease' && before.revision === revision ? before.changedAt : now
-  return { _tag: 'Lease', revision, changedAt, lease: decodeLease(value) }
+  const changedAt = last !== null && last.revision === revision ? last.changedAt : now
+  return { _tag: 'Lease', revision, changedAt, seenAt: now, lease: decodeLease(value) }
 }
 
 const released = (t: EndpointTable): boolean => !t.active && t.epoch > 0
@@ -81,7 +75,9 @@ export const judge = (
       since: unsafe.millis(Math.max(0, Math.trunc(seen.lease.renewedAt))),
       ...holder,
     }
-  if (now - seen.changedAt >= detectionMs)
+  // Evidence, not a guess: the same revision read again at least the detection time after it was
+  // first read (a live owner renews far more often). `now` only bounds readings from the future.
+  if (Math.min(now, seen.seenAt) - seen.changedAt >= detectionMs)
     return { state: 'gone', since: unsafe.millis(seen.changedAt), ...holder }
   // A live lease of a newer epoch than the fold's release: a standby took over, not yet folded.
   if (byEvent !== null && (seen.lease === null || seen.lease.epoch <= table.epoch))

@@ -10,7 +10,6 @@ import {
   connect,
   credsAuthenticator,
   ErrorCode,
-  type KV,
   type NatsConnection,
   NatsError,
   nkeyAuthenticator,
@@ -290,7 +289,7 @@ export type RequestError =
   | { readonly _tag: 'Failed'; readonly subject: string; readonly detail: string }
 
 const requestError = (subject: string, e: unknown): RequestError => {
-  const code = (e as Partial<NatsError>).code
+  const code = e instanceof NatsError ? e.code : null
   if (code === ErrorCode.PermissionsViolation)
     return { _tag: 'PermissionDenied', subject, detail: messageOf(e) }
   if (code === ErrorCode.NoResponders) return { _tag: 'NoResponders', subject }
@@ -312,7 +311,8 @@ export const request =
         timeout: timeoutMs,
       })
       try {
-        return E.right(JSON.parse(Buffer.from(msg.data).toString('utf8')) as unknown)
+        const body: unknown = JSON.parse(Buffer.from(msg.data).toString('utf8'))
+        return E.right(body)
       } catch (e) {
         return E.left({ _tag: 'BadReply', subject, detail: messageOf(e) })
       }
@@ -334,101 +334,3 @@ export const describeRequestError = (e: RequestError): string => {
       return `${e.subject}: ${e.detail}`
   }
 }
-
-// --- JetStream KV with compare-and-set ----------------------------------------------------
-
-export type CasResult =
-  | { readonly _tag: 'Written'; readonly revision: number }
-  /** Someone else wrote first: the expected revision is no longer current. */
-  | { readonly _tag: 'Conflict'; readonly detail: string }
-
-export interface KvBucket {
-  readonly get: (key: string) => TE.TaskEither<InfraError, { value: Uint8Array; revision: number } | null>
-  /** Every key with a value (an ordered consumer on the bucket's stream; the registry may). */
-  readonly keys: () => TE.TaskEither<InfraError, string[]>
-  /** Writes only if the key's revision is `expected` (0: only if the key does not exist). */
-  readonly compareAndSet: (
-    key: string,
-    value: Uint8Array,
-    expected: number,
-  ) => TE.TaskEither<InfraError, CasResult>
-}
-
-const isCasConflict = (e: unknown): boolean =>
-  /wrong last sequence|key exists/i.test(messageOf(e)) ||
-  (e as { api_error?: { err_code?: number } }).api_error?.err_code === 10071
-
-/**
- * Binds to a bucket infra created (the clients may not create or change it): no JetStream API
- * call at all on bind, reads by direct get of the key's last value, writes by publish.
- */
-export const openKv = (nc: NatsConnection, bucket: string): TE.TaskEither<InfraError, KvBucket> =>
-  TE.tryCatch(
-    async () => {
-      const kv: KV = await nc
-        .jetstream({ checkAPI: false })
-        .views.kv(bucket, { bindOnly: true, allow_direct: true })
-      const get: KvBucket['get'] = (key) =>
-        TE.tryCatch(
-          async () => {
-            const e = await kv.get(key)
-            return e === null || e.operation !== 'PUT' ? null : { value: e.value, revision: e.revision }
-          },
-          (e) => ({ _tag: 'NatsFailed', op: 'kv.get', detail: messageOf(e) }),
-        )
-      const compareAndSet: KvBucket['compareAndSet'] = (key, value, expected) => async () => {
-        try {
-          const revision =
-            expected === 0 ? await kv.create(key, value) : await kv.update(key, value, expected)
-          return E.right({ _tag: 'Written', revision })
-        } catch (e) {
-          if (isCasConflict(e)) return E.right({ _tag: 'Conflict', detail: messageOf(e) })
-          return E.left({ _tag: 'NatsFailed', op: 'kv.compareAndSet', detail: messageOf(e) })
-        }
-      }
-      const keys: KvBucket['keys'] = () =>
-        TE.tryCatch(
-          async () => {
-            const out: string[] = []
-            for await (const k of await kv.keys()) out.push(k)
-            return out
-          },
-          (e) => ({ _tag: 'NatsFailed', op: 'kv.keys', detail: messageOf(e) }),
-        )
-      return { get, keys, compareAndSet }
-    },
-    (e) => ({ _tag: 'NatsFailed', op: 'kv.open', detail: messageOf(e) }),
-  )
-
-/** Read-only access to a bucket: direct get only, never creates it (clients bind, infra creates). */
-export interface KvReader {
-  readonly get: KvBucket['get']
-}
-
-/**
- * Binds to an existing bucket and reads keys by direct get ($JS.API.DIRECT.GET): no stream
- * creation or info request, so a read-only identity suffices. A missing bucket shows as a
- * failing get (its detail names it), not as an error here.
- */
-export const openKvReader = (
-  nc: NatsConnection,
-  bucket: string,
-  timeoutMs = 2000,
-): TE.TaskEither<InfraError, KvReader> =>
-  TE.tryCatch(
-    async () => {
-      const kv: KV = await nc
-        .jetstream({ checkAPI: false })
-        .views.kv(bucket, { bindOnly: true, allow_direct: true, timeout: timeoutMs })
-      const get: KvReader['get'] = (key) =>
-        TE.tryCatch(
-          async () => {
-            const e = await kv.get(key)
-            return e === null || e.operation !== 'PUT' ? null : { value: e.value, revision: e.revision }
-          },
-          (e) => ({ _tag: 'NatsFailed', op: 'kv.get', detail: messageOf(e) }),
-        )
-      return { get }
-    },
-    (e) => ({ _tag: 'NatsFailed', op: 'kv.open', detail: messageOf(e) }),
-  )

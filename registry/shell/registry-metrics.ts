@@ -5,6 +5,7 @@ import type { NatsConnection } from 'nats'
 import { Counter, Gauge, Registry } from 'prom-client'
 import type { EventLogDeps } from './event-log.js'
 import { addDefaultMetrics, type Health } from './metrics-server.js'
+import { natsUp } from './nats-lifecycle.js'
 import { compareOffsets, partitionOffsets } from './partition-reader.js'
 import type { RegistryService } from './registry-service.js'
 
@@ -58,12 +59,12 @@ export const registryMonitor = (
     'Endpoints with a seq gap',
     () => [...service.fleet.values()].filter((t) => !t.consistent).length,
   )
-  const state: { lag: number; kafka: string | null; nats: boolean; stopping: boolean } = {
+  const state: { lag: number; kafka: string | null; stopping: boolean } = {
     lag: 0,
     kafka: null,
-    nats: true,
     stopping: false,
   }
+  const nats = natsUp(nc)
   gauge('l2tp_registry_consumer_lag', 'Committed events not yet folded (all partitions)', () => state.lag)
   const poll = async () => {
     const o = await partitionOffsets(deps, deps.names.events)()
@@ -77,20 +78,22 @@ export const registryMonitor = (
       return sum + (compareOffsets(p.high, pos) > 0 ? Number(BigInt(p.high) - BigInt(pos)) : 0)
     }, 0)
   }
-  const timer = setInterval(() => void poll(), pollMs)
+  // One poll at a time: while Kafka is away a poll (a new admin client, with retries) can outlast
+  // the interval, and overlapping ones would pile up admin clients.
+  let polling = false
+  const timer = setInterval(() => {
+    if (polling) return
+    polling = true
+    void poll().finally(() => {
+      polling = false
+    })
+  }, pollMs)
   timer.unref()
-  void (async () => {
-    for await (const st of nc.status()) {
-      const type = String(st.type)
-      if (type === 'disconnect') state.nats = false
-      if (type === 'reconnect') state.nats = true
-    }
-  })().catch(() => undefined)
   return {
     registry,
     health: {
       live: () => true,
-      notReady: () => (state.stopping ? 'stopping' : !state.nats ? 'NATS unreachable' : state.kafka),
+      notReady: () => (state.stopping ? 'stopping' : !nats.up() ? 'NATS unreachable' : state.kafka),
     },
     stop: () => {
       state.stopping = true

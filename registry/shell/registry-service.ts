@@ -26,7 +26,9 @@ import { type EventFolder, startEventFolder } from './event-folder.js'
 import type { EventLogDeps } from './event-log.js'
 import { asOfTables, endpointsPage, tablePageOf, timelinePage } from './listings.js'
 import { DEFAULT_LIVENESS, type LivenessOptions, LivenessWatch } from './liveness.js'
-import { endpoint, type NatsConnection, openKvReader, serve } from './nats-port.js'
+import { openKvReader } from './nats-kv.js'
+import { stopService } from './nats-lifecycle.js'
+import { endpoint, type NatsConnection, serve } from './nats-port.js'
 import { loadSnapshots, writeSnapshots } from './snapshots.js'
 
 export interface RegistryOptions {
@@ -42,6 +44,9 @@ export const DEFAULT_REGISTRY: RegistryOptions = {
   snapshotEveryEvents: 10_000,
   snapshotEveryMs: 5000,
 }
+
+/** Liveness while the lease bucket cannot be read (not there, or no right to read it). */
+const NOT_WATCHED: Liveness = { state: 'unknown', since: null, leaseNode: null, leaseEpoch: null }
 
 export const summaryOf = (t: EndpointTable, liveness: Liveness | null = null): EndpointSummary => ({
   endpointId: t.endpointId,
@@ -148,7 +153,7 @@ export class RegistryService {
           subject: registrySubjects.endpoints,
           request: ListEndpoints,
           handle: async (r) =>
-            endpointsPage(this.fleet, r, (t) => summaryOf(t, this.liveness?.of(t) ?? null)),
+            endpointsPage(this.fleet, r, (t) => summaryOf(t, this.liveness?.of(t) ?? NOT_WATCHED)),
         }),
         endpoint({
           name: 'endpoint',
@@ -205,7 +210,7 @@ export class RegistryService {
 
   async stop(): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer)
-    await this.service?.stop().catch(() => undefined)
+    await stopService(this.service)
     this.service = null
     await this.liveness?.stop()
     this.liveness = null

@@ -6,6 +6,7 @@ import {
   errorReply,
   okReply,
   parseRequest,
+  REASON_MAX,
   Reply,
   TunnelId,
 } from '../../contracts/index.js'
@@ -24,6 +25,18 @@ describe('command codecs', () => {
       )
     })
   }
+
+  it('an operator reason longer than one Result Code AVP can carry is refused', () => {
+    const close = (reason: string) =>
+      parseRequest(
+        Command,
+        bytes({ type: 'CloseTunnel', v: 1, endpointId: 'lns-a', localTunnelId: 1, reason }),
+      )
+    expect(close('é'.repeat(REASON_MAX))._tag).toBe('Right')
+    const r = close('x'.repeat(REASON_MAX + 1))
+    expect(r._tag).toBe('Left')
+    if (r._tag === 'Left') expect(r.left.problems.join('\n')).toContain('at .reason: expected')
+  })
 
   it('a bad request names the faulty path', () => {
     const r = parseRequest(

@@ -5,12 +5,14 @@ import {
   issuedSubject,
   NodeStatus,
   Page,
+  REASON_MAX,
   SessionItem,
   TunnelItem,
   TunnelState,
 } from '../../../contracts/index.js'
 import { natsFromEnv } from '../env.js'
 import { ask, type Command, type Ctx, idOf, need, pages, str, Usage, type Values } from './context.js'
+import { col } from './output.js'
 
 const ep = (v: Values) => need(str(v, 'endpoint'), '--endpoint')
 export const epSubject = (v: Values, what: string) => `l2tp.ep.${ep(v)}.${what}`
@@ -44,8 +46,6 @@ export const done = async (c: Ctx, subject: string, body: unknown): Promise<void
       .join('\n'),
   )
 }
-
-const col = (x: unknown, n: number) => String(x).padEnd(n)
 
 /** A node's drain state of an endpoint: `yes`, or `no (drain, outbox)`; `-` from an older node. */
 const refusingText = (refusing: readonly string[] | undefined): string =>
@@ -97,6 +97,14 @@ const sessions: Command = async (c) => {
   await list.end()
 }
 
+/** --reason: it goes to the peer in one Result Code AVP, so it is short. */
+const reasonOf = (v: Values): string | null => {
+  const r = str(v, 'reason')
+  if (r !== undefined && r.length > REASON_MAX)
+    throw new Usage(`--reason must be at most ${REASON_MAX} characters, got ${r.length}`)
+  return r ?? null
+}
+
 const sessionOf = (v: Values) => {
   const parts = need(str(v, 'session'), '--session TID/SID').split('/')
   if (parts.length !== 2) throw new Usage('--session must be TID/SID')
@@ -114,7 +122,7 @@ export const nodeCommands: Readonly<Record<string, Command>> = {
       v: 1,
       endpointId: ep(c.values),
       localTunnelId: idOf(need(str(c.values, 'tunnel'), '--tunnel'), '--tunnel'),
-      reason: str(c.values, 'reason') ?? null,
+      reason: reasonOf(c.values),
     }),
   'close-session': (c) =>
     done(c, epSubject(c.values, 'close-session'), {
@@ -122,7 +130,7 @@ export const nodeCommands: Readonly<Record<string, Command>> = {
       v: 1,
       endpointId: ep(c.values),
       ...sessionOf(c.values),
-      reason: str(c.values, 'reason') ?? null,
+      reason: reasonOf(c.values),
     }),
   sync: (c) => {
     const tunnel = str(c.values, 'tunnel')

@@ -2,6 +2,9 @@
 // a reader that goes away (EPIPE, `| head`) ends the command quietly, and listings stream page
 // by page as human text, one JSON array, or NDJSON.
 
+/** A cell of a fixed-width column (human output). */
+export const col = (x: unknown, n: number): string => String(x).padEnd(n)
+
 /** The reader of stdout went away (EPIPE): stop quietly, exit 0. */
 export class PipeClosed extends Error {}
 

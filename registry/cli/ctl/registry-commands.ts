@@ -18,11 +18,9 @@ import { diffTables, type EndpointTable, emptyTable, toView } from '../../domain
 import { describeInfraError, exportRange, makeKafka, replayNdjson, toNdjson } from '../../shell/index.js'
 import { brokersFromEnv, kafkaSecurityFromEnv, topicsFromEnv } from '../env.js'
 import { stateText } from '../fleet-view.js'
-import { type Command, Failure, need, pages, str, time, Usage } from './context.js'
+import { type Command, Failure, idOf, need, pages, str, time, Usage } from './context.js'
 import { tunnelFilter } from './node-commands.js'
-import type { Output } from './output.js'
-
-const col = (x: unknown, n: number) => String(x).padEnd(n)
+import { col, type Output } from './output.js'
 
 const headLine = (v: Omit<TableView, 'tunnels'>): string =>
   `endpoint ${v.endpointId}  epoch ${v.epoch}  owner ${v.owner ?? '-'}  ${v.active ? 'active' : 'inactive'}  ${v.consistent ? 'consistent' : `INCONSISTENT (gap ${JSON.stringify(v.lastGap)})`}`
@@ -144,9 +142,9 @@ const timeline: Command = async (c) => {
   const body = {
     type: 'GetTimeline',
     v: 1,
-    endpointId: parts[0],
-    localTunnelId: Number(parts[1]),
-    localSessionId: parts[2] === undefined ? null : Number(parts[2]),
+    endpointId: need(parts[0], 'the endpoint of X/TID'),
+    localTunnelId: idOf(parts[1] ?? '', 'TID'),
+    localSessionId: parts[2] === undefined ? null : idOf(parts[2], 'SID'),
   }
   const list = c.out.listing<TimelineItem>({
     header: null,

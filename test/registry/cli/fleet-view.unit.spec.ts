@@ -93,7 +93,9 @@ describe('l2tpctl fleet: registry vs live nodes', () => {
     expect(stateText(summary('a', 'n1', 2, { liveness: gone }))).toBe(
       'owner gone since 1970-01-01T00:00:00.000Z',
     )
-    expect(stateText(summary('a', 'n1', 2))).toBe('ok')
+    expect(stateText(summary('a', 'n1', 2, { liveness: { ...gone, state: 'ok' } }))).toBe('ok')
+    // No liveness in the reply (the registry does not watch the leases): not shown as ok.
+    expect(stateText(summary('a', 'n1', 2))).toBe('liveness unknown')
     expect(
       stateText(summary('a', 'n1', 2, { consistent: false, liveness: { ...gone, state: 'no-lease' } })),
     ).toBe('INCONSISTENT, no lease')

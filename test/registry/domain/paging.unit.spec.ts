@@ -22,6 +22,7 @@ import {
   takePage,
   toView,
   tunnelItems,
+  utf8Length,
 } from '../../../registry/domain/index.js'
 import { sessionClosed, sessionEstablished, tunnelEstablished } from '../../support/history.js'
 
@@ -80,6 +81,20 @@ describe('paged listings', () => {
     expect(Math.max(...byBytes.sizes)).toBeLessThan(MAX_PAGE_LIMIT)
     expect(byBytes.all).toHaveLength(byCount.all.length)
     expect(tableHead(t)).toMatchObject({ tunnelCount: 2, sessionCount: 65_538 })
+  })
+
+  it('a page is cut by its UTF-8 bytes, not by its UTF-16 length', () => {
+    const words = ['a', 'é', '€', '😀', 'x€😀é', '\ud800']
+    for (const w of words) expect(utf8Length(w)).toBe(Buffer.byteLength(w, 'utf8'))
+    const items = Array.from(
+      { length: 100 },
+      (_, i) => [String(i).padStart(3, '0'), { host: '€'.repeat(50) }] as const,
+    )
+    const page = takePage(items, { limit: 100, maxBytes: 1000 })
+    const bytes = page.items.reduce((n, x) => n + Buffer.byteLength(JSON.stringify(x), 'utf8') + 1, 0)
+    expect(bytes).toBeLessThanOrEqual(1000)
+    expect(page.items.length).toBeGreaterThan(0)
+    expect(page.next).toBe(String(page.items.length - 1).padStart(3, '0'))
   })
 
   it('a cursor is the last key seen: sessions that stay through concurrent change appear exactly once', () => {

@@ -27,13 +27,19 @@ const releasedTable = (epoch = 2): EndpointTable => {
 }
 
 describe('registry liveness (lease bucket + EndpointReleased)', () => {
-  it('a renewed lease is ok; the same revision for the detection time on our clock is gone since it was seen', () => {
+  it('a renewed lease is ok; the same revision read again the detection time later on our clock is gone since it was seen', () => {
     let seen: Seen = observe(undefined, lease(held('node-1', 2), 7), 10_000)
     expect(judge(active(), seen, 10_000 + DETECT - 1, DETECT)).toMatchObject({
       state: 'ok',
       leaseNode: 'node-1',
     })
     seen = observe(seen, lease(held('node-1', 2), 7), 12_000)
+    // Not read again since 12 s: no evidence yet that it stopped for the detection time.
+    expect(judge(active(), seen, 13_000, DETECT).state).toBe('ok')
+    // A failed read in between keeps when the revision was first seen.
+    seen = observe(seen, E.left('TIMEOUT'), 12_500)
+    expect(judge(active(), seen, 12_500, DETECT).state).toBe('unknown')
+    seen = observe(seen, lease(held('node-1', 2), 7), 13_000)
     expect(judge(active(), seen, 13_000, DETECT)).toEqual({
       state: 'gone',
       since: 10_000,
@@ -43,6 +49,16 @@ describe('registry liveness (lease bucket + EndpointReleased)', () => {
     // Renewed again (new revision): ok at once.
     seen = observe(seen, lease(held('node-1', 2), 8), 14_000)
     expect(judge(active(), seen, 14_500, DETECT).state).toBe('ok')
+  })
+
+  it('an owner renewing between readings rarer than the detection time is never gone', () => {
+    // A large fleet: each key is read every 10 s, the detection time is 3 s; every reading
+    // shows a new revision (the owner renews every second).
+    let seen: Seen | undefined
+    for (let i = 0; i < 5; i++) {
+      seen = observe(seen, lease(held('node-1', 2), 100 + i * 10), i * 10_000)
+      expect(judge(active(), seen, i * 10_000 + 9_999, DETECT).state).toBe('ok')
+    }
   })
 
   it('a released lease or an EndpointReleased in the fold shows released; no key shows no lease', () => {
@@ -61,7 +77,9 @@ describe('registry liveness (lease bucket + EndpointReleased)', () => {
     expect(judge(active(), observe(undefined, E.left('TIMEOUT'), 0), 0, DETECT).state).toBe('unknown')
     const junk = observe(undefined, E.right({ value: new Uint8Array([1, 2, 3]), revision: 4 }), 0)
     expect(judge(active(), junk, 1, DETECT)).toMatchObject({ state: 'ok', leaseNode: null })
-    expect(judge(active(), junk, DETECT, DETECT).state).toBe('gone')
+    expect(judge(active(), junk, DETECT, DETECT).state).toBe('ok')
+    const still = observe(junk, E.right({ value: new Uint8Array([1, 2, 3]), revision: 4 }), DETECT)
+    expect(judge(active(), still, DETECT, DETECT).state).toBe('gone')
   })
 
   it('polls at most maxGetsPerSecond per tick share and each key at most every pollMs', async () => {

@@ -1,5 +1,5 @@
-// Operational failures at start as one readable line (no stack trace): the CLI prints it and
-// exits 1. Shell.
+// Operational failures at start as one readable line (no stack trace): the CLIs (l2tp-node,
+// l2tp-registry) print it and exit 1. Shell.
 
 /** A start-up failure whose message is already the one line to print. */
 export class StartFailure extends Error {}
