@@ -148,7 +148,7 @@ export class HaEndpoint {
     await stopService(c.service)
     await c.publishing.outbox.close()
     await c.ep.stop()
-    this.log('info', 'released endpoint to a standby', {
+    this.log('info', 'released endpoint (a standby may claim it now)', {
       endpoint: this.identity.endpointId,
       epoch: c.publishing.epoch,
       reason,

@@ -91,6 +91,8 @@ export class PlainEndpoint {
     this.log('info', 'tunnels closed for shutdown', { ...r })
     const o = this.publishing?.outbox
     if (o !== undefined) {
+      // Recorded so the registry shows the endpoint released, not an owner that silently went.
+      this.endpoint.record({ type: 'EndpointReleased', v: 1, reason: 'node stopping' } as never)
       const flushed = await o.drain(timeoutMs)
       if (!flushed) this.log('warn', 'outbox not flushed before exit', { pending: o.pending })
       await o.close()

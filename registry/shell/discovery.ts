@@ -21,7 +21,7 @@ import {
   unsafe,
 } from '../../contracts/index.js'
 import { messageOf } from './errors.js'
-import { describeRequestError, request } from './nats-port.js'
+import { describeRequestError, request, subjectPrefixOf } from './nats-port.js'
 
 /** One running l2tp-node service instance (a node runs one per command set). */
 export interface ServiceInstance {
@@ -57,7 +57,7 @@ export interface FleetNodes {
   readonly complete: boolean
 }
 
-const STATUS_SUBJECT = /^l2tp\.node\.([^.]+)\.status$/
+const STATUS_SUBJECT = /^(?:[^.]+\.)?l2tp\.node\.([^.]+)\.status$/
 
 /** Every answer until the wait ends; no responders at all (503) is an empty fleet, not a failure. */
 const drain = async <T>(it: AsyncIterable<T>): Promise<T[]> => {
@@ -83,21 +83,25 @@ export const discoverServices = async (nc: NatsConnection, waitMs: number): Prom
     client.stats(SERVICE_NODE).then(drain<ServiceStats>, noResponders<ServiceStats>),
   ])
   const statsById = new Map(stats.map((s) => [s.id, s]))
-  return infos.map((i) => {
-    const subjects = i.endpoints.map((e) => e.subject)
-    const fromSubject = subjects.map((s) => STATUS_SUBJECT.exec(s)?.[1]).find((x) => x !== undefined)
-    const st = statsById.get(i.id)
-    return {
-      id: i.id,
-      version: i.version,
-      nodeId: i.metadata?.nodeId ?? fromSubject ?? null,
-      endpointId: i.metadata?.endpointId ?? null,
-      started: st?.started ?? null,
-      subjects,
-      requests: (st?.endpoints ?? []).reduce((n, e) => n + e.num_requests, 0),
-      errors: (st?.endpoints ?? []).reduce((n, e) => n + e.num_errors, 0),
-    }
-  })
+  // Discovery subjects carry no lab prefix: keep the instances of our own lab only.
+  const lab = subjectPrefixOf(nc)
+  return infos
+    .filter((i) => (i.metadata?.subjectPrefix ?? '') === lab)
+    .map((i) => {
+      const subjects = i.endpoints.map((e) => e.subject)
+      const fromSubject = subjects.map((s) => STATUS_SUBJECT.exec(s)?.[1]).find((x) => x !== undefined)
+      const st = statsById.get(i.id)
+      return {
+        id: i.id,
+        version: i.version,
+        nodeId: i.metadata?.nodeId ?? fromSubject ?? null,
+        endpointId: i.metadata?.endpointId ?? null,
+        started: st?.started ?? null,
+        subjects,
+        requests: (st?.endpoints ?? []).reduce((n, e) => n + e.num_requests, 0),
+        errors: (st?.endpoints ?? []).reduce((n, e) => n + e.num_errors, 0),
+      }
+    })
 }
 
 const StatusReply = Reply(NodeStatus)

@@ -61,6 +61,8 @@ export interface NatsDeps {
 const prefixes = new WeakMap<NatsConnection, string>()
 /** The subject as sent on this connection: its lab prefix (NatsDeps.subjectPrefix) and `subject`. */
 export const onWire = (nc: NatsConnection, subject: string): string => `${prefixes.get(nc) ?? ''}${subject}`
+/** The lab prefix of this connection ('' when none). */
+export const subjectPrefixOf = (nc: NatsConnection): string => prefixes.get(nc) ?? ''
 
 const authOf = (d: NatsDeps): Partial<ConnectionOptions> => {
   if (d.credsFile !== undefined) return { authenticator: credsAuthenticator(readFileSync(d.credsFile)) }
@@ -267,7 +269,9 @@ export const serve = async (
     name: spec.name,
     version: spec.version,
     description: spec.description,
-    ...(spec.metadata === undefined ? {} : { metadata: spec.metadata }),
+    // The lab prefix goes in the metadata too: discovery ($SRV) is not prefixed, so a lab's
+    // `l2tpctl nodes` keeps only the instances of its own prefix.
+    metadata: { ...(spec.metadata ?? {}), subjectPrefix: subjectPrefixOf(nc) },
   })
   for (const ep of endpoints) {
     srv.addEndpoint(ep.name, {

@@ -11,8 +11,10 @@ import {
   issuedSubject,
   type L2tpEvent,
   ListEndpoints,
+  nodeServiceMetadata,
   okReply,
   registrySubjects,
+  SERVICE_NODE,
   unsafe,
 } from '../../contracts/index.js'
 import { loadInfraConfig, natsUrl } from '../../infra/config.js'
@@ -20,7 +22,14 @@ import { grant, storedIdentity } from '../../infra/identities.js'
 import { endpointCommands } from '../../nodes/shell/commands.js'
 import { UdpEndpoint } from '../../nodes/shell/udp-endpoint.js'
 import { kafkaSecurityFromEnv, natsFromEnv } from '../../registry/cli/env.js'
-import { connectNats, endpoint, type NatsConnection, request, serve } from '../../registry/shell/index.js'
+import {
+  connectNats,
+  discoverServices,
+  endpoint,
+  type NatsConnection,
+  request,
+  serve,
+} from '../../registry/shell/index.js'
 import { rightOrThrow } from '../support/brokers.js'
 import { grantNode, natsAsOperator } from '../support/identity.js'
 import { engineConfig } from '../support/sim.js'
@@ -196,6 +205,27 @@ describe('two labs on one NATS', () => {
     expect(rightOrThrow(await ask('labb.'))).toEqual({ ok: true, result: 'labb.' })
     const none = await ask('labc.')
     expect(E.isLeft(none) && none.left._tag).toBe('NoResponders')
+  })
+
+  it('discovery keeps to its lab: `nodes` of one lab lists none of another lab’s node instances', async () => {
+    const ids = { a: `disc-a-${RUN}`, b: `disc-b-${RUN}` }
+    await grantNode(ids.a, [])
+    await grantNode(ids.b, [])
+    const spec = (nodeId: string) => ({
+      name: SERVICE_NODE,
+      version: '0.1.0',
+      description: 'lab',
+      metadata: nodeServiceMetadata(nodeId),
+    })
+    services.push(await serve(await as(`node-${ids.a}`, 'laba.'), spec(ids.a), []))
+    services.push(await serve(await as(`node-${ids.b}`, 'labb.'), spec(ids.b), []))
+    const seen = async (prefix: string) =>
+      (await discoverServices(await as('auditor', prefix), 500)).map((i) => i.nodeId)
+    const [a, b] = [await seen('laba.'), await seen('labb.')]
+    expect(a).toContain(ids.a)
+    expect(a).not.toContain(ids.b)
+    expect(b).toContain(ids.b)
+    expect(b).not.toContain(ids.a)
   })
 
   it('permissions hold under the prefix: the node serves its endpoint, operators act under their own name', async () => {

@@ -122,6 +122,8 @@ describe('a node as a process', () => {
     const logged = h.events.map((e) => e.event).filter((e) => e.type === 'TunnelClosed')
     expect(logged).toHaveLength(3)
     for (const c of logged) expect(c).toMatchObject({ resultCode: 6, closedBy: 'local' })
+    // ...and the endpoint released last, so the registry shows it released, not a silent owner.
+    expect(h.events.at(-1)?.event).toMatchObject({ type: 'EndpointReleased', reason: 'node stopping' })
     expect(
       node.lines.some((l) => l.includes('"tunnel down"') && l.includes(`"endpoint":"${endpointId}"`)),
     ).toBe(true)

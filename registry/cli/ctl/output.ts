@@ -51,6 +51,7 @@ export class Output {
 
 export class Listing<A> {
   private count = 0
+  private headed = false
 
   constructor(
     private readonly out: Output,
@@ -70,16 +71,22 @@ export class Listing<A> {
       }
       case 'human': {
         const rows = items.map((x) => `${this.human.row(x)}\n`).join('')
-        return this.out.write(`${first && this.human.header !== null ? `${this.human.header}\n` : ''}${rows}`)
+        return this.out.write(`${this.header()}${rows}`)
       }
     }
   }
 
   end(): Promise<void> {
     if (this.out.format === 'json') return this.out.write(this.count === 0 ? '[]\n' : '\n]\n')
-    if (this.out.format === 'human' && this.count === 0 && this.human.header !== null)
-      return this.out.write(`${this.human.header}\n`)
+    if (this.out.format === 'human' && !this.headed) return this.out.write(this.header())
     return Promise.resolve()
+  }
+
+  /** The human header, the first time only (an empty listing still gets it, once). */
+  private header(): string {
+    if (this.headed || this.human.header === null) return ''
+    this.headed = true
+    return `${this.human.header}\n`
   }
 }
 

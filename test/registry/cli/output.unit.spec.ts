@@ -64,6 +64,14 @@ describe('l2tpctl output', () => {
     const empty = sink()
     await new Output('json', empty.stream).listing({ header: 'A', row: String }).end()
     expect(empty.text()).toBe('[]\n')
+    // An empty listing (every page empty, e.g. a filter that matches nothing) prints its header once.
+    for (const emptyPages of [[], [[]], [[], []]]) {
+      const s = sink()
+      const l = new Output('human', s.stream).listing<{ a: number }>({ header: 'A', row: (x) => String(x.a) })
+      for (const p of emptyPages) await l.page(p)
+      await l.end()
+      expect(s.text()).toBe('A\n')
+    }
   })
 
   it('a table streamed as JSON page by page (cut inside tunnels) is the canonical table view', async () => {
