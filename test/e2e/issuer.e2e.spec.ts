@@ -1,7 +1,8 @@
 // The issuer of a command end to end (issue 9): a real l2tp-node process (--control --publish)
 // serving an LNS under its own node identity, our LAC on loopback, the registry, and l2tpctl run
 // as operator dave: close-session reaches the LAC as a CDN, the registry records it, and the
-// timeline shows CloseSession issued by dave, the authenticated user. l2tpctl run as dave cannot
+// timeline shows CloseSession issued by dave, the authenticated user; drain refuses the LAC's
+// next tunnel and undrain accepts it, sync and close-tunnel act, each audited as dave. l2tpctl run as dave cannot
 // pass itself off as someone else: there is no --issuer, and its subject ends in its own name.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
@@ -160,6 +161,57 @@ describe('the authenticated issuer, end to end', () => {
     expect(tl.stdout).toMatch(/CommandApplied CloseSession by dave: applied/)
     expect(tl.stdout).toMatch(/SessionClosed/)
   })
+
+  it('drain, undrain, sync and close-tunnel by dave: their effect on the LAC, all audited as dave', async () => {
+    const lns = { host: '127.0.0.111', port: unsafe.port(1701) }
+    const ups = () => effects.filter((f) => f._tag === 'TunnelUp').length
+    const downs = () => effects.filter((f) => f._tag === 'TunnelDown').length
+    // drain: a new tunnel is refused (StopCCN), the established one stays.
+    expect((await l2tpctl(['drain', '--endpoint', EP])).status).toBe(0)
+    const [before, downBefore] = [ups(), downs()]
+    lac.input({ _tag: 'OpenTunnel', peer: lns })
+    await waitFor('the drained endpoint to refuse the tunnel', () => downs() > downBefore, 30_000)
+    expect(ups()).toBe(before)
+    // undrain: accepted again.
+    const und = await l2tpctl(['undrain', '--endpoint', EP, '--json'])
+    expect(und.status).toBe(0)
+    expect(JSON.parse(und.stdout)).toMatchObject({ undrained: EP, refusing: 'none' })
+    lac.input({ _tag: 'OpenTunnel', peer: lns })
+    await waitFor('a tunnel accepted after undrain', () => ups() > before, 30_000)
+    // sync toward a peer without RFC 4951: skipped, said so, nothing sent that could clear it.
+    const sync = await l2tpctl(['sync', '--endpoint', EP, '--json'])
+    expect(sync.status).toBe(0)
+    expect(JSON.parse(sync.stdout)).toMatchObject({ queriedTunnels: 0 })
+    // close-tunnel: the LAC sees the StopCCN and its tunnel go down.
+    const [t] = [...lac.engine.tunnels.values()].filter((x) => x.state === 'established')
+    if (t === undefined) throw new Error('no tunnel')
+    const downNow = downs()
+    const ct = await l2tpctl(['close-tunnel', '--endpoint', EP, '--tunnel', String(t.peerAssignedId)])
+    expect(ct.stderr).toBe('')
+    expect(ct.status).toBe(0)
+    await waitFor('the StopCCN at the LAC', () => downs() > downNow, 30_000)
+    // Every command in the endpoint's log, issued by the authenticated user.
+    const wanted = ['DrainEndpoint', 'UndrainEndpoint', 'SyncSessions', 'CloseTunnel']
+    let audit: Array<[string, string, string]> = []
+    for (let i = 0; i < 100; i++) {
+      const h = rightOrThrow(await readEndpointHistory(eventLogDeps(names, 'issuer-read'), EP)())
+      audit = h.events.flatMap((e) =>
+        e.event.type === 'CommandApplied'
+          ? [[e.event.command, e.event.issuer, e.event.result] as [string, string, string]]
+          : [],
+      )
+      if (wanted.every((w) => audit.some((a) => a[0] === w))) break
+      await sleep(200)
+    }
+    for (const w of wanted) expect(audit).toContainEqual([w, 'dave', 'applied'])
+    let tl = await l2tpctl(['timeline', '--tunnel', `${EP}/${t.peerAssignedId}`])
+    for (let i = 0; i < 10 && !/CloseTunnel by dave/.test(tl.stdout); i++) {
+      await sleep(300)
+      tl = await l2tpctl(['timeline', '--tunnel', `${EP}/${t.peerAssignedId}`])
+    }
+    expect(tl.stdout).toMatch(/CommandApplied CloseTunnel by dave: applied/)
+    expect(tl.stdout).toMatch(/TunnelClosed/)
+  }, 120_000)
 
   it('an l2tpctl that asks for another issuer is refused as bad usage', async () => {
     const r = await l2tpctl(['drain', '--endpoint', EP, '--issuer', 'bob'])
