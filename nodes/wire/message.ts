@@ -222,6 +222,9 @@ export interface HideOptions {
   readonly padding?: Uint8Array
 }
 
+/** Most octets an AVP value can carry: 1023 (the 10-bit Length) less the 6-octet header. */
+const AVP_MAX_VALUE = 0x3ff - AVP_HEADER_LEN
+
 interface Part {
   readonly flags: number
   readonly vendor: number
@@ -281,6 +284,10 @@ export const encodeControl = (m: OutgoingControl, hide?: HideOptions): Uint8Arra
       })
     }
   }
+  // RFC 2661 §4.1: an AVP's Length is 10 bits (at most 1023 octets with its 6-octet header). A
+  // longer value would overflow into the flag bits and corrupt the message, so it is cut.
+  for (const [i, p] of parts.entries())
+    if (p.value.length > AVP_MAX_VALUE) parts[i] = { ...p, value: p.value.subarray(0, AVP_MAX_VALUE) }
   let length = CONTROL_HEADER_LEN
   for (const p of parts) length += AVP_HEADER_LEN + p.value.length
   const out = new Uint8Array(length)

@@ -143,6 +143,27 @@ describe('hidden AVPs (RFC 2661 §4.3)', () => {
       at += word & 0x3ff
     }
   })
+  it('an AVP value longer than the 10-bit Length allows is cut at 1017 octets, never corrupting the flags', () => {
+    const e = encodeControl({
+      tunnelId: 1,
+      sessionId: 0,
+      ns: 0,
+      nr: 0,
+      type: 4,
+      avps: {
+        assignedTunnelId: 7,
+        resultCode: { result: 1, error: 0, message: 'x'.repeat(2000) },
+      },
+    })
+    for (let at = 12; at < e.length; ) {
+      const word = (e[at] as number) * 256 + (e[at + 1] as number)
+      expect(word & 0x3c00).toBe(0) // reserved bits clear: the length did not spill into them
+      at += word & 0x3ff
+    }
+    const m = control(e)
+    expect(m.malformed).toEqual([])
+    expect(m.avps.resultCode?.message?.length).toBe(1017 - 4)
+  })
   it('L2-30: challenge response is MD5(ID ‖ secret ‖ challenge) with ID 2 in SCCRP, 3 in SCCCN', () => {
     // md5(02 ‖ "s3cret" ‖ 00..0f) and md5(03 ‖ ...) computed independently (Python hashlib).
     expect(hex(challengeResponse(2, secret, rv))).toBe('d7cdc58ae8fec2b994e7edd0b94bd8a1')
