@@ -81,7 +81,12 @@ describe('interop with xl2tpd', () => {
       await waitFor('tunnel', () => events.some((e) => e.type === 'TunnelEstablished'))
       const tunnel = events.find((e) => e.type === 'TunnelEstablished')
       expect(tunnel).toMatchObject({ authenticated: true, peerHostName: 'xl2tpd-lns', secretRef: 'lab' })
-      expect(x.log()).toContain('chalresp_avp: Challenge reply found')
+      // xl2tpd's log is written asynchronously: wait for the line rather than read it once.
+      await waitFor(
+        'xl2tpd to log the challenge reply',
+        () => x.log().includes('chalresp_avp: Challenge reply found'),
+        15_000,
+      )
       const tid = [...lac.engine.tunnels.keys()][0] as number
       lac.input({
         _tag: 'OpenSession',
@@ -93,7 +98,11 @@ describe('interop with xl2tpd', () => {
       expect(events.map((e) => e.type)).toEqual(['TunnelEstablished', 'SessionEstablished', 'SessionClosed'])
       expect(events[2]).toMatchObject({ closedBy: 'peer' })
       // xl2tpd un-hid our hidden AVPs (it logs the values) ...
-      expect(x.log()).toMatch(/assigned_call_avp: using peer's call \d+/)
+      await waitFor(
+        'xl2tpd to log the un-hidden AVPs',
+        () => /assigned_call_avp: using peer's call \d+/.test(x.log()),
+        15_000,
+      )
       expect(x.log()).toContain('rand_vector_avp: Random Vector of 16 octets')
       // xl2tpd 1.3.18 never hides the AVPs it sends (its "hidden bit" setting does not reach
       // its encoder), so the other direction is covered by test/nodes/wire vectors instead.
