@@ -85,9 +85,28 @@ export const controlBench = async (): Promise<void> => {
     endpointId,
     await nodeProcessEnv(nodeId, [endpointId]),
   )
-  const [op, echoSide] = await Promise.all([natsAsOperator(), natsAsNode(nodeId, [endpointId])])
-  const echoSubject = `l2tp.node.${nodeId}.echo`
+  // The floor: a bare responder under a node identity of its own, on a subject an operator may
+  // ask (a node's status subject), answering with the request's bytes.
+  const echoNode = `bench-echo-${run}`
+  const [op, echoSide] = await Promise.all([natsAsOperator(), natsAsNode(echoNode, [])])
+  try {
+    await measure(op, echoSide, nodeId, endpointId, echoNode)
+  } finally {
+    await Promise.all([op.close(), echoSide.close()])
+    node.kill('SIGTERM')
+  }
+}
+
+const measure = async (
+  op: NatsConnection,
+  echoSide: NatsConnection,
+  nodeId: string,
+  endpointId: string,
+  echoNode: string,
+): Promise<void> => {
+  const echoSubject = nodeSubjects(unsafe.nodeId(echoNode)).status
   echoSide.subscribe(echoSubject, { callback: (_e, m) => m.respond(m.data) })
+  await echoSide.flush()
   const status = nodeSubjects(unsafe.nodeId(nodeId)).status
   const statusBody = enc.encode(JSON.stringify({ type: 'GetNodeStatus', v: 1 }))
   for (let i = 0; ; i++) {
@@ -101,7 +120,9 @@ export const controlBench = async (): Promise<void> => {
   }
   const lac = await holdSessions(endpointId)
   const sessions = endpointSubjects(unsafe.endpointId(endpointId)).sessions
-  const pageBody = enc.encode(JSON.stringify({ type: 'ListSessions', v: 1, endpointId, localTunnelId: null }))
+  const pageBody = enc.encode(
+    JSON.stringify({ type: 'ListSessions', v: 1, endpointId, localTunnelId: null, limit: 500 }),
+  )
   const echoBody = enc.encode(JSON.stringify({ type: 'Echo', v: 1 }))
   const lat = { echo: [] as number[], status: [] as number[], list: [] as number[] }
   for (let i = 0; i < ROUNDS + 100; i++) {
@@ -130,6 +151,4 @@ export const controlBench = async (): Promise<void> => {
   )
   console.log(`results: ${writeResults('control', figures)}`)
   await lac.stop()
-  await Promise.all([op.close(), echoSide.close()])
-  node.kill('SIGTERM')
 }
