@@ -281,6 +281,9 @@ export const serve = async (
       },
     })
   }
+  // Resolve only once the server has the subscriptions: a request sent right after (from any
+  // connection) then finds its responder instead of NoResponders.
+  await nc.flush()
   return srv
 }
 
