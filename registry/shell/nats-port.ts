@@ -25,6 +25,7 @@ import {
   type Reply,
 } from '../../contracts/index.js'
 import { type InfraError, messageOf } from './errors.js'
+import { NATS_STOP_MS, settlesWithin } from './nats-lifecycle.js'
 
 export type { NatsConnection } from 'nats'
 
@@ -282,8 +283,9 @@ export const serve = async (
     })
   }
   // Resolve only once the server has the subscriptions: a request sent right after (from any
-  // connection) then finds its responder instead of NoResponders.
-  await nc.flush()
+  // connection) then finds its responder instead of NoResponders. Bounded: a server that is away
+  // (the client reconnects and resubscribes by itself) cannot hold a start or a takeover up.
+  await settlesWithin(nc.flush(), NATS_STOP_MS)
   return srv
 }
 
