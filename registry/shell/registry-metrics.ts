@@ -64,7 +64,11 @@ export const registryMonitor = (
     nats: true,
     stopping: false,
   }
-  gauge('l2tp_registry_consumer_lag', 'Committed events not yet folded (all partitions)', () => state.lag)
+  gauge(
+    'l2tp_registry_consumer_lag',
+    'Committed events not yet folded (the partitions this instance holds)',
+    () => state.lag,
+  )
   const poll = async () => {
     const o = await partitionOffsets(deps, deps.names.events)()
     if (E.isLeft(o)) {
@@ -72,7 +76,10 @@ export const registryMonitor = (
       return
     }
     state.kafka = null
+    // Only the partitions this instance holds: the others are another instance's lag.
+    const mine = new Set(service.assigned)
     state.lag = o.right.reduce((sum, p) => {
+      if (!mine.has(p.partition)) return sum
       const pos = service.positions.get(p.partition) ?? p.low
       return sum + (compareOffsets(p.high, pos) > 0 ? Number(BigInt(p.high) - BigInt(pos)) : 0)
     }, 0)
