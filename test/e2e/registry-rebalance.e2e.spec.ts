@@ -251,6 +251,7 @@ afterAll(async () => {
 
 describe('registry instances of one group answer by partition', () => {
   it('two instances, then a third joins, then one leaves: every answer equals a full replay', async () => {
+    await refreshNatsPermissions()
     await publish(80)
     await Promise.all([startInstance('a'), startInstance('b')])
     await settled()
@@ -269,6 +270,7 @@ describe('registry instances of one group answer by partition', () => {
   }, 240_000)
 
   it('partitions held by no registry instance are missing from the gathered list (also in l2tpctl) and their keys answer Unavailable', async () => {
+    await refreshNatsPermissions()
     // A member of the group that is not a registry (stuck, misconfigured) takes some partitions.
     const plain = eventLogDeps(names, 'rb-plain').kafka.consumer({ groupId: group })
     let taken: number[] = []
@@ -336,6 +338,7 @@ describe('registry instances of one group answer by partition', () => {
     expect((await loadSnapshots(deps)).startOffsets.get(0)).toBe('10')
 
     // Every instance stops (after a last snapshot); fresh ones restore snapshot + tail.
+    await refreshNatsPermissions()
     for (const r of running) await r.service.snapshot()
     for (const r of [...running]) await stopInstance(r.service.instance)
     const e = await startInstance('e')
