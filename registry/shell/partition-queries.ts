@@ -8,6 +8,7 @@ import {
   type EndpointSummary,
   EndpointSummary as EndpointSummaryC,
   errorReply,
+  type Gathered,
   GetEndpoint,
   GetSession,
   GetStateAsOf,
@@ -128,7 +129,7 @@ export interface RouterOptions {
 }
 
 const Forwarded = t.intersection([Reply(t.unknown), ServedProps])
-const PartitionPage = t.intersection([Reply(Page(EndpointSummaryC)), ServedProps])
+export const PartitionPage = t.intersection([Reply(Page(EndpointSummaryC)), ServedProps])
 
 const unavailable = (p: number, why: string) =>
   errorReply(
@@ -152,6 +153,40 @@ const forward = async (
     )
   const d = Forwarded.decode(r.right)
   return E.isRight(d) ? d.right : errorReply('Internal', `partition ${p} answered something else`)
+}
+
+/**
+ * One page of the fleet's endpoints from each partition's page after the same cursor: items in
+ * id order, cut where the shortest partition page that has more stops (an id past it could be
+ * missing), `complete`/`missing` for the partitions that did not answer (null or an error).
+ */
+export const mergePages = (
+  replies: ReadonlyArray<{ readonly p: number; readonly reply: Answer<Page<EndpointSummary>> | null }>,
+  r: { readonly limit?: number },
+): Answer<Page<EndpointSummary> & Gathered> => {
+  const missing: number[] = []
+  const served: Served[] = []
+  const items: Array<readonly [string, EndpointSummary]> = []
+  let bound: string | null = null
+  for (const { p, reply } of replies) {
+    if (reply === null || !reply.ok) {
+      missing.push(p)
+      continue
+    }
+    served.push(...(reply.served ?? []))
+    for (const e of reply.result.items) items.push([e.endpointId, e])
+    const last = reply.result.items[reply.result.items.length - 1]
+    if (reply.result.next !== null && last !== undefined && (bound === null || last.endpointId < bound))
+      bound = last.endpointId
+  }
+  const upTo = bound
+  const inOrder = items
+    .filter(([id]) => upTo === null || id <= upTo)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  const page = takePage(inOrder, r)
+  // Cut by the bound only: the partitions that have more are asked again from the last id.
+  const next = page.next ?? (upTo === null ? null : (inOrder[inOrder.length - 1]?.[0] ?? null))
+  return { ...okReply({ ...page, next, complete: missing.length === 0, missing }), served }
 }
 
 /**
@@ -183,32 +218,7 @@ export const routerEndpoints = (nc: NatsConnection, o: RouterOptions): Array<End
             return { p, reply: E.isRight(d) ? d.right : null }
           }),
         )
-        const missing: number[] = []
-        const served: Served[] = []
-        const items: Array<readonly [string, EndpointSummary]> = []
-        let bound: string | null = null
-        for (const { p, reply } of replies) {
-          if (reply === null || !reply.ok) {
-            missing.push(p)
-            continue
-          }
-          served.push(...(reply.served ?? []))
-          for (const e of reply.result.items) items.push([e.endpointId, e])
-          // A partition with more after its page: nothing past its last id can be listed yet.
-          const last = reply.result.items[reply.result.items.length - 1]
-          if (reply.result.next !== null && last !== undefined && (bound === null || last.endpointId < bound))
-            bound = last.endpointId
-        }
-        const upTo = bound
-        const inOrder = items
-          .filter(([id]) => upTo === null || id <= upTo)
-          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        const page = takePage(inOrder, r)
-        const next = page.next ?? (upTo === null ? null : (inOrder[inOrder.length - 1]?.[0] ?? null))
-        return {
-          ...okReply({ ...page, next, complete: missing.length === 0, missing }),
-          served,
-        }
+        return mergePages(replies, r)
       },
     }),
     keyed('endpoint', GetEndpoint, o.forwardMs),

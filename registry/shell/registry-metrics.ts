@@ -3,9 +3,10 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type { NatsConnection } from 'nats'
 import { Counter, Gauge, Registry } from 'prom-client'
+import type { Offset } from '../../contracts/index.js'
 import type { EventLogDeps } from './event-log.js'
 import { addDefaultMetrics, type Health } from './metrics-server.js'
-import { compareOffsets, partitionOffsets } from './partition-reader.js'
+import { compareOffsets, type PartitionOffsets, partitionOffsets } from './partition-reader.js'
 import type { RegistryService } from './registry-service.js'
 
 export interface RegistryMonitor {
@@ -13,6 +14,23 @@ export interface RegistryMonitor {
   readonly health: Health
   /** Stops the lag poll. */
   readonly stop: () => void
+}
+
+/**
+ * Committed events not yet folded, over the partitions this instance holds only (the others are
+ * another instance's lag); a held partition not folded yet counts from its start.
+ */
+export const lagOf = (
+  ends: readonly PartitionOffsets[],
+  positions: ReadonlyMap<number, Offset>,
+  held: readonly number[],
+): number => {
+  const mine = new Set(held)
+  return ends.reduce((sum, p) => {
+    if (!mine.has(p.partition)) return sum
+    const pos = positions.get(p.partition) ?? p.low
+    return sum + (compareOffsets(p.high, pos) > 0 ? Number(BigInt(p.high) - BigInt(pos)) : 0)
+  }, 0)
 }
 
 export const registryMonitor = (
@@ -76,13 +94,7 @@ export const registryMonitor = (
       return
     }
     state.kafka = null
-    // Only the partitions this instance holds: the others are another instance's lag.
-    const mine = new Set(service.assigned)
-    state.lag = o.right.reduce((sum, p) => {
-      if (!mine.has(p.partition)) return sum
-      const pos = service.positions.get(p.partition) ?? p.low
-      return sum + (compareOffsets(p.high, pos) > 0 ? Number(BigInt(p.high) - BigInt(pos)) : 0)
-    }, 0)
+    state.lag = lagOf(o.right, service.positions, service.assigned)
   }
   const timer = setInterval(() => void poll(), pollMs)
   timer.unref()

@@ -114,9 +114,7 @@ const settled = async () => {
       if (JSON.stringify(held) !== JSON.stringify([...Array(PARTITIONS).keys()])) return false
       return ends.every((e) => {
         const r = running.find((x) => x.service.assigned.includes(e.partition))
-        return (
-          r?.service.serving(e.partition) === true && r.service.positions.get(e.partition) === e.high
-        )
+        return r?.service.serving(e.partition) === true && r.service.positions.get(e.partition) === e.high
       })
     },
     90_000,
