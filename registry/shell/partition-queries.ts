@@ -43,7 +43,7 @@ type Answer<A> = Reply<A> & { readonly served?: readonly Served[] }
 
 /** The endpoints of one partition's subjects, answered from this instance's tables. */
 export const partitionEndpoints = (groupId: string, v: PartitionView): Array<Endpoint<t.Mixed, unknown>> => {
-  const subjects = partitionSubjects(groupId, v.partition)
+  const subjects = partitionSubjects(groupId, v.deps.names.events, v.partition)
   const stamp = <A>(r: Reply<A>): Answer<A> => ({ ...r, served: [v.served()] })
   const table = (id: string) => (v.partitionOf(id) === v.partition ? v.fleet().get(id) : undefined)
   const mine = (): Fleet => {
@@ -119,6 +119,7 @@ export const partitionEndpoints = (groupId: string, v: PartitionView): Array<End
 
 export interface RouterOptions {
   readonly groupId: string
+  readonly eventsTopic: string
   /** Partitions of l2tp.events. */
   readonly count: number
   readonly partitionOf: (endpointId: string) => number
@@ -126,6 +127,10 @@ export interface RouterOptions {
   readonly forwardMs: number
   /** ... and a forensic one (as-of, timeline read the log). */
   readonly forensicMs: number
+  /** The partition endpoint of a subject when this instance answers it itself (no NATS hop). */
+  readonly local: (subject: string) => Endpoint<t.Mixed, unknown> | undefined
+  /** A forward that got no answer (debug: which partition, why). */
+  readonly warn?: (msg: string) => void
 }
 
 const Forwarded = t.intersection([Reply(t.unknown), ServedProps])
@@ -137,15 +142,25 @@ const unavailable = (p: number, why: string) =>
     `partition ${p} of l2tp.events: ${why}; retry (it is being restored or rebalanced)`,
   )
 
-/** Asks the instance holding partition `p`; no answer is a retryable Unavailable, never a timeout. */
+/**
+ * Asks the instance holding partition `p` (this one directly, when it holds it); no answer is a
+ * retryable Unavailable, never a timeout.
+ */
 const forward = async (
   nc: NatsConnection,
+  o: RouterOptions,
   p: number,
   subject: string,
   body: unknown,
   timeoutMs: number,
 ): Promise<t.TypeOf<typeof Forwarded>> => {
+  const here = o.local(subject)
+  if (here !== undefined) {
+    const d = Forwarded.decode(await here.handle(body, { subject, issuer: null }))
+    return E.isRight(d) ? d.right : errorReply('Internal', `partition ${p} answered something else`)
+  }
   const r = await request(nc, subject, body, timeoutMs)()
+  if (E.isLeft(r)) o.warn?.(`forward to ${subject}: ${describeRequestError(r.left)}`)
   if (E.isLeft(r))
     return unavailable(
       p,
@@ -195,14 +210,14 @@ export const mergePages = (
  * with `complete` and `missing` (the partitions that did not answer) and who served each part.
  */
 export const routerEndpoints = (nc: NatsConnection, o: RouterOptions): Array<Endpoint<t.Mixed, unknown>> => {
-  const subjectsOf = (id: string) => partitionSubjects(o.groupId, o.partitionOf(id))
+  const subjectsOf = (id: string) => partitionSubjects(o.groupId, o.eventsTopic, o.partitionOf(id))
   const keyed = <C extends t.Mixed>(name: keyof typeof registrySubjects, codec: C, ms: number) =>
     endpoint({
       name,
       subject: registrySubjects[name],
       request: codec,
       handle: async (r: { readonly endpointId: string }) =>
-        forward(nc, o.partitionOf(r.endpointId), subjectsOf(r.endpointId)[name], r, ms),
+        forward(nc, o, o.partitionOf(r.endpointId), subjectsOf(r.endpointId)[name], r, ms),
     })
   return [
     endpoint({
@@ -213,7 +228,14 @@ export const routerEndpoints = (nc: NatsConnection, o: RouterOptions): Array<End
         const all = Array.from({ length: o.count }, (_, p) => p)
         const replies = await Promise.all(
           all.map(async (p) => {
-            const x = await forward(nc, p, partitionSubjects(o.groupId, p).endpoints, r, o.forwardMs)
+            const x = await forward(
+              nc,
+              o,
+              p,
+              partitionSubjects(o.groupId, o.eventsTopic, p).endpoints,
+              r,
+              o.forwardMs,
+            )
             const d = PartitionPage.decode(x)
             return { p, reply: E.isRight(d) ? d.right : null }
           }),

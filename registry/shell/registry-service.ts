@@ -3,6 +3,7 @@
 // queries (services API) and Prometheus metrics.
 import { hostname } from 'node:os'
 import * as E from 'fp-ts/lib/Either.js'
+import type * as t from 'io-ts'
 import type { Service } from 'nats'
 import {
   type EndpointSummary,
@@ -17,7 +18,7 @@ import { type EventFolder, startEventFolder } from './event-folder.js'
 import { type EventLogDeps, partitionCount } from './event-log.js'
 import { asOfTables } from './listings.js'
 import { DEFAULT_LIVENESS, type LivenessOptions, LivenessWatch } from './liveness.js'
-import { type NatsConnection, openKvReader, serve } from './nats-port.js'
+import { type Endpoint, type NatsConnection, openKvReader, serve } from './nats-port.js'
 import { partitionEndpoints, routerEndpoints } from './partition-queries.js'
 import { Partitions } from './partitions.js'
 
@@ -63,6 +64,8 @@ export class RegistryService {
   private sinceSnapshot = 0
   private snapshotting: Promise<void> = Promise.resolve()
   private readonly fleetTables: Fleet = new Map()
+  /** The partition endpoints this instance answers, by subject (the router calls them directly). */
+  private readonly local = new Map<string, Endpoint<t.Mixed, unknown>>()
   private readonly asOf: ReturnType<typeof asOfTables>
   readonly instance: string
   snapshotsWritten = 0
@@ -189,10 +192,13 @@ export class RegistryService {
       },
       routerEndpoints(nc, {
         groupId: this.options.groupId,
+        eventsTopic: this.deps.names.events,
         count: partitions.count,
         partitionOf: (id) => partitions.partitionOf(id),
         forwardMs: 3000,
         forensicMs: 25_000,
+        local: (subject) => this.local.get(subject),
+        ...(this.options.warn === undefined ? {} : { warn: this.options.warn }),
       }),
     )
     this.nc = nc
@@ -204,6 +210,15 @@ export class RegistryService {
     const nc = this.nc
     const partitions = this.partitions
     if (nc === null || partitions === null) return null
+    const endpoints = partitionEndpoints(this.options.groupId, {
+      deps: this.deps,
+      partition: p,
+      fleet: () => this.fleetTables,
+      partitionOf: (id) => partitions.partitionOf(id),
+      served: () => partitions.served(p),
+      summaryOf: (t) => summaryOf(t, this.liveness?.of(t) ?? null),
+      asOf: this.asOf,
+    })
     const srv = await serve(
       nc,
       {
@@ -217,17 +232,11 @@ export class RegistryService {
           partition: `${p}`,
         },
       },
-      partitionEndpoints(this.options.groupId, {
-        deps: this.deps,
-        partition: p,
-        fleet: () => this.fleetTables,
-        partitionOf: (id) => partitions.partitionOf(id),
-        served: () => partitions.served(p),
-        summaryOf: (t) => summaryOf(t, this.liveness?.of(t) ?? null),
-        asOf: this.asOf,
-      }),
+      endpoints,
     )
+    for (const e of endpoints) this.local.set(e.subject, e)
     return async () => {
+      for (const e of endpoints) this.local.delete(e.subject)
       await srv.stop().catch((e: unknown) => this.options.warn?.(messageOf(e)))
     }
   }

@@ -88,7 +88,7 @@ export const writeSnapshots = async (
 
 /**
  * The snapshot writer of one l2tp.events partition for one registry group: one transactional
- * producer per partition (transactional id `l2tp-registry-snapshots.<group>.<partition>`).
+ * producer per partition (transactional id `l2tp-registry-snapshots.<group>.<topic>.<partition>`).
  * Opening it (InitProducerId) fences every older writer of the partition, so a revoked instance
  * can never commit a snapshot after the new owner opened its own, and the new owner reads the
  * snapshots only after that. Snapshots and checkpoint go in one transaction, and a write never
@@ -101,8 +101,8 @@ export interface SnapshotWriter {
   readonly close: () => Promise<void>
 }
 
-export const snapshotTransactionalId = (groupId: string, partition: number): string =>
-  `l2tp-registry-snapshots.${groupToken(groupId)}.${partition}`
+export const snapshotTransactionalId = (groupId: string, snapshotsTopic: string, partition: number): string =>
+  `l2tp-registry-snapshots.${groupToken(groupId)}.${snapshotsTopic}.${partition}`
 
 export const openSnapshotWriter = async (
   deps: EventLogDeps,
@@ -110,7 +110,7 @@ export const openSnapshotWriter = async (
   partition: number,
 ): Promise<SnapshotWriter> => {
   const producer = deps.kafka.producer({
-    transactionalId: snapshotTransactionalId(groupId, partition),
+    transactionalId: snapshotTransactionalId(groupId, deps.names.snapshots, partition),
     idempotent: true,
     maxInFlightRequests: 1,
   })
