@@ -48,6 +48,7 @@ export class Output {
 
 export class Listing<A> {
   private count = 0
+  private headed = false
 
   constructor(
     private readonly out: Output,
@@ -67,15 +68,20 @@ export class Listing<A> {
       }
       case 'human': {
         const rows = items.map((x) => `${this.human.row(x)}\n`).join('')
-        return this.out.write(`${first && this.human.header !== null ? `${this.human.header}\n` : ''}${rows}`)
+        // The header once, also when the first pages are empty (a gathered page may be).
+        const head = !this.headed && this.human.header !== null ? `${this.human.header}\n` : ''
+        this.headed = true
+        return this.out.write(`${head}${rows}`)
       }
     }
   }
 
   end(): Promise<void> {
     if (this.out.format === 'json') return this.out.write(this.count === 0 ? '[]\n' : '\n]\n')
-    if (this.out.format === 'human' && this.count === 0 && this.human.header !== null)
+    if (this.out.format === 'human' && !this.headed && this.human.header !== null) {
+      this.headed = true
       return this.out.write(`${this.human.header}\n`)
+    }
     return Promise.resolve()
   }
 }
