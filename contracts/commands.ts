@@ -7,7 +7,7 @@ import * as t from 'io-ts'
 import { type ContractError, contractError, fromValidation } from './errors.js'
 import { Address, EndpointId, Epoch, Millis, NodeId, Offset, SessionId, TunnelId } from './ids.js'
 import { Liveness } from './liveness.js'
-import { pageProps, TunnelFilter } from './paging.js'
+import { Page, pageProps, TunnelFilter } from './paging.js'
 import { Count, nullable, Role } from './parts.js'
 
 const request = <T extends string, P extends t.Props>(type: T, props: P) =>
@@ -174,6 +174,29 @@ export type Reply<A> = { readonly ok: true; readonly result: A } | ErrorReply
 
 export const okReply = <A>(result: A): Reply<A> => ({ ok: true, result })
 export const errorReply = (code: ErrorCode, message: string): ErrorReply => ({ ok: false, code, message })
+
+/**
+ * Who answered a registry query and how fresh the answer is: the instance, the l2tp.events
+ * partition it holds and the last offset of that partition it had folded (null: none yet).
+ * Registry replies carry `served` next to `ok` (one entry, or one per partition gathered).
+ */
+export const Served = t.type({ instance: t.string, partition: Count, lastApplied: nullable(Offset) })
+export type Served = t.TypeOf<typeof Served>
+export const ServedProps = t.partial({ served: t.array(Served) })
+
+/**
+ * A page of a fleet-wide listing gathered from every partition: `complete` false when some
+ * partitions did not answer (held by no instance, being restored, or timed out); `missing` names
+ * them. Their endpoints are absent from the page; the page's items are still in order.
+ */
+export const Gathered = t.type({ complete: t.boolean, missing: t.array(Count) })
+export type Gathered = t.TypeOf<typeof Gathered>
+/** A page of l2tp.registry.endpoints (`complete`/`missing` absent from older registries: complete). */
+export const EndpointsPage = t.intersection([Page(EndpointSummary), t.partial(Gathered.props)])
+export type EndpointsPage = t.TypeOf<typeof EndpointsPage>
+/** The partitions a gathered page lacked, or null when it lacked none. */
+export const missingOf = (p: EndpointsPage): readonly number[] | null =>
+  p.complete === false ? (p.missing ?? []) : null
 
 /** bytes -> a command of the expected codec, with a readable error. */
 export const parseRequest = <C extends t.Mixed>(

@@ -43,3 +43,25 @@ export const registrySubjects = {
   asOf: 'l2tp.registry.as-of',
   timeline: 'l2tp.registry.timeline',
 } as const
+
+/** A consumer group id as one subject token (Kafka allows '.', which NATS reads as a separator). */
+export const groupToken = (groupId: string): string => groupId.replace(/[^A-Za-z0-9_-]/g, '_')
+
+/**
+ * The subjects of one partition of one events topic (named: labs may share a group id) of one
+ * registry group: served only by the instance
+ * that holds the partition (from when it is restored until it is revoked). The public
+ * registrySubjects are answered by every instance, which forwards to these (docs/decisions.md,
+ * "Partition-aware answers").
+ */
+export const partitionSubjects = (groupId: string, eventsTopic: string, partition: number) => {
+  const base = `l2tp.registry.p.${groupToken(groupId)}.${groupToken(eventsTopic)}.${partition}`
+  return {
+    endpoints: `${base}.endpoints`,
+    endpoint: `${base}.endpoint`,
+    tunnel: `${base}.tunnel`,
+    session: `${base}.session`,
+    asOf: `${base}.as-of`,
+    timeline: `${base}.timeline`,
+  } as const
+}

@@ -62,7 +62,8 @@ const queries = [
  * What each identity may do (null: no restrictions, the admin of infra only).
  * - node N: serve its node subjects and its endpoints' subjects; write and read only its
  *   endpoints' lease keys; ask the owner of one of its endpoints to release (a takeover).
- * - registry: serve registry queries; read every lease (direct get) and list the keys
+ * - registry: serve registry queries and forward them to the instance of a partition
+ *   (l2tp.registry.p.>); read every lease (direct get) and list the keys
  *   (an ordered consumer on the lease stream: create, info, delete consumers; no stream change).
  * - operator: queries, and state-changing commands issued under its own name only.
  * - auditor: queries only. Neither operator nor auditor has any `$JS.API` right.
@@ -91,6 +92,8 @@ export const permissionsOf = (id: Identity): Permissions | null => {
     case 'registry':
       return {
         publish: [
+          // Forward a public query to the instance that holds the endpoint's partition.
+          ...l2tp('registry.p.>'),
           `$JS.API.DIRECT.GET.${STREAM}.>`,
           `$JS.API.STREAM.INFO.${STREAM}`,
           `$JS.API.CONSUMER.CREATE.${STREAM}`,

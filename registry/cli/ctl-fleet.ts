@@ -1,9 +1,10 @@
 // l2tpctl nodes | fleet: the fleet's nodes from the services API discovery, and the registry's
 // view beside them. Exit codes: nodes 0 when every node answered its status, 1 otherwise; fleet 0
 // when the registry and every live node agree, 1 when any disagreement (or silent node) is flagged.
-import { EndpointSummary, Page, registrySubjects } from '../../contracts/index.js'
+import { type EndpointSummary, EndpointsPage, missingOf, registrySubjects } from '../../contracts/index.js'
 import { type FleetNodes, gatherNodes } from '../shell/index.js'
 import { type Command, type Ctx, Failure, pages } from './ctl/context.js'
+import { incomplete } from './ctl/registry-commands.js'
 import { compareFleet, fleetText, nodesText } from './fleet-view.js'
 
 /** How long discovery collects $SRV answers (every instance answers at once; the rest is slack). */
@@ -13,8 +14,13 @@ const discoveryMs = (timeout: number) => Math.min(2000, Math.max(250, timeout))
 const registryEndpoints = async (c: Ctx): Promise<EndpointSummary[]> => {
   const all: EndpointSummary[] = []
   const body = { type: 'ListEndpoints', v: 1 }
-  for await (const p of pages({ ...c, limit: null }, registrySubjects.endpoints, body, Page(EndpointSummary)))
+  const missing = new Set<number>()
+  for await (const p of pages({ ...c, limit: null }, registrySubjects.endpoints, body, EndpointsPage)) {
+    for (const m of missingOf(p) ?? []) missing.add(m)
     all.push(...p.items)
+  }
+  // Comparing against part of the fleet would flag every endpoint of the missing partitions.
+  if (missing.size > 0) throw new Failure(`fleet: the registry's list is ${incomplete(missing)}`)
   return all
 }
 

@@ -37,6 +37,27 @@ export interface FolderOptions {
   readonly fleet?: Fleet
   /** Where to start reading each partition (snapshot checkpoints); others follow fromBeginning. */
   readonly startOffsets?: ReadonlyMap<number, Offset>
+  /** Partition-aware folding (the registry service): told of every assignment, folds only when told. */
+  readonly assignment?: AssignmentHooks
+}
+
+/** What an assignment hook may do with this member's partitions of l2tp.events. */
+export interface PartitionControl {
+  readonly seek: (partition: number, offset: Offset) => void
+  readonly pause: (partition: number) => void
+  readonly resume: (partition: number) => void
+}
+
+export interface AssignmentHooks {
+  /**
+   * Called synchronously on every group join with this member's partitions, before any fetch of
+   * the new generation (kafkajs has no revoke callback: a revoke is a partition no longer here).
+   */
+  readonly onJoin: (partitions: readonly number[], control: PartitionControl) => void
+  /** Whether a batch of this partition may be folded now (false while restoring or once revoked). */
+  readonly folds: (partition: number) => boolean
+  /** After each batch (transaction markers included): the last offset it covered. */
+  readonly onBatchEnd?: (partition: number, lastOffset: Offset) => void
 }
 
 /** Why a record is not a usable event, or null when it is. */
@@ -65,23 +86,34 @@ export const startEventFolder = async (deps: EventLogDeps, o: FolderOptions): Pr
     maxWaitTimeInMs: 200,
     maxBytesPerPartition: 16 * 1024 * 1024,
   })
+  const topic = deps.names.events
+  const control: PartitionControl = {
+    seek: (partition, offset) => consumer.seek({ topic, partition, offset }),
+    pause: (partition) => consumer.pause([{ topic, partitions: [partition] }]),
+    resume: (partition) => consumer.resume([{ topic, partitions: [partition] }]),
+  }
   // Seek the partitions this member is given to their checkpoints (snapshot + tail).
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-    for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
-      if (topic !== deps.names.events) continue
-      for (const p of partitions) {
-        const at = o.startOffsets?.get(p)
-        if (at !== undefined) consumer.seek({ topic, partition: p, offset: at })
-      }
+    const mine = payload.memberAssignment[topic] ?? []
+    if (o.assignment !== undefined) return o.assignment.onJoin(mine, control)
+    for (const p of mine) {
+      const at = o.startOffsets?.get(p)
+      if (at !== undefined) consumer.seek({ topic, partition: p, offset: at })
     }
+  })
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    if (payload.topic === topic)
+      o.assignment?.onBatchEnd?.(payload.partition, unsafe.offset(payload.lastOffset))
   })
   await dlq.connect()
   await consumer.connect()
   await consumer.subscribe({ topic: deps.names.events, fromBeginning: o.fromBeginning })
   await consumer.run({
-    autoCommit: o.startOffsets === undefined,
+    autoCommit: o.startOffsets === undefined && o.assignment === undefined,
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+      // Not ours (revoked) or not restored yet: the partition is re-sought before it folds.
+      if (o.assignment !== undefined && !o.assignment.folds(batch.partition)) return
       const dead: DeadLetter[] = []
       for (const m of batch.messages) {
         const key = m.key === null ? null : m.key.toString('utf8')

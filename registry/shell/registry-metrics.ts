@@ -3,10 +3,11 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type { NatsConnection } from 'nats'
 import { Counter, Gauge, Registry } from 'prom-client'
+import type { Offset } from '../../contracts/index.js'
 import type { EventLogDeps } from './event-log.js'
 import { addDefaultMetrics, type Health } from './metrics-server.js'
 import { natsUp } from './nats-lifecycle.js'
-import { compareOffsets, partitionOffsets } from './partition-reader.js'
+import { compareOffsets, type PartitionOffsets, partitionOffsets } from './partition-reader.js'
 import type { RegistryService } from './registry-service.js'
 
 export interface RegistryMonitor {
@@ -14,6 +15,23 @@ export interface RegistryMonitor {
   readonly health: Health
   /** Stops the lag poll. */
   readonly stop: () => void
+}
+
+/**
+ * Committed events not yet folded, over the partitions this instance holds only (the others are
+ * another instance's lag); a held partition not folded yet counts from its start.
+ */
+export const lagOf = (
+  ends: readonly PartitionOffsets[],
+  positions: ReadonlyMap<number, Offset>,
+  held: readonly number[],
+): number => {
+  const mine = new Set(held)
+  return ends.reduce((sum, p) => {
+    if (!mine.has(p.partition)) return sum
+    const pos = positions.get(p.partition) ?? p.low
+    return sum + (compareOffsets(p.high, pos) > 0 ? Number(BigInt(p.high) - BigInt(pos)) : 0)
+  }, 0)
 }
 
 export const registryMonitor = (
@@ -65,7 +83,11 @@ export const registryMonitor = (
     stopping: false,
   }
   const nats = natsUp(nc)
-  gauge('l2tp_registry_consumer_lag', 'Committed events not yet folded (all partitions)', () => state.lag)
+  gauge(
+    'l2tp_registry_consumer_lag',
+    'Committed events not yet folded (the partitions this instance holds)',
+    () => state.lag,
+  )
   const poll = async () => {
     const o = await partitionOffsets(deps, deps.names.events)()
     if (E.isLeft(o)) {
@@ -73,10 +95,7 @@ export const registryMonitor = (
       return
     }
     state.kafka = null
-    state.lag = o.right.reduce((sum, p) => {
-      const pos = service.positions.get(p.partition) ?? p.low
-      return sum + (compareOffsets(p.high, pos) > 0 ? Number(BigInt(p.high) - BigInt(pos)) : 0)
-    }, 0)
+    state.lag = lagOf(o.right, service.positions, service.assigned)
   }
   // One poll at a time: while Kafka is away a poll (a new admin client, with retries) can outlast
   // the interval, and overlapping ones would pile up admin clients.

@@ -1,35 +1,28 @@
 // The l2tp-registry service: a consumer group folding l2tp.events into live tables, snapshots
 // to l2tp.snapshots every N events or T ms, restart from snapshot + tail, dead letters, NATS
 // queries (services API) and Prometheus metrics.
+import { hostname } from 'node:os'
 import * as E from 'fp-ts/lib/Either.js'
-import type { Producer } from 'kafkajs'
+import type * as t from 'io-ts'
 import type { Service } from 'nats'
 import {
   type EndpointSummary,
-  errorReply,
-  GetEndpoint,
-  GetSession,
-  GetStateAsOf,
-  GetTimeline,
-  GetTunnel,
   LEASE_BUCKET,
-  ListEndpoints,
   type Liveness,
   type Offset,
-  okReply,
-  registrySubjects,
   SERVICE_REGISTRY,
 } from '../../contracts/index.js'
-import { type EndpointTable, type Fleet, sessionCount, sessionView, tunnelView } from '../domain/index.js'
-import { describeInfraError } from './errors.js'
+import { type EndpointTable, type Fleet, sessionCount } from '../domain/index.js'
+import { isFencing, messageOf } from './errors.js'
 import { type EventFolder, startEventFolder } from './event-folder.js'
-import type { EventLogDeps } from './event-log.js'
-import { asOfTables, endpointsPage, tablePageOf, timelinePage } from './listings.js'
+import { type EventLogDeps, partitionCount } from './event-log.js'
+import { asOfTables } from './listings.js'
 import { DEFAULT_LIVENESS, type LivenessOptions, LivenessWatch } from './liveness.js'
 import { openKvReader } from './nats-kv.js'
 import { stopService } from './nats-lifecycle.js'
-import { endpoint, type NatsConnection, serve } from './nats-port.js'
-import { loadSnapshots, writeSnapshots } from './snapshots.js'
+import { type Endpoint, type NatsConnection, serve } from './nats-port.js'
+import { partitionEndpoints, routerEndpoints } from './partition-queries.js'
+import { Partitions } from './partitions.js'
 
 export interface RegistryOptions {
   readonly groupId: string
@@ -37,6 +30,10 @@ export interface RegistryOptions {
   readonly snapshotEveryMs: number
   /** Owner liveness from the lease bucket (polled once the queries are served). */
   readonly liveness?: LivenessOptions
+  /** This instance in replies (`served`) and in its services' metadata; default host-pid-random. */
+  readonly instance?: string
+  /** Warnings (fenced writers, failed restores); default stderr. */
+  readonly warn?: (msg: string) => void
 }
 
 export const DEFAULT_REGISTRY: RegistryOptions = {
@@ -63,44 +60,82 @@ export const summaryOf = (t: EndpointTable, liveness: Liveness | null = null): E
 
 export class RegistryService {
   private folder: EventFolder | null = null
-  private producer: Producer | null = null
+  private partitions: Partitions | null = null
+  private nc: NatsConnection | null = null
   private timer: NodeJS.Timeout | null = null
   private service: Service | null = null
   private liveness: LivenessWatch | null = null
   private readonly dirty = new Map<number, Set<string>>()
   private sinceSnapshot = 0
   private snapshotting: Promise<void> = Promise.resolve()
+  private readonly fleetTables: Fleet = new Map()
+  /** The partition endpoints this instance answers, by subject (the router calls them directly). */
+  private readonly local = new Map<string, Endpoint<t.Mixed, unknown>>()
+  private readonly asOf: ReturnType<typeof asOfTables>
+  readonly instance: string
   snapshotsWritten = 0
-  loadedSnapshots = 0
 
   constructor(
     readonly deps: EventLogDeps,
     readonly options: RegistryOptions = DEFAULT_REGISTRY,
-  ) {}
-
-  get fleet(): Fleet {
-    return this.folder?.fleet ?? new Map()
+  ) {
+    this.instance =
+      options.instance ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`
+    this.asOf = asOfTables(deps)
   }
 
-  /** Next offset to fold, per l2tp.events partition. */
+  /** The tables of the partitions this instance holds (and folds). */
+  get fleet(): Fleet {
+    return this.fleetTables
+  }
+
+  /** Next offset to fold, per l2tp.events partition held. */
   get positions(): ReadonlyMap<number, Offset> {
     return this.folder?.positions ?? new Map()
+  }
+
+  /** The l2tp.events partitions this instance holds (restoring ones included). */
+  get assigned(): readonly number[] {
+    return this.partitions?.assigned ?? []
+  }
+
+  /** Tables restored from snapshots (over every assignment so far). */
+  get loadedSnapshots(): number {
+    return this.partitions?.loadedSnapshots ?? 0
   }
 
   get stats() {
     return this.folder?.stats
   }
 
+  /** Whether partition `p` is held and answers queries (restored and caught up). */
+  serving(p: number): boolean {
+    return this.partitions?.phaseOf(p) === 'serving'
+  }
+
   async start(): Promise<void> {
-    const loaded = await loadSnapshots(this.deps)
-    this.loadedSnapshots = loaded.snapshots
-    this.producer = this.deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
-    await this.producer.connect()
+    const count = await partitionCount(this.deps, this.deps.names.events)()
+    if (E.isLeft(count)) throw new Error(count.left.detail)
+    const warn = this.options.warn ?? ((m: string) => process.stderr.write(`l2tp-registry: ${m}\n`))
+    const partitions = new Partitions(
+      {
+        deps: this.deps,
+        groupId: this.options.groupId,
+        instance: this.instance,
+        fleet: () => this.fleetTables,
+        positions: () => this.folder?.positions ?? new Map(),
+        serve: (p) => this.servePartition(p),
+        dropped: (p) => this.dirty.delete(p),
+        warn,
+      },
+      count.right,
+    )
+    this.partitions = partitions
     this.folder = await startEventFolder(this.deps, {
       groupId: this.options.groupId,
       fromBeginning: true,
-      fleet: loaded.fleet,
-      startOffsets: loaded.startOffsets,
+      fleet: this.fleetTables,
+      assignment: partitions.hooks,
       onEvent: (e, partition) => {
         let set = this.dirty.get(partition)
         if (set === undefined) {
@@ -111,6 +146,8 @@ export class RegistryService {
         if (++this.sinceSnapshot >= this.options.snapshotEveryEvents) void this.snapshot()
       },
     })
+    // The first assignment restored (snapshot read, tail being folded) before start returns.
+    await partitions.settled()
     this.timer = setInterval(() => void this.snapshot(), this.options.snapshotEveryMs)
   }
 
@@ -118,94 +155,95 @@ export class RegistryService {
   snapshot(): Promise<void> {
     this.snapshotting = this.snapshotting.then(async () => {
       const folder = this.folder
-      const producer = this.producer
-      if (folder === null || producer === null) return
+      const partitions = this.partitions
+      if (folder === null || partitions === null) return
       this.sinceSnapshot = 0
       for (const [partition, ids] of this.dirty) {
         const nextOffset: Offset | undefined = folder.positions.get(partition)
-        if (nextOffset === undefined || ids.size === 0) continue
+        // Only partitions this instance holds, through their fenced writer (partitions.ts).
+        const writer = partitions.writerOf(partition)
+        if (nextOffset === undefined || ids.size === 0 || writer === null) continue
         const tables = [...ids]
           .map((id) => folder.fleet.get(id))
           .filter((t): t is EndpointTable => t !== undefined)
         this.dirty.set(partition, new Set())
-        await writeSnapshots(producer, this.deps, partition, nextOffset, tables)
-        this.snapshotsWritten += tables.length
+        try {
+          if ((await writer.write(nextOffset, tables)) === 'written') this.snapshotsWritten += tables.length
+        } catch (e) {
+          if (!isFencing(e)) throw e
+          partitions.fenced(partition)
+        }
       }
     })
     return this.snapshotting.catch(() => undefined)
   }
 
-  /** Serves the registry queries under the l2tp-registry micro service. */
+  /** Serves the public registry queries (the router) and, as they come, the partitions held. */
   async serveQueries(nc: NatsConnection): Promise<void> {
-    const table = (id: string) => this.fleet.get(id)
+    const partitions = this.partitions
+    if (partitions === null) throw new Error('serveQueries before start')
     const kv = await openKvReader(nc, LEASE_BUCKET)()
     if (E.isRight(kv)) {
       this.liveness = new LivenessWatch(kv.right, () => this.fleet, this.options.liveness ?? DEFAULT_LIVENESS)
       this.liveness.start()
     }
-    const asOf = asOfTables(this.deps)
     this.service = await serve(
       nc,
-      { name: SERVICE_REGISTRY, version: '0.1.0', description: 'L2TP connection tables and forensics' },
-      [
-        endpoint({
-          name: 'endpoints',
-          subject: registrySubjects.endpoints,
-          request: ListEndpoints,
-          handle: async (r) =>
-            endpointsPage(this.fleet, r, (t) => summaryOf(t, this.liveness?.of(t) ?? NOT_WATCHED)),
-        }),
-        endpoint({
-          name: 'endpoint',
-          subject: registrySubjects.endpoint,
-          request: GetEndpoint,
-          handle: async (r) => {
-            const t = table(r.endpointId)
-            return t === undefined ? errorReply('NotFound', `no endpoint ${r.endpointId}`) : tablePageOf(t, r)
-          },
-        }),
-        endpoint({
-          name: 'tunnel',
-          subject: registrySubjects.tunnel,
-          request: GetTunnel,
-          handle: async (r) => {
-            // One tunnel's view, not the whole table's (an endpoint may hold 10^5 sessions).
-            const tunnel = table(r.endpointId)?.tunnels.get(r.localTunnelId)
-            return tunnel === undefined
-              ? errorReply('NotFound', `no tunnel ${r.endpointId}/${r.localTunnelId}`)
-              : okReply(tunnelView(tunnel))
-          },
-        }),
-        endpoint({
-          name: 'session',
-          subject: registrySubjects.session,
-          request: GetSession,
-          handle: async (r) => {
-            const s = table(r.endpointId)?.tunnels.get(r.localTunnelId)?.sessions.get(r.localSessionId)
-            return s === undefined
-              ? errorReply('NotFound', `no session ${r.endpointId}/${r.localTunnelId}/${r.localSessionId}`)
-              : okReply(sessionView(s))
-          },
-        }),
-        endpoint({
-          name: 'as-of',
-          subject: registrySubjects.asOf,
-          request: GetStateAsOf,
-          handle: async (r) => {
-            const t = await asOf(r.endpointId, r.asOf, r.cursor === undefined, Date.now())
-            return E.isLeft(t)
-              ? errorReply('Unavailable', describeInfraError(t.left))
-              : tablePageOf(t.right, r)
-          },
-        }),
-        endpoint({
-          name: 'timeline',
-          subject: registrySubjects.timeline,
-          request: GetTimeline,
-          handle: async (r) => timelinePage(this.deps, r),
-        }),
-      ],
+      {
+        name: SERVICE_REGISTRY,
+        version: '0.2.0',
+        description: 'L2TP connection tables and forensics',
+        metadata: { role: 'router', group: this.options.groupId, instance: this.instance },
+      },
+      routerEndpoints(nc, {
+        groupId: this.options.groupId,
+        eventsTopic: this.deps.names.events,
+        count: partitions.count,
+        partitionOf: (id) => partitions.partitionOf(id),
+        forwardMs: 3000,
+        forensicMs: 25_000,
+        local: (subject) => this.local.get(subject),
+        ...(this.options.warn === undefined ? {} : { warn: this.options.warn }),
+      }),
     )
+    this.nc = nc
+    partitions.serveAll()
+  }
+
+  /** Answers for one partition on its own subjects (a service instance per partition held). */
+  private async servePartition(p: number): Promise<(() => Promise<void>) | null> {
+    const nc = this.nc
+    const partitions = this.partitions
+    if (nc === null || partitions === null) return null
+    const endpoints = partitionEndpoints(this.options.groupId, {
+      deps: this.deps,
+      partition: p,
+      fleet: () => this.fleetTables,
+      partitionOf: (id) => partitions.partitionOf(id),
+      served: () => partitions.served(p),
+      summaryOf: (t) => summaryOf(t, this.liveness?.of(t) ?? NOT_WATCHED),
+      asOf: this.asOf,
+    })
+    const srv = await serve(
+      nc,
+      {
+        name: SERVICE_REGISTRY,
+        version: '0.2.0',
+        description: `L2TP connection tables of l2tp.events partition ${p}`,
+        metadata: {
+          role: 'partition',
+          group: this.options.groupId,
+          instance: this.instance,
+          partition: `${p}`,
+        },
+      },
+      endpoints,
+    )
+    for (const e of endpoints) this.local.set(e.subject, e)
+    return async () => {
+      for (const e of endpoints) this.local.delete(e.subject)
+      await srv.stop().catch((e: unknown) => this.options.warn?.(messageOf(e)))
+    }
   }
 
   async stop(): Promise<void> {
@@ -216,8 +254,9 @@ export class RegistryService {
     this.liveness = null
     await this.snapshotting.catch(() => undefined)
     await this.folder?.stop()
-    await this.producer?.disconnect()
+    await this.partitions?.stop()
     this.folder = null
-    this.producer = null
+    this.partitions = null
+    this.nc = null
   }
 }

@@ -3,7 +3,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import * as J from 'fp-ts/lib/Json.js'
 import { CompressionTypes, type Producer } from 'kafkajs'
-import { checkpointKey, type Offset, PartitionCheckpoint, unsafe } from '../../contracts/index.js'
+import { checkpointKey, groupToken, type Offset, PartitionCheckpoint, unsafe } from '../../contracts/index.js'
 import {
   decodeSnapshot,
   type EndpointTable,
@@ -57,7 +57,7 @@ export const loadSnapshots = async (deps: EventLogDeps): Promise<LoadedSnapshots
 
 /** Writes snapshots of the given tables, then the checkpoint of their partition. */
 export const writeSnapshots = async (
-  producer: Producer,
+  producer: Pick<Producer, 'send'>,
   deps: EventLogDeps,
   partition: number,
   nextOffset: Offset,
@@ -84,6 +84,55 @@ export const writeSnapshots = async (
     topic: deps.names.snapshots,
     messages: [{ key: checkpointKey(partition), value: JSON.stringify(checkpoint) }],
   })
+}
+
+/**
+ * The snapshot writer of one l2tp.events partition for one registry group: one transactional
+ * producer per partition (transactional id `l2tp-registry-snapshots.<group>.<topic>.<partition>`).
+ * Opening it (InitProducerId) fences every older writer of the partition, so a revoked instance
+ * can never commit a snapshot after the new owner opened its own, and the new owner reads the
+ * snapshots only after that. Snapshots and checkpoint go in one transaction, and a write never
+ * goes back before the highest checkpoint this writer wrote or restored (`floor`).
+ */
+export interface SnapshotWriter {
+  readonly partition: number
+  /** Writes the tables and the checkpoint, or refuses (Fenced: the writer is done). */
+  readonly write: (nextOffset: Offset, tables: readonly EndpointTable[]) => Promise<'written' | 'behind'>
+  readonly close: () => Promise<void>
+}
+
+export const snapshotTransactionalId = (groupId: string, snapshotsTopic: string, partition: number): string =>
+  `l2tp-registry-snapshots.${groupToken(groupId)}.${snapshotsTopic}.${partition}`
+
+export const openSnapshotWriter = async (
+  deps: EventLogDeps,
+  groupId: string,
+  partition: number,
+): Promise<SnapshotWriter> => {
+  const producer = deps.kafka.producer({
+    transactionalId: snapshotTransactionalId(groupId, deps.names.snapshots, partition),
+    idempotent: true,
+    maxInFlightRequests: 1,
+  })
+  await producer.connect()
+  // InitProducerId runs at the first transaction: run it now, so that opening fences the old owner.
+  const init = await producer.transaction()
+  await init.abort()
+  let floor: Offset | null = null
+  const write: SnapshotWriter['write'] = async (nextOffset, tables) => {
+    if (floor !== null && compareOffsets(nextOffset, floor) < 0) return 'behind'
+    const tx = await producer.transaction()
+    try {
+      await writeSnapshots(tx, deps, partition, nextOffset, tables)
+      await tx.commit()
+    } catch (e) {
+      await tx.abort().catch(() => undefined)
+      throw e
+    }
+    floor = nextOffset
+    return 'written'
+  }
+  return { partition, write, close: () => producer.disconnect() }
 }
 
 /** The latest snapshot of one endpoint: reads only the snapshots partition that holds its key. */

@@ -26,6 +26,8 @@ import { allItems, askPast, pagedTable } from '../support/paging.js'
 
 const RUN = Math.random().toString(36).slice(2, 8)
 const EP = `lns-huge-${RUN}`
+/** Subjects apart from other runs' registries on the shared dev NATS (they would answer too). */
+const PREFIX = `ls${RUN}.`
 const PARTITIONS = 3
 const START = 1_800_000_000_000
 /** One tunnel with 60,000 sessions (a page must be cut inside a tunnel), one with 4,000. */
@@ -86,9 +88,9 @@ beforeAll(async () => {
     snapshotEveryMs: 600_000,
   })
   await registry.start()
-  nc = await natsAsRegistry()
+  nc = await natsAsRegistry(PREFIX)
   await registry.serveQueries(nc)
-  auditor = await natsAsAuditor()
+  auditor = await natsAsAuditor(PREFIX)
   const until = Date.now() + 120_000
   while ((registry.fleet.get(EP)?.seq ?? 0) < events.length) {
     if (Date.now() > until) throw new Error('the registry did not fold every event in time')

@@ -31,10 +31,18 @@ export const eventLogDeps = (names: TopicNames, clientId = 'l2tp-test'): EventLo
 export const natsAs = async (
   identity: 'registry' | 'operator' | 'auditor' | (string & {}),
   name = `test-${identity}`,
+  /** A lab prefix (`lab1.`): the connection's l2tp subjects are apart from other test runs'. */
+  subjectPrefix?: string,
 ): Promise<NatsConnection> => {
   const id = storedIdentity(loadInfraConfig(), identity)
   if (id === null) throw new Error(`no identity '${identity}' in the store (infra/up; grant it first)`)
-  const r = await connectNats({ servers: natsUrl(), user: id.name, pass: id.password, name })()
+  const r = await connectNats({
+    servers: natsUrl(),
+    user: id.name,
+    pass: id.password,
+    name,
+    ...(subjectPrefix === undefined ? {} : { subjectPrefix }),
+  })()
   if (E.isLeft(r)) throw new Error(r.left.detail)
   return r.right
 }

@@ -39,11 +39,25 @@ export const natsAsOperator = async (name = 'operator'): Promise<NatsConnection>
   return natsAs(name, `test-operator-${name}`)
 }
 
-/** A connection as a read-only auditor. */
-export const natsAsAuditor = (): Promise<NatsConnection> => natsAs('auditor')
+/** A connection as a read-only auditor (under a lab prefix `lab1.` when given). */
+export const natsAsAuditor = (subjectPrefix?: string): Promise<NatsConnection> =>
+  natsAs('auditor', 'test-auditor', subjectPrefix)
 
 /** A connection as the registry service (serves registry queries, reads leases). */
-export const natsAsRegistry = (): Promise<NatsConnection> => natsAs('registry')
+export const natsAsRegistry = (subjectPrefix?: string): Promise<NatsConnection> =>
+  natsAs('registry', 'test-registry', subjectPrefix)
+
+/**
+ * Writes the server config again from this checkout's permissions (infra/nats-auth.ts) and
+ * reloads it, by granting a throwaway auditor: other checkouts sharing the dev NATS may have
+ * written it from older permissions.
+ */
+export const refreshNatsPermissions = async (): Promise<void> => {
+  await grant(loadInfraConfig(), {
+    kind: 'auditor',
+    name: `refresh-${Math.random().toString(36).slice(2, 10)}`,
+  })
+}
 
 /** Environment variables a spawned `l2tpctl` needs to act as an operator or a read-only auditor. */
 export const cliProcessEnv = async (

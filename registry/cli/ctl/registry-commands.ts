@@ -4,7 +4,9 @@
 import { readFileSync } from 'node:fs'
 import * as E from 'fp-ts/lib/Either.js'
 import {
-  EndpointSummary,
+  type EndpointSummary,
+  EndpointsPage,
+  missingOf,
   Page,
   type TableHead,
   TablePage,
@@ -52,10 +54,19 @@ const endpoints: Command = async (c) => {
       `${col(e.endpointId, 18)}${col(e.owner ?? '-', 11)}${col(e.epoch, 7)}${col(e.tunnels, 9)}${col(e.sessions, 10)}${stateText(e)}`,
   })
   const body = { type: 'ListEndpoints', v: 1, filter }
-  for await (const p of pages(c, 'l2tp.registry.endpoints', body, Page(EndpointSummary)))
+  const missing = new Set<number>()
+  for await (const p of pages(c, 'l2tp.registry.endpoints', body, EndpointsPage)) {
+    for (const m of missingOf(p) ?? []) missing.add(m)
     await list.page(p.items)
+  }
   await list.end()
+  // A gathered listing that lacks partitions says so (exit 1), never passes for the whole fleet.
+  if (missing.size > 0) throw new Failure(incomplete(missing))
 }
+
+/** `incomplete: missing partitions 1, 3 (...)`: what a listing gathered from partitions lacked. */
+export const incomplete = (missing: ReadonlySet<number>): string =>
+  `incomplete: missing partitions ${[...missing].sort((a, b) => a - b).join(', ')} (no registry instance answered for them: being restored or rebalanced; retry)`
 
 /**
  * Writes a paged table as it comes. JSON: the table view itself (the same document as before
