@@ -1,9 +1,10 @@
 // replay: fold ~1,000,000 small events from Kafka into tables. In one run: (a) bare kafkajs
-// consumption doing nothing per message, (b) consume + JSON parse + io-ts decode + evolve.
+// consumption doing nothing per message, (b) consume + decode + validate + evolve, the records
+// in the node's encoding (binary; BENCH_ENCODING=json for the JSON records of before).
 // Also the table's memory per session at 1,000,000 sessions, and peak RSS.
 import { randomUUID } from 'node:crypto'
 import type { Kafka } from 'kafkajs'
-import { type L2tpEvent, parseEvent, topicNames } from '../contracts/index.js'
+import { encodeEvent, encodeEventBinary, type L2tpEvent, parseEvent, topicNames } from '../contracts/index.js'
 import { up } from '../infra/cli.js'
 import { kafkaBrokers } from '../infra/config.js'
 import { evolveFleet, type Fleet, sessionCount } from '../registry/index.js'
@@ -15,6 +16,10 @@ import { dropTopics, gc, printTable, rssSampler, writeResults } from './lib.js'
 const ENDPOINTS = 100
 const TUNNELS = 100
 const SESSIONS_PER_TUNNEL = 100 // 100 x 100 x 100 = 1,000,000 sessions, 1,010,100 events
+/** What the node writes (binary) by default; BENCH_ENCODING=json measures the JSON records of before. */
+const ENCODING = process.env.BENCH_ENCODING === 'json' ? 'json' : 'binary'
+const encode = (e: L2tpEvent): Buffer | string =>
+  ENCODING === 'json' ? encodeEvent(e) : encodeEventBinary(e)
 
 function* endpointEvents(i: number): Generator<L2tpEvent> {
   const endpointId = `bench-${i}`
@@ -41,7 +46,7 @@ const produce = async (kafka: Kafka, topic: string): Promise<number> => {
   await producer.connect()
   let total = 0
   for (let i = 0; i < ENDPOINTS; i++) {
-    const messages = [...endpointEvents(i)].map((e) => ({ key: e.endpointId, value: JSON.stringify(e) }))
+    const messages = [...endpointEvents(i)].map((e) => ({ key: e.endpointId, value: encode(e) }))
     for (let k = 0; k < messages.length; k += 1000)
       await producer.send({ topic, messages: messages.slice(k, k + 1000) })
     total += messages.length
@@ -119,6 +124,7 @@ export const replayBench = async (): Promise<void> => {
       throw new Error(`fold is wrong: ${rejected} rejected, ${sessions} sessions`)
     }
     const figures = {
+      encoding: ENCODING,
       events: total,
       sessions,
       bareEventsPerSec: Math.round(bare.eventsPerSec),

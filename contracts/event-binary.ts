@@ -54,6 +54,21 @@ export class Reader {
     return this.buf[this.pos++] as number
   }
   uvarint(): number {
+    const buf = this.buf
+    const pos = this.pos
+    // One or two bytes (ids, counts, lengths, small ints) without the general loop.
+    if (pos + 1 < buf.length) {
+      const b0 = buf[pos] as number
+      if (b0 < 0x80) {
+        this.pos = pos + 1
+        return b0
+      }
+      const b1 = buf[pos + 1] as number
+      if (b1 < 0x80) {
+        this.pos = pos + 2
+        return (b0 & 0x7f) | (b1 << 7)
+      }
+    }
     let n = 0
     let mul = 1
     for (let i = 0; i < 8; i++) {
@@ -82,6 +97,31 @@ export class Reader {
     for (let i = 0; i < n; i++) out.push(item(this, e, f, u))
     return out
   }
+  /**
+   * A string that often repeats at one place of a record (endpoint and node ids, host names):
+   * equal bytes give the string read last time there, already checked by `predicate`.
+   */
+  cachedString(cache: StringCache, predicate: ((s: string) => boolean) | null, name: string): string {
+    const buf = this.buf
+    const start = this.pos
+    const n = buf[start]
+    if (n !== undefined && n < 0x80 && n === cache.bytes.length && start + 1 + n <= buf.length) {
+      const c = cache.bytes
+      let i = 0
+      while (i < n && buf[start + 1 + i] === c[i]) i++
+      if (i === n) {
+        this.pos = start + 1 + n
+        return cache.value
+      }
+    }
+    const s = this.string()
+    if (predicate !== null && !predicate(s)) throw new BinaryFault(`expected ${name}`)
+    if (this.pos - start <= 65) {
+      cache.bytes = Buffer.from(buf.subarray(start + 1, this.pos))
+      cache.value = s
+    }
+    return s
+  }
   string(): string {
     const n = this.uvarint()
     const end = this.pos + n
@@ -102,6 +142,11 @@ export class Reader {
     this.pos = end
     return s
   }
+}
+
+export interface StringCache {
+  bytes: Buffer
+  value: string
 }
 
 /** How one codec's values are written and read. `check` false: no predicate ran on read. */
@@ -263,10 +308,13 @@ export const compileReader = (props: t.Props): ((r: Reader) => Record<string, un
   const expr = (c: t.Mixed): string => {
     if (c instanceof t.RefinementType) {
       if (c.name === 'Int') return 'u(r.uvarint())'
+      if (c.type instanceof t.StringType) {
+        return `r.cachedString(${ref({ bytes: Buffer.alloc(0), value: '' })}, ${ref(c.predicate)}, ${JSON.stringify(c.name)})`
+      }
       return `(v = ${expr(c.type)}, ${ref(c.predicate)}(v) ? v : ${fail(`expected ${c.name}`)})`
     }
     if (c instanceof t.LiteralType) return JSON.stringify(c.value)
-    if (c instanceof t.StringType) return 'r.string()'
+    if (c instanceof t.StringType) return `r.cachedString(${ref({ bytes: Buffer.alloc(0), value: '' })}, null, '')`
     if (c instanceof t.BooleanType) return 'r.bool()'
     if (c instanceof t.KeyofType)
       return `(${ref(Object.keys(c.keys))}[r.byte()] ?? ${fail('enum index out of range')})`
