@@ -314,7 +314,8 @@ export const compileReader = (props: t.Props): ((r: Reader) => Record<string, un
       return `(v = ${expr(c.type)}, ${ref(c.predicate)}(v) ? v : ${fail(`expected ${c.name}`)})`
     }
     if (c instanceof t.LiteralType) return JSON.stringify(c.value)
-    if (c instanceof t.StringType) return `r.cachedString(${ref({ bytes: Buffer.alloc(0), value: '' })}, null, '')`
+    if (c instanceof t.StringType)
+      return `r.cachedString(${ref({ bytes: Buffer.alloc(0), value: '' })}, null, '')`
     if (c instanceof t.BooleanType) return 'r.bool()'
     if (c instanceof t.KeyofType)
       return `(${ref(Object.keys(c.keys))}[r.byte()] ?? ${fail('enum index out of range')})`

@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { framesToNdjson } from '../../contracts/event-frames.js'
 import {
   decodeBinaryEvent,
   encodeEvent,
@@ -108,5 +109,32 @@ describe('binary event records', () => {
       ),
     )
     expect(parseEvent(Buffer.from(hex, 'hex'))).toEqual({ _tag: 'Right', right: e })
+  })
+})
+
+describe('kcat frames (-f %R%s) to NDJSON', () => {
+  it('reads binary and JSON records, names bad ones, and keeps a cut frame for the next chunk', () => {
+    const [a, b] = fc.sample(anyEvent, 2) as [L2tpEvent, L2tpEvent]
+    const frame = (v: Buffer | null) => {
+      const len = Buffer.alloc(4)
+      len.writeInt32BE(v === null ? -1 : v.length)
+      return v === null ? len : Buffer.concat([len, v])
+    }
+    const stream = Buffer.concat([
+      frame(encodeEventBinary(a)),
+      frame(Buffer.from(encodeEvent(b))),
+      frame(Buffer.from([0, 1, 99, 1])),
+      frame(null),
+      frame(encodeEventBinary(b)),
+    ])
+    const first = framesToNdjson(stream.subarray(0, stream.length - 3))
+    expect(first.lines).toHaveLength(4)
+    expect(JSON.parse(first.lines[0] as string)).toEqual(JSON.parse(encodeEvent(a)))
+    expect(JSON.parse(first.lines[1] as string)).toEqual(JSON.parse(encodeEvent(b)))
+    expect(first.lines[2]).toContain('unknown type id 99')
+    expect(first.lines[3]).toContain('tombstone')
+    const second = framesToNdjson(Buffer.concat([first.rest, stream.subarray(stream.length - 3)]))
+    expect(second.lines).toEqual([encodeEvent(b)])
+    expect(second.rest.length).toBe(0)
   })
 })
