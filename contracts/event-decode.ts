@@ -183,7 +183,7 @@ export const decodeBinaryEvent = (bytes: Buffer): E.Either<ContractError, L2tpEv
 /** The slow path of a bad record: read it unchecked and let io-ts name the faulty field. */
 const explain = (row: BinaryRow, bytes: Buffer, fault: string): E.Either<ContractError, L2tpEvent> => {
   try {
-    const raw = row.part.read(new ByteReader(bytes, 4), false)
+    const raw = row.part.read(new ByteReader(bytes, 4))
     const r = row.reader.codec.decode(raw)
     if (E.isLeft(r)) return E.left(fromValidation('event', r.left))
   } catch {
