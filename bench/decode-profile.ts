@@ -1,6 +1,6 @@
 // Where the per-event time of the fold goes, in memory (no Kafka): bytes -> JSON.parse,
 // io-ts validation (type guard, decode on failure), evolve. Same event mix as the replay bench.
-import { decodeEvent, type L2tpEvent } from '../contracts/index.js'
+import { decodeBinaryEvent, decodeEvent, encodeEventBinary, type L2tpEvent } from '../contracts/index.js'
 import { evolveFleet, type Fleet } from '../registry/index.js'
 import { sessionEstablished, tunnelEstablished } from '../test/support/history.js'
 
@@ -34,12 +34,16 @@ export interface DecodeProfile {
   readonly validateUsPerEvent: number
   readonly evolveUsPerEvent: number
   readonly bytesPerEvent: number
+  /** The binary record of the same events: read + every predicate of the codec. */
+  readonly binaryDecodeUsPerEvent: number
+  readonly binaryBytesPerEvent: number
 }
 
 /** Three rounds, the best of each stage (the first rounds warm the JIT up). */
 export const decodeProfile = (n = 200_000): DecodeProfile => {
   const values = sampleValues(n)
-  let best = { parse: Infinity, validate: Infinity, evolve: Infinity }
+  let best = { parse: Infinity, validate: Infinity, evolve: Infinity, binary: Infinity }
+  let binaries: Buffer[] = []
   for (let round = 0; round < 3; round++) {
     const json: unknown[] = new Array(n)
     const events: L2tpEvent[] = []
@@ -57,10 +61,17 @@ export const decodeProfile = (n = 200_000): DecodeProfile => {
       for (const e of events) evolveFleet(fleet, e)
     })
     if (events.length !== n) throw new Error('profile sample did not validate')
+    if (binaries.length === 0) binaries = events.map(encodeEventBinary)
+    let ok = 0
+    const binary = perEvent(n, () => {
+      for (const b of binaries) if (decodeBinaryEvent(b)._tag === 'Right') ok++
+    })
+    if (ok !== n) throw new Error('binary profile sample did not validate')
     best = {
       parse: Math.min(best.parse, parse),
       validate: Math.min(best.validate, validate),
       evolve: Math.min(best.evolve, evolve),
+      binary: Math.min(best.binary, binary),
     }
   }
   const r3 = (x: number) => Number(x.toFixed(3))
@@ -69,6 +80,8 @@ export const decodeProfile = (n = 200_000): DecodeProfile => {
     validateUsPerEvent: r3(best.validate),
     evolveUsPerEvent: r3(best.evolve),
     bytesPerEvent: Math.round(values.reduce((a, v) => a + v.length, 0) / n),
+    binaryDecodeUsPerEvent: r3(best.binary),
+    binaryBytesPerEvent: Math.round(binaries.reduce((a, v) => a + v.length, 0) / n),
   }
 }
 

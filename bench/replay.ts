@@ -1,9 +1,10 @@
 // replay: fold ~1,000,000 small events from Kafka into tables. In one run: (a) bare kafkajs
-// consumption doing nothing per message, (b) consume + JSON parse + io-ts decode + evolve.
+// consumption doing nothing per message, (b) consume + decode + validate + evolve, the records
+// in the node's encoding (binary), and the same for the JSON records of before, side by side.
 // Also the table's memory per session at 1,000,000 sessions, and peak RSS.
 import { randomUUID } from 'node:crypto'
 import type { Kafka } from 'kafkajs'
-import { type L2tpEvent, parseEvent, topicNames } from '../contracts/index.js'
+import { encodeEvent, encodeEventBinary, type L2tpEvent, parseEvent, topicNames } from '../contracts/index.js'
 import { up } from '../infra/cli.js'
 import { kafkaBrokers } from '../infra/config.js'
 import { evolveFleet, type Fleet, sessionCount } from '../registry/index.js'
@@ -15,6 +16,7 @@ import { dropTopics, gc, printTable, rssSampler, writeResults } from './lib.js'
 const ENDPOINTS = 100
 const TUNNELS = 100
 const SESSIONS_PER_TUNNEL = 100 // 100 x 100 x 100 = 1,000,000 sessions, 1,010,100 events
+type Encode = (e: L2tpEvent) => Buffer | string
 
 function* endpointEvents(i: number): Generator<L2tpEvent> {
   const endpointId = `bench-${i}`
@@ -36,12 +38,12 @@ function* endpointEvents(i: number): Generator<L2tpEvent> {
   }
 }
 
-const produce = async (kafka: Kafka, topic: string): Promise<number> => {
+const produce = async (kafka: Kafka, topic: string, encode: Encode): Promise<number> => {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
   await producer.connect()
   let total = 0
   for (let i = 0; i < ENDPOINTS; i++) {
-    const messages = [...endpointEvents(i)].map((e) => ({ key: e.endpointId, value: JSON.stringify(e) }))
+    const messages = [...endpointEvents(i)].map((e) => ({ key: e.endpointId, value: encode(e) }))
     for (let k = 0; k < messages.length; k += 1000)
       await producer.send({ topic, messages: messages.slice(k, k + 1000) })
     total += messages.length
@@ -89,51 +91,72 @@ const consume = async (
   return { eventsPerSec: total / ((last - first) / 1000), seconds: (last - first) / 1000 }
 }
 
+/** Warm-up pass (JIT, broker page cache), then bare (a) and full (b) back to back on one topic. */
+const measure = async (kafka: Kafka, topic: string, total: number) => {
+  await consume(kafka, topic, total, null)
+  const bare = await consume(kafka, topic, total, null)
+  gc()
+  const heapBefore = process.memoryUsage().heapUsed
+  const fleet: Fleet = new Map()
+  let rejected = 0
+  const full = await consume(kafka, topic, total, (v) => {
+    const e = parseEvent(v)
+    if (e._tag === 'Left') rejected++
+    else evolveFleet(fleet, e.right)
+  })
+  gc()
+  const heapAfter = process.memoryUsage().heapUsed
+  const sessions = [...fleet.values()].reduce((n, t) => n + sessionCount(t), 0)
+  if (rejected > 0 || sessions !== ENDPOINTS * TUNNELS * SESSIONS_PER_TUNNEL) {
+    throw new Error(`fold is wrong: ${rejected} rejected, ${sessions} sessions`)
+  }
+  return { bare, full, sessions, bytesPerSession: Math.round((heapAfter - heapBefore) / sessions) }
+}
+
 export const replayBench = async (): Promise<void> => {
   await up()
-  const names = topicNames(`bench${randomUUID().slice(0, 6)}.`)
-  await ensureTopics({ brokers: kafkaBrokers(), names })
+  const tag = randomUUID().slice(0, 6)
+  const binaryNames = topicNames(`bench${tag}.`)
+  const jsonNames = topicNames(`bench${tag}json.`)
+  await ensureTopics({ brokers: kafkaBrokers(), names: binaryNames })
+  await ensureTopics({ brokers: kafkaBrokers(), names: jsonNames })
   const kafka = makeKafka({ brokers: kafkaBrokers(), clientId: 'bench-replay' })
   const rss = rssSampler()
   try {
+    const n = (ENDPOINTS * (1 + TUNNELS * (1 + SESSIONS_PER_TUNNEL))).toLocaleString()
     console.log(
-      `producing ${(ENDPOINTS * (1 + TUNNELS * (1 + SESSIONS_PER_TUNNEL))).toLocaleString()} events to ${names.events}…`,
+      `producing ${n} binary events to ${binaryNames.events} and ${n} JSON ones to ${jsonNames.events}…`,
     )
-    const total = await produce(kafka, names.events)
-    // Warm-up pass (JIT, broker page cache), then bare and full measured back to back.
-    await consume(kafka, names.events, total, null)
-    const bare = await consume(kafka, names.events, total, null)
-    gc()
-    const heapBefore = process.memoryUsage().heapUsed
-    const fleet: Fleet = new Map()
-    let rejected = 0
-    const full = await consume(kafka, names.events, total, (v) => {
-      const e = parseEvent(v)
-      if (e._tag === 'Left') rejected++
-      else evolveFleet(fleet, e.right)
-    })
-    gc()
-    const heapAfter = process.memoryUsage().heapUsed
-    const sessions = [...fleet.values()].reduce((n, t) => n + sessionCount(t), 0)
-    if (rejected > 0 || sessions !== ENDPOINTS * TUNNELS * SESSIONS_PER_TUNNEL) {
-      throw new Error(`fold is wrong: ${rejected} rejected, ${sessions} sessions`)
-    }
+    const total = await produce(kafka, binaryNames.events, encodeEventBinary)
+    await produce(kafka, jsonNames.events, encodeEvent)
+    const json = await measure(kafka, jsonNames.events, total)
+    const bin = await measure(kafka, binaryNames.events, total)
+    const us = (perSec: number) => Number((1e6 / perSec).toFixed(3))
     const figures = {
       events: total,
-      sessions,
-      bareEventsPerSec: Math.round(bare.eventsPerSec),
-      fullEventsPerSec: Math.round(full.eventsPerSec),
-      ratio: Number((full.eventsPerSec / bare.eventsPerSec).toFixed(3)),
-      bytesPerSession: Math.round((heapAfter - heapBefore) / sessions),
+      sessions: bin.sessions,
+      bareEventsPerSec: Math.round(bin.bare.eventsPerSec),
+      fullEventsPerSec: Math.round(bin.full.eventsPerSec),
+      ratio: Number((bin.full.eventsPerSec / bin.bare.eventsPerSec).toFixed(3)),
+      bareUsPerEvent: us(bin.bare.eventsPerSec),
+      fullUsPerEvent: us(bin.full.eventsPerSec),
+      // The same fold over the JSON records of before (what the ratio was measured on until now):
+      jsonBareEventsPerSec: Math.round(json.bare.eventsPerSec),
+      jsonFullEventsPerSec: Math.round(json.full.eventsPerSec),
+      jsonRatio: Number((json.full.eventsPerSec / json.bare.eventsPerSec).toFixed(3)),
+      jsonBareUsPerEvent: us(json.bare.eventsPerSec),
+      jsonFullUsPerEvent: us(json.full.eventsPerSec),
+      /** The binary fold against bare consumption of the JSON topic. */
+      binaryFullVsJsonBare: Number((bin.full.eventsPerSec / json.bare.eventsPerSec).toFixed(3)),
+      bytesPerSession: bin.bytesPerSession,
       peakRssMiB: Math.round(rss.stop()),
-      bareUsPerEvent: Number((1e6 / bare.eventsPerSec).toFixed(3)),
-      fullUsPerEvent: Number((1e6 / full.eventsPerSec).toFixed(3)),
-      // Where the extra time of (b) goes, measured in memory on the same event mix:
+      // Where the time of (b) goes, measured in memory on the same event mix:
       ...decodeProfile(),
     }
     printTable('replay (target: ratio >= 0.8, bytesPerSession <= 600)', Object.entries(figures))
     console.log(`\nwrote ${writeResults('replay', figures)}`)
   } finally {
-    await dropTopics(kafka, names)
+    await dropTopics(kafka, binaryNames)
+    await dropTopics(kafka, jsonNames)
   }
 }

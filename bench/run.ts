@@ -1,6 +1,7 @@
 // npm run bench -- NAME: runs one benchmark, prints a table, writes bench/results/NAME.json.
 
 import { controlBench } from './control.js'
+import { fleetBench } from './fleet.js'
 import { recoveryBench } from './recovery.js'
 import { rehydrateBench } from './rehydrate.js'
 import { replayBench } from './replay.js'
@@ -12,6 +13,7 @@ const benches: Record<string, () => Promise<void>> = {
   rehydrate: rehydrateBench,
   recovery: recoveryBench,
   control: controlBench,
+  fleet: fleetBench,
 }
 
 const name = process.argv[2]

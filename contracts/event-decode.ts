@@ -5,6 +5,15 @@ import * as J from 'fp-ts/lib/Json.js'
 import * as t from 'io-ts'
 import { type ContractError, contractError, fromValidation } from './errors.js'
 import {
+  BinaryFault,
+  Reader as ByteReader,
+  compileReader,
+  objectPart,
+  type Part,
+  Unrepresentable,
+  Writer,
+} from './event-binary.js'
+import {
   CommandApplied,
   EndpointActivated,
   EndpointReleased,
@@ -107,8 +116,86 @@ export const decodeEvent = (u: unknown): E.Either<ContractError, L2tpEvent> => {
   return E.isLeft(r) ? E.left(fromValidation('event', r.left)) : E.right(reader.upcast(r.right as never))
 }
 
-/** bytes -> event, for consumers at the edge. */
+/**
+ * Binary event records (docs/decisions.md, "Event encoding on l2tp.events"): byte 0 is 0x00 (a
+ * JSON text never starts with it), byte 1 the format (1), byte 2 the type id below, byte 3 the
+ * event's `v`, then the codec's fields in props order. Ids are forever: a new type takes a new id.
+ */
+export const BINARY_MAGIC = 0x00
+export const BINARY_FORMAT = 1
+export const eventTypeIds: Readonly<Record<EventType, number>> = {
+  EndpointActivated: 1,
+  EndpointReleased: 2,
+  TunnelEstablished: 3,
+  TunnelClosed: 4,
+  SessionEstablished: 5,
+  SessionClosed: 6,
+  TunnelRecoveryStarted: 7,
+  TunnelRecovered: 8,
+  TunnelRecoveryFailed: 9,
+  SessionsReconciled: 10,
+  SetupRejected: 11,
+  CommandApplied: 12,
+}
+
+interface BinaryRow {
+  readonly type: EventType
+  readonly v: number
+  readonly reader: Reader
+  readonly part: Part
+  readonly read: (r: ByteReader) => Record<string, unknown>
+}
+const propsOf = (c: t.Mixed): t.Props => (c as unknown as t.InterfaceType<t.Props>).props
+
+/** (typeId << 8 | v) -> how to read it, compiled from the same `readers` table as JSON. */
+const binaryRows = new Map<number, BinaryRow>()
+/** The current (newest) version of each type, for writing. */
+const binaryWriters = new Map<string, BinaryRow>()
+for (const [type, byVersion] of Object.entries(readers) as [EventType, Record<number, Reader>][]) {
+  for (const [v, reader] of Object.entries(byVersion)) {
+    const props = propsOf(reader.codec)
+    const row = { type, v: Number(v), reader, part: objectPart(props), read: compileReader(props) }
+    binaryRows.set((eventTypeIds[type] << 8) | row.v, row)
+    const newest = binaryWriters.get(type)
+    if (newest === undefined || newest.v < row.v) binaryWriters.set(type, row)
+  }
+}
+
+const binaryError = (problem: string) => E.left(contractError('event', [`binary record: ${problem}`]))
+
+/** Binary bytes -> event; every field checked by the codec's own predicates while reading. */
+export const decodeBinaryEvent = (bytes: Buffer): E.Either<ContractError, L2tpEvent> => {
+  if (bytes.length < 4 || bytes[0] !== BINARY_MAGIC) return binaryError('too short or no 0x00 magic byte')
+  if (bytes[1] !== BINARY_FORMAT) return binaryError(`format ${bytes[1]} is not ${BINARY_FORMAT}`)
+  const row = binaryRows.get(((bytes[2] as number) << 8) | (bytes[3] as number))
+  if (row === undefined) return binaryError(`unknown type id ${bytes[2]} version ${bytes[3]}`)
+  const r = new ByteReader(bytes, 4)
+  try {
+    const o = row.read(r)
+    if (r.pos !== bytes.length) throw new BinaryFault(`${bytes.length - r.pos} bytes after the record`)
+    return E.right(row.reader.upcast(o as never))
+  } catch (e) {
+    if (!(e instanceof BinaryFault)) throw e
+    return explain(row, bytes, e.message)
+  }
+}
+
+/** The slow path of a bad record: read it unchecked and let io-ts name the faulty field. */
+const explain = (row: BinaryRow, bytes: Buffer, fault: string): E.Either<ContractError, L2tpEvent> => {
+  try {
+    const raw = row.part.read(new ByteReader(bytes, 4))
+    const r = row.reader.codec.decode(raw)
+    if (E.isLeft(r)) return E.left(fromValidation('event', r.left))
+  } catch {
+    // structurally broken: the fault found while reading says it best
+  }
+  return binaryError(`${row.type} v${row.v}: ${fault}`)
+}
+
+/** bytes -> event, for consumers at the edge: binary (first byte 0x00) or JSON text. */
 export const parseEvent = (bytes: Buffer | string): E.Either<ContractError, L2tpEvent> => {
+  if (typeof bytes !== 'string' && bytes.length > 0 && bytes[0] === BINARY_MAGIC)
+    return decodeBinaryEvent(bytes)
   const json = J.parse(typeof bytes === 'string' ? bytes : bytes.toString('utf8'))
   if (E.isLeft(json)) return E.left(contractError('event', [`not JSON: ${String(json.left)}`]))
   return decodeEvent(json.right)
@@ -118,4 +205,26 @@ export const parseEvent = (bytes: Buffer | string): E.Either<ContractError, L2tp
 export const encodeEvent = (e: L2tpEvent): string => {
   const codec = exactEventCodecs[e.type] as t.Type<L2tpEvent, unknown, unknown>
   return JSON.stringify(codec.encode(e))
+}
+
+/**
+ * event -> binary record (what the node writes to l2tp.events). Unknown fields are left out,
+ * like the exact codec does. A value binary cannot hold (never one the codec accepts) is
+ * written as JSON instead, so that the registry dead-letters it with io-ts' reason.
+ */
+export const encodeEventBinary = (e: L2tpEvent): Buffer => {
+  const row = binaryWriters.get(e.type)
+  if (row === undefined || row.v !== e.v) return Buffer.from(encodeEvent(e))
+  const w = new Writer()
+  w.byte(BINARY_MAGIC)
+  w.byte(BINARY_FORMAT)
+  w.byte(eventTypeIds[row.type])
+  w.byte(row.v)
+  try {
+    row.part.write(w, e)
+  } catch (x) {
+    if (x instanceof Unrepresentable) return Buffer.from(encodeEvent(e))
+    throw x
+  }
+  return w.bytes()
 }

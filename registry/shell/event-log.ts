@@ -4,7 +4,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import { type Kafka, Partitioners, type Producer } from 'kafkajs'
 import {
-  encodeEvent,
+  encodeEventBinary,
   type L2tpEvent,
   type Offset,
   type TopicNames,
@@ -109,7 +109,7 @@ const writer = (
       try {
         const meta = await tx.send({
           topic: deps.names.events,
-          messages: events.map((e) => ({ key: endpointId, value: encodeEvent(e), partition })),
+          messages: events.map((e) => ({ key: endpointId, value: encodeEventBinary(e), partition })),
         })
         await tx.commit()
         const first = meta.find((m) => m.partition === partition)
