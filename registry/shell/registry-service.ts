@@ -21,13 +21,13 @@ import {
   SERVICE_REGISTRY,
 } from '../../contracts/index.js'
 import { type EndpointTable, type Fleet, sessionCount, sessionView, tunnelView } from '../domain/index.js'
-import { describeInfraError } from './errors.js'
+import { describeInfraError, messageOf } from './errors.js'
 import { type EventFolder, startEventFolder } from './event-folder.js'
 import type { EventLogDeps } from './event-log.js'
 import { asOfTables, endpointsPage, tablePageOf, timelinePage } from './listings.js'
 import { DEFAULT_LIVENESS, type LivenessOptions, LivenessWatch } from './liveness.js'
 import { endpoint, type NatsConnection, openKvReader, serve } from './nats-port.js'
-import { loadSnapshots, writeSnapshots } from './snapshots.js'
+import { DirtySet, flushDirty, loadSnapshots, type SnapshotGap, writeSnapshots } from './snapshots.js'
 
 export interface RegistryOptions {
   readonly groupId: string
@@ -35,6 +35,10 @@ export interface RegistryOptions {
   readonly snapshotEveryMs: number
   /** Owner liveness from the lease bucket (polled once the queries are served). */
   readonly liveness?: LivenessOptions
+  /** Problems worth an operator's attention (failed snapshot writes, snapshot gaps). */
+  readonly warn?: (message: string) => void
+  /** `as-of` and `timeline` reads at once; past it they answer `Busy` (default 4). */
+  readonly forensicsConcurrency?: number
 }
 
 export const DEFAULT_REGISTRY: RegistryOptions = {
@@ -62,11 +66,14 @@ export class RegistryService {
   private timer: NodeJS.Timeout | null = null
   private service: Service | null = null
   private liveness: LivenessWatch | null = null
-  private readonly dirty = new Map<number, Set<string>>()
+  private readonly dirty = new DirtySet()
   private sinceSnapshot = 0
   private snapshotting: Promise<void> = Promise.resolve()
   snapshotsWritten = 0
+  snapshotFailures = 0
   loadedSnapshots = 0
+  /** Partitions whose log start (cut by retention) no snapshot covers: reported, not ready. */
+  snapshotGaps: readonly SnapshotGap[] = []
 
   constructor(
     readonly deps: EventLogDeps,
@@ -89,6 +96,8 @@ export class RegistryService {
   async start(): Promise<void> {
     const loaded = await loadSnapshots(this.deps)
     this.loadedSnapshots = loaded.snapshots
+    this.snapshotGaps = loaded.gaps
+    for (const g of loaded.gaps) this.options.warn?.(`snapshot gap, partition ${g.partition}: ${g.detail}`)
     this.producer = this.deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
     await this.producer.connect()
     this.folder = await startEventFolder(this.deps, {
@@ -97,12 +106,7 @@ export class RegistryService {
       fleet: loaded.fleet,
       startOffsets: loaded.startOffsets,
       onEvent: (e, partition) => {
-        let set = this.dirty.get(partition)
-        if (set === undefined) {
-          set = new Set()
-          this.dirty.set(partition, set)
-        }
-        set.add(e.endpointId)
+        this.dirty.add(partition, e.endpointId)
         if (++this.sinceSnapshot >= this.options.snapshotEveryEvents) void this.snapshot()
       },
     })
@@ -111,23 +115,28 @@ export class RegistryService {
 
   /** Snapshots every endpoint with events since its last snapshot, partition by partition. */
   snapshot(): Promise<void> {
-    this.snapshotting = this.snapshotting.then(async () => {
-      const folder = this.folder
-      const producer = this.producer
-      if (folder === null || producer === null) return
-      this.sinceSnapshot = 0
-      for (const [partition, ids] of this.dirty) {
-        const nextOffset: Offset | undefined = folder.positions.get(partition)
-        if (nextOffset === undefined || ids.size === 0) continue
-        const tables = [...ids]
-          .map((id) => folder.fleet.get(id))
-          .filter((t): t is EndpointTable => t !== undefined)
-        this.dirty.set(partition, new Set())
-        await writeSnapshots(producer, this.deps, partition, nextOffset, tables)
-        this.snapshotsWritten += tables.length
-      }
-    })
-    return this.snapshotting.catch(() => undefined)
+    // The chain never rejects: a failure is counted and the next interval runs all the same.
+    this.snapshotting = this.snapshotting
+      .then(async () => {
+        const folder = this.folder
+        const producer = this.producer
+        if (folder === null || producer === null) return
+        this.sinceSnapshot = 0
+        const run = await flushDirty(this.dirty, folder, (p, next, tables) =>
+          writeSnapshots(producer, this.deps, p, next, tables),
+        )
+        this.snapshotsWritten += run.written
+        this.snapshotFailures += run.failures.length
+        for (const f of run.failures)
+          this.options.warn?.(
+            `snapshot write of partition ${f.partition} failed (retried next interval): ${f.detail}`,
+          )
+      })
+      .catch((e: unknown) => {
+        this.snapshotFailures++
+        this.options.warn?.(`snapshot run failed (retried next interval): ${messageOf(e)}`)
+      })
+    return this.snapshotting
   }
 
   /** Serves the registry queries under the l2tp-registry micro service. */
