@@ -53,6 +53,8 @@ export interface ScanOptions {
   /** Exclusive end (default: the committed end when the scan starts). */
   readonly to?: Offset | undefined
   readonly fetchBytes?: number | undefined
+  /** Stop at the first record (of any endpoint) appended after this time (record timestamp, ms). */
+  readonly appendedBy?: number | undefined
 }
 
 export interface Scanned {
@@ -75,14 +77,17 @@ export const scanEndpoint =
   async () => {
     const where = await endpointPartition(deps, endpointId)()
     if (E.isLeft(where)) return where
-    const { partition, low } = where.right
+    const { partition, low, high } = where.right
+    // Never past the committed end: the read would wait for offsets that do not exist yet.
+    const to = o.to !== undefined && compareOffsets(o.to, high) < 0 ? o.to : high
     let undecodable = 0
     const done = await readPartition(
       deps,
-      { topic: deps.names.events, partition, from: o.from ?? low, to: o.to, fetchBytes: o.fetchBytes },
+      { topic: deps.names.events, partition, from: o.from ?? low, to, fetchBytes: o.fetchBytes },
       (records) => {
         let verdict: BatchVerdict
         for (const r of records) {
+          if (o.appendedBy !== undefined && r.timestamp > o.appendedBy) return 'stop'
           if (r.key !== endpointId || r.value === null) continue
           const e = parseEvent(r.value)
           if (E.isLeft(e) || e.right.endpointId !== endpointId) undecodable++

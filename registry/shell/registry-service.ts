@@ -24,7 +24,8 @@ import { type EndpointTable, type Fleet, sessionCount, sessionView, tunnelView }
 import { describeInfraError, messageOf } from './errors.js'
 import { type EventFolder, startEventFolder } from './event-folder.js'
 import type { EventLogDeps } from './event-log.js'
-import { asOfTables, endpointsPage, tablePageOf, timelinePage } from './listings.js'
+import { DEFAULT_FORENSICS_CONCURRENCY, forensicsGate } from './forensics.js'
+import { asOfTables, endpointsPage, gated, tablePageOf, timelinePage } from './listings.js'
 import { DEFAULT_LIVENESS, type LivenessOptions, LivenessWatch } from './liveness.js'
 import { endpoint, type NatsConnection, openKvReader, serve } from './nats-port.js'
 import { DirtySet, flushDirty, loadSnapshots, type SnapshotGap, writeSnapshots } from './snapshots.js'
@@ -148,6 +149,7 @@ export class RegistryService {
       this.liveness.start()
     }
     const asOf = asOfTables(this.deps)
+    const gate = forensicsGate(this.options.forensicsConcurrency ?? DEFAULT_FORENSICS_CONCURRENCY)
     this.service = await serve(
       nc,
       { name: SERVICE_REGISTRY, version: '0.1.0', description: 'L2TP connection tables and forensics' },
@@ -195,18 +197,19 @@ export class RegistryService {
           name: 'as-of',
           subject: registrySubjects.asOf,
           request: GetStateAsOf,
-          handle: async (r) => {
-            const t = await asOf(r.endpointId, r.asOf, r.cursor === undefined, Date.now())
-            return E.isLeft(t)
-              ? errorReply('Unavailable', describeInfraError(t.left))
-              : tablePageOf(t.right, r)
-          },
+          handle: (r) =>
+            gated(gate, async () => {
+              const t = await asOf(r.endpointId, r.asOf, r.cursor === undefined, Date.now())
+              return E.isLeft(t)
+                ? errorReply('Unavailable', describeInfraError(t.left))
+                : tablePageOf(t.right, r)
+            }),
         }),
         endpoint({
           name: 'timeline',
           subject: registrySubjects.timeline,
           request: GetTimeline,
-          handle: async (r) => timelinePage(this.deps, r),
+          handle: (r) => gated(gate, () => timelinePage(this.deps, r)),
         }),
       ],
     )
