@@ -18,9 +18,11 @@ import {
   rehydrateEndpoint,
   writeSnapshots,
 } from '../../../registry/shell/index.js'
+import { registryMonitor } from '../../../registry/shell/registry-metrics.js'
 import { eventLogDeps, freshTopics, rightOrThrow } from '../../support/brokers.js'
 import { waitFor } from '../../support/churn.js'
 import { history, sessionEstablished, tunnelEstablished } from '../../support/history.js'
+import { natsAsRegistry } from '../../support/identity.js'
 
 const writers: EndpointWriter[] = []
 const registries: RegistryService[] = []
@@ -119,6 +121,15 @@ describe('durable snapshots', () => {
     const reg = await registry(deps, warnings)
     expect(reg.snapshotGaps.map((g) => g.partition)).toEqual([0])
     expect(warnings.join('\n')).toMatch(/snapshot gap, partition 0: .* starts at offset 50/)
+    const nc = await natsAsRegistry()
+    const monitor = registryMonitor(reg, deps, nc)
+    try {
+      expect(monitor.health.notReady()).toMatch(/snapshot gap in partition 0/)
+      expect(await monitor.registry.metrics()).toMatch(/^l2tp_registry_snapshot_gaps 1$/m)
+    } finally {
+      monitor.stop()
+      await nc.close()
+    }
   })
 
   it('a snapshot covering the cut start rehydrates exactly; an unreadable one is a gap', async () => {
