@@ -21,14 +21,9 @@ import { nextOf, partitionOffsets, readPartition } from './partition-reader.js'
 export const FORENSICS_FETCH_BYTES = 1024 * 1024
 
 /**
- * Record timestamps later than a time cut by more than this end an as-of read: nodes stamp an
- * event when it happens and the log appends it at most an outbox backlog later.
- */
-export const AS_OF_SKEW_MS = 10 * 60_000
-
-/**
  * The table of one endpoint as of a cut, folded while its partition streams by (no event is
- * kept): the read ends at an offset cut, or once records are appended well after a time cut.
+ * kept). The read ends at an offset cut; a time cut reads on to the end, because an event of
+ * before the cut may be appended long after it (an outbox held back by a Kafka outage).
  */
 export const stateAsOf =
   (deps: EventLogDeps, endpointId: string, cut: Cut): TE.TaskEither<InfraError, EndpointTable> =>
@@ -39,7 +34,6 @@ export const stateAsOf =
       endpointId,
       {
         to: cut !== null && 'offset' in cut ? nextOf(cut.offset) : undefined,
-        appendedBy: cut !== null && 'at' in cut ? cut.at + AS_OF_SKEW_MS : undefined,
         fetchBytes: FORENSICS_FETCH_BYTES,
       },
       (e) => {

@@ -53,8 +53,6 @@ export interface ScanOptions {
   /** Exclusive end (default: the committed end when the scan starts). */
   readonly to?: Offset | undefined
   readonly fetchBytes?: number | undefined
-  /** Stop at the first record (of any endpoint) appended after this time (record timestamp, ms). */
-  readonly appendedBy?: number | undefined
 }
 
 export interface Scanned {
@@ -87,7 +85,6 @@ export const scanEndpoint =
       (records) => {
         let verdict: BatchVerdict
         for (const r of records) {
-          if (o.appendedBy !== undefined && r.timestamp > o.appendedBy) return 'stop'
           if (r.key !== endpointId || r.value === null) continue
           const e = parseEvent(r.value)
           if (E.isLeft(e) || e.right.endpointId !== endpointId) undecodable++
