@@ -6,6 +6,8 @@ import * as E from 'fp-ts/lib/Either.js'
 import { ConfigResourceTypes, type Kafka } from 'kafkajs'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type L2tpEvent, type TopicNames, unsafe } from '../../../contracts/index.js'
+import { startPublishing } from '../../../nodes/shell/publishing.js'
+import { UdpEndpoint } from '../../../nodes/shell/udp-endpoint.js'
 import { canonicalJson, type EndpointTable, encodeSnapshot, replay } from '../../../registry/index.js'
 import {
   type EndpointWriter,
@@ -23,6 +25,7 @@ import { eventLogDeps, freshTopics, rightOrThrow } from '../../support/brokers.j
 import { waitFor } from '../../support/churn.js'
 import { history, sessionEstablished, tunnelEstablished } from '../../support/history.js'
 import { natsAsRegistry } from '../../support/identity.js'
+import { engineConfig } from '../../support/sim.js'
 
 const writers: EndpointWriter[] = []
 const registries: RegistryService[] = []
@@ -116,6 +119,15 @@ describe('durable snapshots', () => {
     const r = await rehydrateEndpoint(deps, 'gap-a', loadEndpointSnapshot, loadPartitionCheckpoint)()
     expect(E.isLeft(r) && r.left._tag === 'SnapshotGap' && r.left.detail).toMatch(
       /no snapshot of gap-a and .*\/0 starts at offset 50/,
+    )
+    // A node taking the endpoint over refuses to serve, in one line, rather than replay a part.
+    const lns = new UdpEndpoint(
+      engineConfig({ role: 'LNS', hostName: 'gap-a' }),
+      { host: '127.0.0.1', port: unsafe.port(1701) },
+      { endpointId: unsafe.endpointId('gap-a'), nodeId: unsafe.nodeId('node-2'), epoch: 1 },
+    )
+    await expect(startPublishing(lns, deps, () => undefined)).rejects.toThrow(
+      /^refusing to take over gap-a: snapshot gap in partition 0: no snapshot of gap-a and \S+\/0 starts at offset 50$/,
     )
     const warnings: string[] = []
     const reg = await registry(deps, warnings)
