@@ -70,6 +70,7 @@ export class RegistryService {
   private readonly dirty = new DirtySet()
   private sinceSnapshot = 0
   private snapshotting: Promise<void> = Promise.resolve()
+  private queued: Promise<void> | null = null
   snapshotsWritten = 0
   snapshotFailures = 0
   loadedSnapshots = 0
@@ -116,9 +117,12 @@ export class RegistryService {
 
   /** Snapshots every endpoint with events since its last snapshot, partition by partition. */
   snapshot(): Promise<void> {
+    // One run waiting at most: it takes whatever is dirty when it starts.
+    if (this.queued !== null) return this.queued
     // The chain never rejects: a failure is counted and the next interval runs all the same.
     this.snapshotting = this.snapshotting
       .then(async () => {
+        this.queued = null
         const folder = this.folder
         const producer = this.producer
         if (folder === null || producer === null) return
@@ -137,6 +141,7 @@ export class RegistryService {
         this.snapshotFailures++
         this.options.warn?.(`snapshot run failed (retried next interval): ${messageOf(e)}`)
       })
+    this.queued = this.snapshotting
     return this.snapshotting
   }
 
