@@ -99,6 +99,12 @@ describe('durable snapshots', () => {
     await waitFor('a failed snapshot write', () => r.snapshotFailures >= 1)
     expect(r.snapshotsWritten).toBe(0)
     expect(warnings.some((w) => /snapshot write of partition \d failed/.test(w))).toBe(true)
+    const nc = await natsAsRegistry()
+    const monitor = registryMonitor(r, deps, nc)
+    const failures = /^l2tp_registry_snapshot_failures_total (\d+)$/m.exec(await monitor.registry.metrics())
+    monitor.stop()
+    await nc.close()
+    expect(Number(failures?.[1])).toBeGreaterThanOrEqual(1)
     // The broker accepts them again: the next interval writes every endpoint, no new event needed.
     await setSnapshotLimit(deps.kafka, names, 128 * 1024 * 1024)
     await waitFor('snapshots written', () => r.snapshotsWritten >= eps.length)
