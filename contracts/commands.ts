@@ -161,6 +161,8 @@ export const ErrorCode = t.keyof({
   Internal: null,
   /** The answer would not fit in one NATS message: ask for a smaller page. */
   TooLarge: null,
+  /** Too many forensic reads (as-of, timeline) at once: retry shortly. */
+  Busy: null,
 })
 export type ErrorCode = t.TypeOf<typeof ErrorCode>
 

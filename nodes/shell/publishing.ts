@@ -7,6 +7,7 @@ import {
   describeInfraError,
   type EventLogDeps,
   loadEndpointSnapshot,
+  loadPartitionCheckpoint,
   openEndpointWriter,
   rehydrateEndpoint,
 } from '../../registry/shell/index.js'
@@ -33,8 +34,15 @@ export const startPublishing = async (
   leaseEpoch = 0,
 ): Promise<Publishing> => {
   const id: EndpointId = endpoint.identity.endpointId
-  const rehydrated = await rehydrateEndpoint(deps, id, loadEndpointSnapshot)()
-  if (E.isLeft(rehydrated)) throw new Error(`cannot rehydrate ${id}: ${describeInfraError(rehydrated.left)}`)
+  // A snapshot gap (the log's start cut by retention, no snapshot covering it) refuses the
+  // takeover: serving a partial table would drop long-lived tunnels without a word.
+  const rehydrated = await rehydrateEndpoint(deps, id, loadEndpointSnapshot, loadPartitionCheckpoint)()
+  if (E.isLeft(rehydrated))
+    throw new Error(
+      rehydrated.left._tag === 'SnapshotGap'
+        ? `refusing to take over ${id}: ${describeInfraError(rehydrated.left)}`
+        : `cannot rehydrate ${id}: ${describeInfraError(rehydrated.left)}`,
+    )
   const table = rehydrated.right.table
   const epoch = Math.max(table.epoch + 1, leaseEpoch)
   endpoint.adopt(table, epoch)

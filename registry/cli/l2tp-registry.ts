@@ -96,7 +96,7 @@ const main = async () => {
     ensureTopics({ brokers, names, ...kafkaSecurityFromEnv() }),
   )
   const deps = { kafka: makeKafka({ brokers, clientId: 'l2tp-registry', ...kafkaSecurityFromEnv() }), names }
-  const service = new RegistryService(deps, options)
+  const service = new RegistryService(deps, { ...options, warn: (m) => log.warn(m) })
   await step('folding l2tp.events', () => service.start())
   log.info({ snapshots: service.loadedSnapshots, topics: names }, 'registry folding l2tp.events')
   const nats = natsFromEnv('registry')

@@ -6,6 +6,8 @@ export type InfraError =
   /** The broker did not answer, or answered with an error; the operation may be retried. */
   | { readonly _tag: 'KafkaFailed'; readonly op: string; readonly detail: string }
   | { readonly _tag: 'NatsFailed'; readonly op: string; readonly detail: string }
+  /** Retention has cut the log's start and no snapshot covers what it dropped. */
+  | { readonly _tag: 'SnapshotGap'; readonly partition: number; readonly detail: string }
 
 const FENCING = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'TRANSACTION_COORDINATOR_FENCED'])
 const FENCING_CODES = new Set([47, 52, 90])
@@ -43,7 +45,11 @@ export const kafkaError =
       : { _tag: 'KafkaFailed', op, detail: messageOf(e) }
 
 export const describeInfraError = (e: InfraError): string =>
-  e._tag === 'Fenced' ? `fenced: ${e.transactionalId} (${e.detail})` : `${e._tag} in ${e.op}: ${e.detail}`
+  e._tag === 'Fenced'
+    ? `fenced: ${e.transactionalId} (${e.detail})`
+    : e._tag === 'SnapshotGap'
+      ? `snapshot gap in partition ${e.partition}: ${e.detail}`
+      : `${e._tag} in ${e.op}: ${e.detail}`
 
 /** Retries an admin call through the moments right after topic creation or a broker restart. */
 export const withRetry = async <A>(f: () => Promise<A>, tries = 20, pauseMs = 250): Promise<A> => {

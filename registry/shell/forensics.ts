@@ -2,7 +2,7 @@
 // or session (operator commands included), export of a time range to NDJSON and its offline
 // replay with no broker at all.
 import * as E from 'fp-ts/lib/Either.js'
-import * as TE from 'fp-ts/lib/TaskEither.js'
+import type * as TE from 'fp-ts/lib/TaskEither.js'
 import { type L2tpEvent, type Offset, parseEvent, unsafe } from '../../contracts/index.js'
 import {
   decodeSnapshot,
@@ -14,17 +14,34 @@ import {
 } from '../domain/index.js'
 import type { InfraError } from './errors.js'
 import type { EventLogDeps } from './event-log.js'
-import { type Cut, foldHistory, type LoggedEvent, readEndpointHistory, withinCut } from './history.js'
-import { partitionOffsets, readPartition } from './partition-reader.js'
+import { type Cut, type LoggedEvent, scanEndpoint, withinCut } from './history.js'
+import { nextOf, partitionOffsets, readPartition } from './partition-reader.js'
 
-export const stateAsOf = (
-  deps: EventLogDeps,
-  endpointId: string,
-  cut: Cut,
-): TE.TaskEither<InfraError, EndpointTable> =>
-  TE.map((h: { events: readonly LoggedEvent[] }) => foldHistory(endpointId, h.events, cut))(
-    readEndpointHistory(deps, endpointId),
-  )
+/** Bytes a forensic read fetches at a time: ten of them at once stay within tens of MiB. */
+export const FORENSICS_FETCH_BYTES = 1024 * 1024
+
+/**
+ * The table of one endpoint as of a cut, folded while its partition streams by (no event is
+ * kept). The read ends at an offset cut; a time cut reads on to the end, because an event of
+ * before the cut may be appended long after it (an outbox held back by a Kafka outage).
+ */
+export const stateAsOf =
+  (deps: EventLogDeps, endpointId: string, cut: Cut): TE.TaskEither<InfraError, EndpointTable> =>
+  async () => {
+    let t = emptyTable(unsafe.endpointId(endpointId))
+    const done = await scanEndpoint(
+      deps,
+      endpointId,
+      {
+        to: cut !== null && 'offset' in cut ? nextOf(cut.offset) : undefined,
+        fetchBytes: FORENSICS_FETCH_BYTES,
+      },
+      (e) => {
+        if (withinCut(cut, e)) t = evolve(t, e.event)
+      },
+    )()
+    return E.isLeft(done) ? done : E.right(t)
+  }
 
 const touches = (e: L2tpEvent, tunnelId: number, sessionId: number | null): boolean => {
   const x = e as {
@@ -41,28 +58,71 @@ const touches = (e: L2tpEvent, tunnelId: number, sessionId: number | null): bool
   )
 }
 
-/** Every event about one tunnel (or one session of it), in log order, with its offset (from `from` on). */
-export const timeline = (
-  deps: EventLogDeps,
-  endpointId: string,
-  tunnelId: number,
-  sessionId: number | null,
-  from?: Offset,
-): TE.TaskEither<InfraError, LoggedEvent[]> =>
-  TE.map((h: { events: readonly LoggedEvent[] }) =>
-    h.events.filter((e) => {
-      if (!touches(e.event, tunnelId, sessionId)) return false
-      // A session's timeline shows its tunnel's set-up and end, and the session's own events.
-      if (sessionId === null) return true
-      const t = e.event.type
-      return t !== 'SessionEstablished' && t !== 'SessionClosed'
-        ? t === 'TunnelEstablished' ||
-            t === 'TunnelClosed' ||
-            t === 'CommandApplied' ||
-            t === 'SessionsReconciled'
-        : true
-    }),
-  )(readEndpointHistory(deps, endpointId, from))
+const onTimeline = (e: L2tpEvent, tunnelId: number, sessionId: number | null): boolean => {
+  if (!touches(e, tunnelId, sessionId)) return false
+  // A session's timeline shows its tunnel's set-up and end, and the session's own events.
+  if (sessionId === null) return true
+  const t = e.type
+  return t !== 'SessionEstablished' && t !== 'SessionClosed'
+    ? t === 'TunnelEstablished' ||
+        t === 'TunnelClosed' ||
+        t === 'CommandApplied' ||
+        t === 'SessionsReconciled'
+    : true
+}
+
+/**
+ * Events about one tunnel (or one session of it), in log order, with their offsets (from `from`
+ * on); only those are kept, and the read ends once `max` of them are found.
+ */
+export const timeline =
+  (
+    deps: EventLogDeps,
+    endpointId: string,
+    tunnelId: number,
+    sessionId: number | null,
+    from?: Offset,
+    max = Number.POSITIVE_INFINITY,
+  ): TE.TaskEither<InfraError, LoggedEvent[]> =>
+  async () => {
+    const found: LoggedEvent[] = []
+    const done = await scanEndpoint(deps, endpointId, { from, fetchBytes: FORENSICS_FETCH_BYTES }, (e) => {
+      if (found.length >= max || !onTimeline(e.event, tunnelId, sessionId)) return undefined
+      found.push(e)
+      return found.length >= max ? 'stop' : undefined
+    })()
+    return E.isLeft(done) ? done : E.right(found)
+  }
+
+/** Forensic reads at once by default (each holds a consumer and ~1 MiB of fetch). */
+export const DEFAULT_FORENSICS_CONCURRENCY = 4
+
+/** Too many forensic reads at once: the caller should retry shortly. */
+export interface Busy {
+  readonly running: number
+}
+
+/**
+ * At most `limit` forensic reads at once; past it `run` answers Busy at once instead of
+ * queueing (each read holds a consumer and a fetch buffer).
+ */
+export const forensicsGate = (limit: number) => {
+  let running = 0
+  return {
+    get running() {
+      return running
+    },
+    run: async <A>(read: () => Promise<A>): Promise<E.Either<Busy, A>> => {
+      if (running >= limit) return E.left({ running })
+      running++
+      try {
+        return E.right(await read())
+      } finally {
+        running--
+      }
+    },
+  }
+}
 
 /** One NDJSON line of an export: a snapshot of an endpoint at the start of the range, or an event. */
 export type ExportLine =

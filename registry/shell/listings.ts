@@ -2,6 +2,7 @@
 // as of a cut, the latter folded once and kept a minute for the pages that follow), timelines.
 import * as E from 'fp-ts/lib/Either.js'
 import {
+  DEFAULT_PAGE_LIMIT,
   type EndpointFilter,
   type EndpointSummary,
   errorReply,
@@ -24,7 +25,7 @@ import {
 } from '../domain/index.js'
 import { describeInfraError, type InfraError } from './errors.js'
 import type { EventLogDeps } from './event-log.js'
-import { stateAsOf, timeline } from './forensics.js'
+import { type forensicsGate, stateAsOf, timeline } from './forensics.js'
 import type { Cut } from './history.js'
 import { nextOf } from './partition-reader.js'
 
@@ -100,7 +101,9 @@ export const timelinePage = async (
   if (r.cursor !== undefined && !Offset.is(r.cursor))
     return errorReply('BadRequest', `not a cursor of this listing: '${r.cursor.slice(0, 40)}'`)
   const from = r.cursor === undefined ? undefined : nextOf(r.cursor)
-  const events = await timeline(deps, r.endpointId, r.localTunnelId, r.localSessionId, from)()
+  // One more than the page holds tells whether a next page exists; the read stops there.
+  const max = (r.limit ?? DEFAULT_PAGE_LIMIT) + 1
+  const events = await timeline(deps, r.endpointId, r.localTunnelId, r.localSessionId, from, max)()
   if (E.isLeft(events)) return errorReply('Unavailable', describeInfraError(events.left))
   return okReply(
     takePage(
@@ -108,4 +111,18 @@ export const timelinePage = async (
       r,
     ),
   )
+}
+
+/** A forensic reply through the gate: `Busy` when too many reads already run. */
+export const gated = async <A>(
+  gate: ReturnType<typeof forensicsGate>,
+  read: () => Promise<Reply<A>>,
+): Promise<Reply<A>> => {
+  const r = await gate.run(read)
+  return E.isLeft(r)
+    ? errorReply(
+        'Busy',
+        `${r.left.running} as-of/timeline reads already running (the most at once): retry shortly`,
+      )
+    : r.right
 }

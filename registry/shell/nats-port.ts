@@ -194,6 +194,7 @@ const STATUS: Record<ErrorReply['code'], number> = {
   NotOwner: 409,
   Conflict: 409,
   TooLarge: 413,
+  Busy: 429,
   Unavailable: 503,
   Internal: 500,
 }

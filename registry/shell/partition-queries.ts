@@ -26,7 +26,8 @@ import {
 import { type EndpointTable, type Fleet, sessionView, takePage, tunnelView } from '../domain/index.js'
 import { describeInfraError } from './errors.js'
 import type { EventLogDeps } from './event-log.js'
-import { type asOfTables, endpointsPage, tablePageOf, timelinePage } from './listings.js'
+import type { forensicsGate } from './forensics.js'
+import { type asOfTables, endpointsPage, gated, tablePageOf, timelinePage } from './listings.js'
 import { describeRequestError, type Endpoint, endpoint, type NatsConnection, request } from './nats-port.js'
 
 export interface PartitionView {
@@ -37,6 +38,8 @@ export interface PartitionView {
   readonly served: () => Served
   readonly summaryOf: (t: EndpointTable) => EndpointSummary
   readonly asOf: ReturnType<typeof asOfTables>
+  /** At most so many as-of/timeline reads at once over every partition of this instance. */
+  readonly gate: ReturnType<typeof forensicsGate>
 }
 
 type Answer<A> = Reply<A> & { readonly served?: readonly Served[] }
@@ -101,18 +104,21 @@ export const partitionEndpoints = (groupId: string, v: PartitionView): Array<End
       name: name('as-of'),
       subject: subjects.asOf,
       request: GetStateAsOf,
-      handle: async (r) => {
-        const tb = await v.asOf(r.endpointId, r.asOf, r.cursor === undefined, Date.now())
-        return stamp(
-          E.isLeft(tb) ? errorReply('Unavailable', describeInfraError(tb.left)) : tablePageOf(tb.right, r),
-        )
-      },
+      handle: async (r) =>
+        stamp(
+          await gated(v.gate, async () => {
+            const tb = await v.asOf(r.endpointId, r.asOf, r.cursor === undefined, Date.now())
+            return E.isLeft(tb)
+              ? errorReply('Unavailable', describeInfraError(tb.left))
+              : tablePageOf(tb.right, r)
+          }),
+        ),
     }),
     endpoint({
       name: name('timeline'),
       subject: subjects.timeline,
       request: GetTimeline,
-      handle: async (r) => stamp(await timelinePage(v.deps, r)),
+      handle: async (r) => stamp(await gated(v.gate, () => timelinePage(v.deps, r))),
     }),
   ]
 }

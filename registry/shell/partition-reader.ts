@@ -56,10 +56,15 @@ export interface ReadRange {
   readonly partition: number
   readonly from: Offset
   /** Exclusive end; defaults to the partition's committed end when the read starts. */
-  readonly to?: Offset
+  readonly to?: Offset | undefined
   /** Give up when the end is not reached in this time (an open transaction can hold it back). */
   readonly timeoutMs?: number
+  /** Bytes fetched per request (default 16 MiB): forensics read with less to bound their memory. */
+  readonly fetchBytes?: number | undefined
 }
+
+/** What a batch callback may return: `'stop'` ends the read after this batch (anything else goes on). */
+export type BatchVerdict = 'stop' | undefined
 
 export interface ReadDone {
   readonly nextOffset: Offset
@@ -70,7 +75,7 @@ export const readPartition =
   (
     deps: EventLogDeps,
     range: ReadRange,
-    onBatch: (records: readonly RawRecord[]) => void,
+    onBatch: (records: readonly RawRecord[]) => unknown,
   ): TE.TaskEither<InfraError, ReadDone> =>
   async () => {
     let to = range.to
@@ -90,17 +95,18 @@ const readUntil = async (
   deps: EventLogDeps,
   range: ReadRange,
   to: Offset,
-  onBatch: (records: readonly RawRecord[]) => void,
+  onBatch: (records: readonly RawRecord[]) => unknown,
 ): Promise<ReadDone> => {
   const { topic, partition } = range
   const consumer = deps.kafka.consumer({
     groupId: `l2tp-reader-${randomUUID()}`,
     readUncommitted: false,
-    maxBytesPerPartition: 16 * 1024 * 1024,
-    maxBytes: 64 * 1024 * 1024,
+    maxBytesPerPartition: range.fetchBytes ?? 16 * 1024 * 1024,
+    maxBytes: range.fetchBytes ?? 64 * 1024 * 1024,
     maxWaitTimeInMs: 100,
   })
   let records = 0
+  let stoppedAt: Offset | null = null
   let finish: (() => void) | undefined
   let fail: ((e: Error) => void) | undefined
   const done = new Promise<void>((resolve, reject) => {
@@ -124,7 +130,7 @@ const readUntil = async (
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
-        if (batch.partition !== partition) return
+        if (batch.partition !== partition || stoppedAt !== null) return
         const out: RawRecord[] = []
         for (const m of batch.messages) {
           if (compareOffsets(m.offset, to) >= 0) break
@@ -138,14 +144,18 @@ const readUntil = async (
         }
         if (out.length > 0) {
           records += out.length
-          onBatch(out)
+          const last = out[out.length - 1]
+          if (onBatch(out) === 'stop' && last !== undefined) {
+            stoppedAt = nextOf(last.offset)
+            finish?.()
+          }
         }
       },
     })
     consumer.seek({ topic, partition, offset: range.from })
     await done
     // Every record before `to` was seen (transaction markers included): resume at `to`.
-    return { nextOffset: to, records }
+    return { nextOffset: stoppedAt ?? to, records }
   } finally {
     clearTimeout(timer)
     await consumer.disconnect().catch(() => undefined)

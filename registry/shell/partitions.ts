@@ -10,7 +10,7 @@ import { messageOf } from './errors.js'
 import type { AssignmentHooks, PartitionControl } from './event-folder.js'
 import { type EventLogDeps, partitionFor } from './event-log.js'
 import { compareOffsets, partitionOffsets } from './partition-reader.js'
-import { loadSnapshots, openSnapshotWriter, type SnapshotWriter } from './snapshots.js'
+import { loadSnapshots, openSnapshotWriter, type SnapshotGap, type SnapshotWriter } from './snapshots.js'
 
 /** restoring: paused, reading snapshots; catching-up: folding the tail; serving: answers queries. */
 export type Phase = 'restoring' | 'catching-up' | 'serving'
@@ -38,6 +38,8 @@ export interface PartitionHost {
   /** A partition was revoked: forget what the host keeps for it (dirty sets). */
   readonly dropped: (partition: number) => void
   readonly warn: (msg: string) => void
+  /** Partitions whose log start no snapshot covers, found while restoring them. */
+  readonly gaps?: (gaps: readonly SnapshotGap[]) => void
 }
 
 const RETRY_MS = 1000
@@ -214,6 +216,9 @@ export class Partitions {
     const ends = await partitionOffsets(this.host.deps, this.host.deps.names.events)()
     if (E.isLeft(ends)) throw new Error(ends.left.detail)
     const loaded = await loadSnapshots(this.host.deps)
+    const mine = new Set(todo.map(([p]) => p))
+    const gaps = loaded.gaps.filter((g) => mine.has(g.partition))
+    if (gaps.length > 0) this.host.gaps?.(gaps)
     const fleet = this.host.fleet()
     for (const [p, token] of todo) {
       const h = this.current(p, token)

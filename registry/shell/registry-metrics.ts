@@ -71,6 +71,21 @@ export const registryMonitor = (
     'Events of a stale epoch rejected',
     () => service.stats?.verdicts.stale ?? 0,
   )
+  counter(
+    'l2tp_registry_snapshots_written_total',
+    'Endpoint snapshots written',
+    () => service.snapshotsWritten,
+  )
+  counter(
+    'l2tp_registry_snapshot_failures_total',
+    'Snapshot writes that failed (their endpoints stay dirty for the next interval)',
+    () => service.snapshotFailures,
+  )
+  gauge(
+    'l2tp_registry_snapshot_gaps',
+    'Partitions whose log start (cut by retention) no snapshot covers',
+    () => service.snapshotGaps.length,
+  )
   gauge('l2tp_registry_endpoints', 'Endpoints known', () => service.fleet.size)
   gauge(
     'l2tp_registry_inconsistent_endpoints',
@@ -112,7 +127,15 @@ export const registryMonitor = (
     registry,
     health: {
       live: () => true,
-      notReady: () => (state.stopping ? 'stopping' : !nats.up() ? 'NATS unreachable' : state.kafka),
+      notReady: () => {
+        const gap = service.snapshotGaps[0]
+        return state.stopping
+          ? 'stopping'
+          : !nats.up()
+            ? 'NATS unreachable'
+            : (state.kafka ??
+              (gap === undefined ? null : `snapshot gap in partition ${gap.partition}: ${gap.detail}`))
+      },
     },
     stop: () => {
       state.stopping = true

@@ -16,6 +16,7 @@ import { type EndpointTable, type Fleet, sessionCount } from '../domain/index.js
 import { isFencing, messageOf } from './errors.js'
 import { type EventFolder, startEventFolder } from './event-folder.js'
 import { type EventLogDeps, partitionCount } from './event-log.js'
+import { DEFAULT_FORENSICS_CONCURRENCY, forensicsGate } from './forensics.js'
 import { asOfTables } from './listings.js'
 import { DEFAULT_LIVENESS, type LivenessOptions, LivenessWatch } from './liveness.js'
 import { openKvReader } from './nats-kv.js'
@@ -23,6 +24,7 @@ import { stopService } from './nats-lifecycle.js'
 import { type Endpoint, type NatsConnection, serve } from './nats-port.js'
 import { partitionEndpoints, routerEndpoints } from './partition-queries.js'
 import { Partitions } from './partitions.js'
+import { DirtySet, flushDirty, type SnapshotGap } from './snapshots.js'
 
 export interface RegistryOptions {
   readonly groupId: string
@@ -32,8 +34,10 @@ export interface RegistryOptions {
   readonly liveness?: LivenessOptions
   /** This instance in replies (`served`) and in its services' metadata; default host-pid-random. */
   readonly instance?: string
-  /** Warnings (fenced writers, failed restores); default stderr. */
+  /** Problems worth an operator's attention (fenced writers, failed restores and snapshot writes, gaps); default stderr. */
   readonly warn?: (msg: string) => void
+  /** `as-of` and `timeline` reads at once; past it they answer `Busy` (default 4). */
+  readonly forensicsConcurrency?: number
 }
 
 export const DEFAULT_REGISTRY: RegistryOptions = {
@@ -65,7 +69,7 @@ export class RegistryService {
   private timer: NodeJS.Timeout | null = null
   private service: Service | null = null
   private liveness: LivenessWatch | null = null
-  private readonly dirty = new Map<number, Set<string>>()
+  private readonly dirty = new DirtySet()
   private sinceSnapshot = 0
   private snapshotting: Promise<void> = Promise.resolve()
   private readonly fleetTables: Fleet = new Map()
@@ -74,6 +78,11 @@ export class RegistryService {
   private readonly asOf: ReturnType<typeof asOfTables>
   readonly instance: string
   snapshotsWritten = 0
+  private queued: Promise<void> | null = null
+  snapshotFailures = 0
+  /** Partitions whose log start (cut by retention) no snapshot covers: reported, not ready. */
+  snapshotGaps: readonly SnapshotGap[] = []
+  private readonly gate: ReturnType<typeof forensicsGate>
 
   constructor(
     readonly deps: EventLogDeps,
@@ -82,6 +91,18 @@ export class RegistryService {
     this.instance =
       options.instance ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 6)}`
     this.asOf = asOfTables(deps)
+    this.gate = forensicsGate(options.forensicsConcurrency ?? DEFAULT_FORENSICS_CONCURRENCY)
+  }
+
+  private warn(msg: string): void {
+    ;(this.options.warn ?? ((m: string) => process.stderr.write(`l2tp-registry: ${m}\n`)))(msg)
+  }
+
+  /** Gaps found restoring partitions: reported (warn, metric, readiness), never papered over. */
+  private noteGaps(gaps: readonly SnapshotGap[]): void {
+    for (const g of gaps) this.warn(`snapshot gap, partition ${g.partition}: ${g.detail}`)
+    const known = new Set(this.snapshotGaps.map((g) => g.partition))
+    this.snapshotGaps = [...this.snapshotGaps, ...gaps.filter((g) => !known.has(g.partition))]
   }
 
   /** The tables of the partitions this instance holds (and folds). */
@@ -125,7 +146,8 @@ export class RegistryService {
         fleet: () => this.fleetTables,
         positions: () => this.folder?.positions ?? new Map(),
         serve: (p) => this.servePartition(p),
-        dropped: (p) => this.dirty.delete(p),
+        dropped: (p) => this.dirty.drop(p),
+        gaps: (gs) => this.noteGaps(gs),
         warn,
       },
       count.right,
@@ -137,12 +159,7 @@ export class RegistryService {
       fleet: this.fleetTables,
       assignment: partitions.hooks,
       onEvent: (e, partition) => {
-        let set = this.dirty.get(partition)
-        if (set === undefined) {
-          set = new Set()
-          this.dirty.set(partition, set)
-        }
-        set.add(e.endpointId)
+        this.dirty.add(partition, e.endpointId)
         if (++this.sinceSnapshot >= this.options.snapshotEveryEvents) void this.snapshot()
       },
     })
@@ -153,29 +170,43 @@ export class RegistryService {
 
   /** Snapshots every endpoint with events since its last snapshot, partition by partition. */
   snapshot(): Promise<void> {
-    this.snapshotting = this.snapshotting.then(async () => {
-      const folder = this.folder
-      const partitions = this.partitions
-      if (folder === null || partitions === null) return
-      this.sinceSnapshot = 0
-      for (const [partition, ids] of this.dirty) {
-        const nextOffset: Offset | undefined = folder.positions.get(partition)
-        // Only partitions this instance holds, through their fenced writer (partitions.ts).
-        const writer = partitions.writerOf(partition)
-        if (nextOffset === undefined || ids.size === 0 || writer === null) continue
-        const tables = [...ids]
-          .map((id) => folder.fleet.get(id))
-          .filter((t): t is EndpointTable => t !== undefined)
-        this.dirty.set(partition, new Set())
-        try {
-          if ((await writer.write(nextOffset, tables)) === 'written') this.snapshotsWritten += tables.length
-        } catch (e) {
-          if (!isFencing(e)) throw e
-          partitions.fenced(partition)
-        }
-      }
-    })
-    return this.snapshotting.catch(() => undefined)
+    // One run waiting at most: it takes whatever is dirty when it starts.
+    if (this.queued !== null) return this.queued
+    // The chain never rejects: a failure is counted and the next interval runs all the same.
+    this.snapshotting = this.snapshotting
+      .then(async () => {
+        this.queued = null
+        const folder = this.folder
+        const partitions = this.partitions
+        if (folder === null || partitions === null) return
+        this.sinceSnapshot = 0
+        // Only partitions this instance holds and has restored, through their fenced writer.
+        const run = await flushDirty(
+          this.dirty,
+          folder,
+          async (p, next, tables) => {
+            const writer = partitions.writerOf(p)
+            if (writer === null) return
+            try {
+              await writer.write(next, tables)
+            } catch (e) {
+              if (!isFencing(e)) throw e
+              partitions.fenced(p)
+            }
+          },
+          (p) => partitions.writerOf(p) !== null,
+        )
+        this.snapshotsWritten += run.written
+        this.snapshotFailures += run.failures.length
+        for (const f of run.failures)
+          this.warn(`snapshot write of partition ${f.partition} failed (retried next interval): ${f.detail}`)
+      })
+      .catch((e: unknown) => {
+        this.snapshotFailures++
+        this.warn(`snapshot run failed (retried next interval): ${messageOf(e)}`)
+      })
+    this.queued = this.snapshotting
+    return this.snapshotting
   }
 
   /** Serves the public registry queries (the router) and, as they come, the partitions held. */
@@ -223,6 +254,7 @@ export class RegistryService {
       served: () => partitions.served(p),
       summaryOf: (t) => summaryOf(t, this.liveness?.of(t) ?? NOT_WATCHED),
       asOf: this.asOf,
+      gate: this.gate,
     })
     const srv = await serve(
       nc,

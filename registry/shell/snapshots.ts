@@ -1,5 +1,7 @@
 // Snapshot store on l2tp.snapshots (compacted): load the latest snapshot of every endpoint and
 // the partition checkpoints; write snapshots of dirty endpoints, then the partition checkpoint.
+// A failed write leaves its endpoints dirty for the next interval; a log whose start was cut by
+// retention without a snapshot covering it is reported as a gap, never replayed partially.
 import * as E from 'fp-ts/lib/Either.js'
 import * as J from 'fp-ts/lib/Json.js'
 import { CompressionTypes, type Producer } from 'kafkajs'
@@ -11,8 +13,16 @@ import {
   type Fleet,
   type SnapshotOf,
 } from '../domain/index.js'
+import { messageOf } from './errors.js'
 import { type EventLogDeps, partitionFor } from './event-log.js'
-import { compareOffsets, partitionOffsets, readPartition } from './partition-reader.js'
+import { compareOffsets, type PartitionOffsets, partitionOffsets, readPartition } from './partition-reader.js'
+import { SNAPSHOT_MAX_BYTES } from './topics.js'
+
+/** A partition of l2tp.events whose start (cut by retention) no snapshot covers. */
+export interface SnapshotGap {
+  readonly partition: number
+  readonly detail: string
+}
 
 export interface LoadedSnapshots {
   readonly fleet: Fleet
@@ -20,40 +30,91 @@ export interface LoadedSnapshots {
   readonly startOffsets: Map<number, Offset>
   readonly snapshots: number
   readonly undecodable: number
+  readonly gaps: readonly SnapshotGap[]
 }
+
+const parseCheckpoint = (value: Buffer): PartitionCheckpoint | null => {
+  const json = J.parse(value.toString('utf8'))
+  const c = E.isRight(json) ? PartitionCheckpoint.decode(json.right) : null
+  return c !== null && E.isRight(c) ? c.right : null
+}
+
+const offsetsOf = async (deps: EventLogDeps, topic: string): Promise<PartitionOffsets[]> => {
+  const offsets = await partitionOffsets(deps, topic)()
+  if (E.isLeft(offsets)) throw new Error(offsets.left.detail)
+  return offsets.right
+}
+
+/** The last value of each key of one snapshots partition that `want` accepts. */
+const lastValues = async (deps: EventLogDeps, p: PartitionOffsets, want: (key: string) => boolean) => {
+  const last = new Map<string, Buffer>()
+  if (compareOffsets(p.low, p.high) >= 0) return last
+  const r = await readPartition(
+    deps,
+    { topic: deps.names.snapshots, partition: p.partition, from: p.low, to: p.high },
+    (records) => {
+      for (const rec of records)
+        if (rec.key !== null && rec.value !== null && want(rec.key)) last.set(rec.key, rec.value)
+    },
+  )()
+  if (E.isLeft(r)) throw new Error(r.left.detail)
+  return last
+}
+
+/** Partitions whose log starts after 0 and whose checkpoint or snapshots do not cover that start. */
+export const snapshotGaps = (
+  events: readonly PartitionOffsets[],
+  startOffsets: ReadonlyMap<number, Offset>,
+  undecodableIn: ReadonlyMap<number, number>,
+  topic: string,
+): SnapshotGap[] =>
+  events.flatMap((p) => {
+    if (p.low === '0') return []
+    const log = `${topic}/${p.partition} starts at offset ${p.low} (retention)`
+    const c = startOffsets.get(p.partition)
+    const bad = undecodableIn.get(p.partition) ?? 0
+    const detail =
+      c === undefined
+        ? `${log} and no snapshot checkpoint covers it`
+        : compareOffsets(c, p.low) < 0
+          ? `${log} but its snapshot checkpoint ends at ${c}`
+          : bad > 0
+            ? `${log} and ${bad} snapshot(s) of its endpoints are undecodable`
+            : null
+    return detail === null ? [] : [{ partition: p.partition, detail }]
+  })
 
 /** Reads the whole snapshots topic and keeps the last value of each key. */
 export const loadSnapshots = async (deps: EventLogDeps): Promise<LoadedSnapshots> => {
-  const offsets = await partitionOffsets(deps, deps.names.snapshots)()
-  if (E.isLeft(offsets)) throw new Error(offsets.left.detail)
   const last = new Map<string, Buffer>()
-  for (const p of offsets.right) {
-    const r = await readPartition(
-      deps,
-      { topic: deps.names.snapshots, partition: p.partition, from: p.low, to: p.high },
-      (records) => {
-        for (const rec of records) if (rec.key !== null && rec.value !== null) last.set(rec.key, rec.value)
-      },
-    )()
-    if (E.isLeft(r)) throw new Error(r.left.detail)
-  }
+  for (const p of await offsetsOf(deps, deps.names.snapshots))
+    for (const [k, v] of await lastValues(deps, p, () => true)) last.set(k, v)
+  const events = await offsetsOf(deps, deps.names.events)
   const fleet: Fleet = new Map()
   const startOffsets = new Map<number, Offset>()
+  const undecodableIn = new Map<number, number>()
   let undecodable = 0
   for (const [key, value] of last) {
     if (key.startsWith('__partition-')) {
-      const json = J.parse(value.toString('utf8'))
-      const c = E.isRight(json) ? PartitionCheckpoint.decode(json.right) : null
-      if (c !== null && E.isRight(c)) startOffsets.set(c.right.partition, c.right.nextOffset)
+      const c = parseCheckpoint(value)
+      if (c !== null) startOffsets.set(c.partition, c.nextOffset)
       else undecodable++
       continue
     }
     const s = decodeSnapshot(value)
     if (E.isRight(s)) fleet.set(key, s.right.table)
-    else undecodable++
+    else {
+      undecodable++
+      const p = partitionFor(key, events.length)
+      undecodableIn.set(p, (undecodableIn.get(p) ?? 0) + 1)
+    }
   }
-  return { fleet, startOffsets, snapshots: fleet.size, undecodable }
+  const gaps = snapshotGaps(events, startOffsets, undecodableIn, deps.names.events)
+  return { fleet, startOffsets, snapshots: fleet.size, undecodable, gaps }
 }
+
+/** Uncompressed bytes per produce request: well under the broker's request limit (100 MiB). */
+const SEND_BYTES = 16 * 1024 * 1024
 
 /** Writes snapshots of the given tables, then the checkpoint of their partition. */
 export const writeSnapshots = async (
@@ -63,16 +124,30 @@ export const writeSnapshots = async (
   nextOffset: Offset,
   tables: readonly EndpointTable[],
 ): Promise<void> => {
-  if (tables.length > 0) {
-    await producer.send({
-      topic: deps.names.snapshots,
-      compression: CompressionTypes.GZIP,
-      messages: tables.map((t) => ({
-        key: t.endpointId,
-        value: encodeSnapshot({ table: t, partition, nextOffset }),
-      })),
-    })
+  // Encoded now, in one go: the tables keep changing while the sends are awaited.
+  const messages = tables.map((t) => ({
+    key: t.endpointId,
+    value: encodeSnapshot({ table: t, partition, nextOffset }),
+  }))
+  const tooBig = messages.find((m) => m.value.length > SNAPSHOT_MAX_BYTES)
+  if (tooBig !== undefined)
+    throw new Error(
+      `snapshot of ${tooBig.key} is ${tooBig.value.length} bytes, over the ${SNAPSHOT_MAX_BYTES} of ${deps.names.snapshots}`,
+    )
+  let batch: typeof messages = []
+  let bytes = 0
+  const flush = async () => {
+    if (batch.length === 0) return
+    await producer.send({ topic: deps.names.snapshots, compression: CompressionTypes.GZIP, messages: batch })
+    batch = []
+    bytes = 0
   }
+  for (const m of messages) {
+    if (bytes + m.value.length > SEND_BYTES) await flush()
+    batch.push(m)
+    bytes += m.value.length
+  }
+  await flush()
   const checkpoint: PartitionCheckpoint = {
     type: 'PartitionCheckpoint',
     v: 1,
@@ -135,25 +210,106 @@ export const openSnapshotWriter = async (
   return { partition, write, close: () => producer.disconnect() }
 }
 
-/** The latest snapshot of one endpoint: reads only the snapshots partition that holds its key. */
+/** The last value of one key: reads only the snapshots partition that holds it. */
+const latestOf = async (deps: EventLogDeps, key: string): Promise<Buffer | null> => {
+  const offsets = await offsetsOf(deps, deps.names.snapshots)
+  const p = offsets.find((o) => o.partition === partitionFor(key, offsets.length))
+  if (p === undefined) return null
+  return (await lastValues(deps, p, (k) => k === key)).get(key) ?? null
+}
+
+/** The latest snapshot of one endpoint, null when it has none; throws when it is unreadable. */
 export const loadEndpointSnapshot = async (
   deps: EventLogDeps,
   endpointId: string,
 ): Promise<SnapshotOf | null> => {
-  const offsets = await partitionOffsets(deps, deps.names.snapshots)()
-  if (E.isLeft(offsets)) throw new Error(offsets.left.detail)
-  const p = offsets.right.find((o) => o.partition === partitionFor(endpointId, offsets.right.length))
-  if (p === undefined || compareOffsets(p.low, p.high) >= 0) return null
-  let last: Buffer | null = null
-  const r = await readPartition(
-    deps,
-    { topic: deps.names.snapshots, partition: p.partition, from: p.low, to: p.high },
-    (records) => {
-      for (const rec of records) if (rec.key === endpointId && rec.value !== null) last = rec.value
-    },
-  )()
-  if (E.isLeft(r)) throw new Error(r.left.detail)
+  const last = await latestOf(deps, endpointId)
   if (last === null) return null
   const s = decodeSnapshot(last)
-  return E.isRight(s) ? s.right : null
+  if (E.isLeft(s)) throw new Error(`undecodable snapshot of ${endpointId} on ${deps.names.snapshots}`)
+  return s.right
+}
+
+/** The next offset of a partition's checkpoint, null when there is none or it is unreadable. */
+export const loadPartitionCheckpoint = async (
+  deps: EventLogDeps,
+  partition: number,
+): Promise<Offset | null> => {
+  const last = await latestOf(deps, checkpointKey(partition))
+  return last === null ? null : (parseCheckpoint(last)?.nextOffset ?? null)
+}
+
+/** Endpoints with events since their last snapshot, per l2tp.events partition. */
+export class DirtySet {
+  private readonly byPartition = new Map<number, Set<string>>()
+
+  add(partition: number, endpointId: string): void {
+    let set = this.byPartition.get(partition)
+    if (set === undefined) {
+      set = new Set()
+      this.byPartition.set(partition, set)
+    }
+    set.add(endpointId)
+  }
+
+  /** Takes a partition's endpoints for a write (the set starts afresh). */
+  take(partition: number): ReadonlySet<string> {
+    const set = this.byPartition.get(partition) ?? new Set<string>()
+    this.byPartition.delete(partition)
+    return set
+  }
+
+  /** Gives back endpoints whose write failed: they stay dirty for the next interval. */
+  giveBack(partition: number, ids: Iterable<string>): void {
+    for (const id of ids) this.add(partition, id)
+  }
+
+  /** Forgets a partition (revoked: its tables are no longer folded here). */
+  drop(partition: number): void {
+    this.byPartition.delete(partition)
+  }
+
+  partitions(): number[] {
+    return [...this.byPartition.keys()]
+  }
+
+  size(partition: number): number {
+    return this.byPartition.get(partition)?.size ?? 0
+  }
+}
+
+export interface SnapshotRun {
+  readonly written: number
+  readonly failures: readonly { readonly partition: number; readonly detail: string }[]
+}
+
+/**
+ * Snapshots every dirty endpoint, partition by partition. A partition whose write fails keeps
+ * its endpoints dirty (retried at the next interval); the others are written all the same.
+ */
+export const flushDirty = async (
+  dirty: DirtySet,
+  source: { readonly fleet: Fleet; readonly positions: ReadonlyMap<number, Offset> },
+  write: (partition: number, nextOffset: Offset, tables: readonly EndpointTable[]) => Promise<void>,
+  /** Partitions that may be written now (held and restored); the others stay dirty. */
+  ready: (partition: number) => boolean = () => true,
+): Promise<SnapshotRun> => {
+  let written = 0
+  const failures: { partition: number; detail: string }[] = []
+  for (const partition of dirty.partitions()) {
+    const nextOffset = source.positions.get(partition)
+    if (nextOffset === undefined || dirty.size(partition) === 0 || !ready(partition)) continue
+    const ids = dirty.take(partition)
+    const tables = [...ids]
+      .map((id) => source.fleet.get(id))
+      .filter((t): t is EndpointTable => t !== undefined)
+    try {
+      await write(partition, nextOffset, tables)
+      written += tables.length
+    } catch (e) {
+      dirty.giveBack(partition, ids)
+      failures.push({ partition, detail: messageOf(e).split('\n')[0] ?? '' })
+    }
+  }
+  return { written, failures }
 }
