@@ -13,7 +13,12 @@ import { encodeEventBinary, type L2tpEvent, type TopicNames, topicNames } from '
 import { up } from '../infra/cli.js'
 import { kafkaBrokers } from '../infra/config.js'
 import { ensureTopics, makeKafka, partitionOffsets } from '../registry/shell/index.js'
-import { sessionClosed, sessionEstablished, tunnelEstablished } from '../test/support/history.js'
+import {
+  endpointActivated,
+  sessionClosed,
+  sessionEstablished,
+  tunnelEstablished,
+} from '../test/support/history.js'
 import type { ToChild, ToParent } from './fleet-instance.js'
 import { dropTopics, printTable, writeResults } from './lib.js'
 
@@ -28,14 +33,7 @@ const TUNNELS = Math.ceil(PER_ENDPOINT / PER_TUNNEL)
 function* endpointHistory(i: number, seq: { n: number }): Generator<L2tpEvent> {
   const endpointId = `fleet-${i}`
   const env = () => ({ endpointId, epoch: 1, seq: ++seq.n, at: 1_700_000_000_000 + seq.n, nodeId: 'node-1' })
-  yield {
-    type: 'EndpointActivated',
-    v: 1,
-    ...env(),
-    address: { host: '127.0.0.2', port: 1701 },
-    role: 'LNS',
-    hostName: endpointId,
-  } as L2tpEvent
+  yield endpointActivated(env())
   for (let t = 1; t <= TUNNELS; t++) yield tunnelEstablished(env(), t, t)
   const open: Array<[number, number]> = []
   let churned = 0

@@ -14,7 +14,12 @@ import {
   rehydrateEndpoint,
   writeSnapshots,
 } from '../registry/shell/index.js'
-import { sessionClosed, sessionEstablished, tunnelEstablished } from '../test/support/history.js'
+import {
+  endpointActivated,
+  sessionClosed,
+  sessionEstablished,
+  tunnelEstablished,
+} from '../test/support/history.js'
 import { dropTopics, printTable, writeResults } from './lib.js'
 
 const EP = 'bench-rehydrate'
@@ -26,14 +31,7 @@ const TAIL = 10_000
 function* history(): Generator<L2tpEvent> {
   let seq = 0
   const env = () => ({ endpointId: EP, epoch: 1, seq: ++seq, at: 1_700_000_000_000 + seq, nodeId: 'node-1' })
-  yield {
-    type: 'EndpointActivated',
-    v: 1,
-    ...env(),
-    address: { host: '127.0.0.2', port: 1701 },
-    role: 'LNS',
-    hostName: EP,
-  } as L2tpEvent
+  yield endpointActivated(env())
   for (let t = 1; t <= TUNNELS; t++) yield tunnelEstablished(env(), t, t)
   // Churn: short-lived sessions open and close, spread over the tunnels...
   const churnPairs = Math.floor((HISTORY - 1 - TUNNELS - TUNNELS * PER_TUNNEL) / 2)

@@ -9,7 +9,7 @@ import { up } from '../infra/cli.js'
 import { kafkaBrokers } from '../infra/config.js'
 import { evolveFleet, type Fleet, sessionCount } from '../registry/index.js'
 import { ensureTopics, makeKafka } from '../registry/shell/index.js'
-import { sessionEstablished, tunnelEstablished } from '../test/support/history.js'
+import { endpointActivated, sessionEstablished, tunnelEstablished } from '../test/support/history.js'
 import { decodeProfile } from './decode-profile.js'
 import { dropTopics, gc, printTable, rssSampler, writeResults } from './lib.js'
 
@@ -22,14 +22,7 @@ function* endpointEvents(i: number): Generator<L2tpEvent> {
   const endpointId = `bench-${i}`
   let seq = 0
   const env = () => ({ endpointId, epoch: 1, seq: ++seq, at: 1_700_000_000_000 + seq, nodeId: 'node-1' })
-  yield {
-    type: 'EndpointActivated',
-    v: 1,
-    ...env(),
-    address: { host: '127.0.0.2', port: 1701 },
-    role: 'LNS',
-    hostName: endpointId,
-  } as L2tpEvent
+  yield endpointActivated(env())
   let serial = 1
   for (let t = 1; t <= TUNNELS; t++) {
     yield tunnelEstablished(env(), t, t)

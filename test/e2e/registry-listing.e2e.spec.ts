@@ -20,7 +20,7 @@ import { canonicalJson, sessionCount } from '../../registry/index.js'
 import { type NatsConnection, partitionFor, RegistryService } from '../../registry/shell/index.js'
 import { eventLogDeps, freshTopics } from '../support/brokers.js'
 import { sleep } from '../support/churn.js'
-import { sessionEstablished, tunnelEstablished } from '../support/history.js'
+import { endpointActivated, sessionEstablished, tunnelEstablished } from '../support/history.js'
 import { natsAsAuditor, natsAsRegistry } from '../support/identity.js'
 import { allItems, askPast, pagedTable } from '../support/paging.js'
 
@@ -53,14 +53,7 @@ const synthetic = (): L2tpEvent[] => {
     at: START + out.length,
     nodeId: 'node-1',
   })
-  out.push({
-    type: 'EndpointActivated',
-    v: 1,
-    ...env(),
-    address: { host: '127.0.0.2', port: 1701 },
-    role: 'LNS',
-    hostName: EP,
-  } as L2tpEvent)
+  out.push(endpointActivated(env()))
   let serial = 1
   for (const [tid, n] of SHAPE) {
     out.push(tunnelEstablished(env(), tid, tid + 100))

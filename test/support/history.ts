@@ -49,14 +49,7 @@ export function* history(o: HistoryOptions): Generator<L2tpEvent> {
   const pickTunnel = (): number | undefined => [...tunnels.keys()][pick(tunnels.size)]
   for (let i = 0; i < o.events; i++) {
     if (i === 0) {
-      yield {
-        type: 'EndpointActivated',
-        v: 1,
-        ...env(),
-        address: { host: '127.0.0.2', port: 1701 },
-        role: 'LNS',
-        hostName: o.endpointId,
-      } as L2tpEvent
+      yield endpointActivated(env())
       continue
     }
     const r = rnd()
@@ -131,6 +124,17 @@ export function* history(o: HistoryOptions): Generator<L2tpEvent> {
 }
 
 type Env = { endpointId: string; epoch: number; seq: number; at: number; nodeId: string }
+
+/** The endpoint's first event: activated at 127.0.0.2:1701 as LNS, host name = endpoint id. */
+export const endpointActivated = (env: Env): L2tpEvent =>
+  ({
+    type: 'EndpointActivated',
+    v: 1,
+    ...env,
+    address: { host: '127.0.0.2', port: 1701 },
+    role: 'LNS',
+    hostName: env.endpointId,
+  }) as L2tpEvent
 
 export const tunnelEstablished = (env: Env, localTunnelId: number, remoteTunnelId: number): L2tpEvent =>
   ({

@@ -7,7 +7,12 @@ import { encodeEvent, type L2tpEvent, type TopicNames, unsafe } from '../../../c
 import { canonicalJson, type EndpointTable, replay } from '../../../registry/index.js'
 import { type EventLogDeps, stateAsOf, timelinePage } from '../../../registry/shell/index.js'
 import { eventLogDeps, freshTopics, rightOrThrow } from '../../support/brokers.js'
-import { sessionClosed, sessionEstablished, tunnelEstablished } from '../../support/history.js'
+import {
+  endpointActivated,
+  sessionClosed,
+  sessionEstablished,
+  tunnelEstablished,
+} from '../../support/history.js'
 
 const EP = 'deep-1'
 const EVENTS = 200_000
@@ -23,14 +28,7 @@ beforeAll(async () => {
   deps = eventLogDeps(names, 'forensics')
   let seq = 0
   const env = () => ({ endpointId: EP, epoch: 1, seq: ++seq, at: 1_700_000_000_000 + seq, nodeId: 'node-1' })
-  events.push({
-    type: 'EndpointActivated',
-    v: 1,
-    ...env(),
-    address: { host: '127.0.0.2', port: 1701 },
-    role: 'LNS',
-    hostName: EP,
-  } as L2tpEvent)
+  events.push(endpointActivated(env()))
   events.push(tunnelEstablished(env(), 1, 11))
   // Tunnel 1 churns sessions all along; tunnel 2 comes at the very end with one session.
   for (let i = 0; events.length < EVENTS - 2; i++) {

@@ -23,7 +23,7 @@ import {
 import { registryMonitor } from '../../../registry/shell/registry-metrics.js'
 import { eventLogDeps, freshTopics, rightOrThrow } from '../../support/brokers.js'
 import { waitFor } from '../../support/churn.js'
-import { history, sessionEstablished, tunnelEstablished } from '../../support/history.js'
+import { endpointActivated, history, sessionEstablished, tunnelEstablished } from '../../support/history.js'
 import { natsAsRegistry } from '../../support/identity.js'
 import { engineConfig } from '../../support/sim.js'
 
@@ -204,16 +204,7 @@ describe('durable snapshots', () => {
       at: 1_700_000_000_000 + seq,
       nodeId: 'node-1',
     })
-    const events: L2tpEvent[] = [
-      {
-        type: 'EndpointActivated',
-        v: 1,
-        ...env(),
-        address: { host: '127.0.0.2', port: 1701 },
-        role: 'LNS',
-        hostName: id,
-      } as L2tpEvent,
-    ]
+    const events: L2tpEvent[] = [endpointActivated(env())]
     for (let t = 1; t <= 100; t++) {
       events.push(tunnelEstablished(env(), t, t))
       for (let s = 1; s <= 1000; s++) events.push(sessionEstablished(env(), t, s, seq))
