@@ -285,7 +285,10 @@ export class EndpointLease {
    * fenced by ours. Resolves true when this node owns the endpoint afterwards.
    */
   async claimNow(): Promise<boolean> {
-    if (this.phase === 'owner') return true
+    // A claim in progress (a released lease is claimed by the next poll) is awaited with its
+    // takeover: the caller finds the endpoint served, not half taken over.
+    await this.polls
+    if (this.isOwner) return true
     this.forced = true
     await this.pollOnce()
     return this.isOwner
