@@ -7,8 +7,8 @@ import { isIPv6 } from 'node:net'
 import {
   type Address,
   boundText,
-  EVENT_TEXT_FIELDS,
   type EndpointId,
+  EVENT_TEXT_FIELDS,
   type L2tpEvent,
   type NodeId,
   unsafe,
