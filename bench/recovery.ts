@@ -158,7 +158,10 @@ export const recoveryBench = async (): Promise<void> => {
     )
     const preserved = [...before].filter((k) => after.has(k)).length
     // The same takeover read cold (snapshot + whole tail), measured here, after the run.
-    const deps = { kafka: makeKafka({ brokers: kafkaBrokers(), clientId: 'bench-cold' }), names: topicNames(prefix) }
+    const deps = {
+      kafka: makeKafka({ brokers: kafkaBrokers(), clientId: 'bench-cold' }),
+      names: topicNames(prefix),
+    }
     const coldStart = performance.now()
     const cold = await rehydrateEndpoint(
       deps,
@@ -166,7 +169,8 @@ export const recoveryBench = async (): Promise<void> => {
       loadEndpointSnapshot,
       loadPartitionCheckpoint,
     )()
-    const coldSeconds = cold._tag === 'Right' ? Number(((performance.now() - coldStart) / 1000).toFixed(3)) : -1
+    const coldSeconds =
+      cold._tag === 'Right' ? Number(((performance.now() - coldStart) / 1000).toFixed(3)) : -1
     const s = (at: number | undefined, from: number) =>
       at === undefined ? -1 : Number(((at - from) / 1000).toFixed(3))
     const figures = {

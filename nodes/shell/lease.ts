@@ -148,13 +148,24 @@ export class EndpointLease {
     })
   }
 
-  /** One renewal at a time (each is a compare-and-set on our revision); retried while valid. */
+  /**
+   * A renewal (a compare-and-set on our revision), retried while valid. One is waited for at a
+   * time, for at most `renewMs`: a slow one is not waited for any longer (it may still land, and
+   * then counts from its own send time) and the next is sent.
+   */
   private async renew(): Promise<void> {
     if (this.phase !== 'owner' || this.renewing) return
     this.renewing = true
     const sentAt = this.clock.now()
+    let abandoned = false
+    const cancel = this.clock.after(this.options.renewMs, () => {
+      abandoned = true
+      this.renewing = false
+      this.failed('no answer in time')
+    })
     const r = await this.kv.compareAndSet(this.endpointId, this.value(false), this.revision)()
-    this.renewing = false
+    cancel()
+    if (!abandoned) this.renewing = false
     if (this.phase !== 'owner') {
       // We stopped while it was in flight: a renewal that landed is handed straight back.
       if (E.isRight(r) && r.right._tag === 'Written') await this.writeReleased(r.right.revision)
@@ -166,15 +177,20 @@ export class EndpointLease {
       if (this.failures > 0) this.hooks.log('info', 'lease renewed again', { endpoint: this.endpointId })
       this.failures = 0
       this.armValidity()
-      this.scheduleRenew(sentAt + this.options.renewMs - this.clock.now())
+      if (!this.renewing) this.scheduleRenew(sentAt + this.options.renewMs - this.clock.now())
       return
     }
     if (E.isRight(r)) return this.afterConflict()
+    if (!abandoned) this.failed(r.left.detail)
+  }
+
+  private failed(detail: string): void {
+    if (this.phase !== 'owner') return
     this.failures++
     if (this.failures === 1 || this.failures % 20 === 0)
       this.hooks.log('warn', 'lease renewal failed; retrying while the lease is valid', {
         endpoint: this.endpointId,
-        error: r.left.detail,
+        error: detail,
         validForMs: Math.round(this.validUntil - this.clock.now()),
       })
     this.scheduleRenew(Math.min(this.options.renewMs, Math.max(20, this.options.renewMs / 4)))
@@ -212,7 +228,8 @@ export class EndpointLease {
     this.validUntil = Number.NEGATIVE_INFINITY
     this.holdOffUntil = this.clock.now() + this.options.detectionMs
     this.seen = null
-    const released = this.renewing ? Promise.resolve() : this.writeReleased(this.revision)
+    // A renewal still in flight either loses to this write or lands first and is released then.
+    const released = this.writeReleased(this.revision)
     this.schedulePoll(this.options.pollMs)
     return released
   }

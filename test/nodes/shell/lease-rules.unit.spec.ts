@@ -45,19 +45,33 @@ const pair = async () => {
 const writesOf = (kv: FakeKv, name: string) => kv.log.filter((w) => w.node === name)
 
 describe('lease rules', () => {
-  it('a renewal slow then successful: one at a time, no stop, validity counted from its send time', async () => {
+  it('a renewal slow then successful: no stop, validity counted from its send time (not its reply)', async () => {
     const { kv, clock, a, b } = await pair()
     kv.writes = 'hang'
-    await clock.advance(1400) // the renewal sent at t=500 is still in flight
+    await clock.advance(900) // the renewal sent at t=500 is still in flight
     expect(writesOf(kv, 'node-a').filter((w) => w.outcome === 'hung')).toHaveLength(1)
-    expect(a.lease.valid()).toBe(true)
+    kv.releaseHung() // it lands at t=900
+    kv.writes = 'fail' // and nothing lands after it
+    let stoppedSending: number | null = null
+    await clock.run(2000, 10, () => {
+      if (stoppedSending === null && !a.lease.valid()) stoppedSending = clock.now()
+    })
+    // Valid until its send time + detection - margin = 500 + 1800 (from the reply it would be 2700).
+    expect(stoppedSending).toBe(2300)
+    expect(a.lost).toEqual([{ why: expect.stringMatching(/validity ran out/), at: 2300 }])
+    expect(b.acquired).toEqual([])
+  })
+
+  it('renewals too slow to wait for: the next is sent while valid, the first to land keeps the lease', async () => {
+    const { kv, clock, a, b } = await pair()
+    kv.writes = 'hang'
+    await clock.advance(1600)
+    expect(writesOf(kv, 'node-a').filter((w) => w.outcome === 'hung').length).toBeGreaterThan(1)
     kv.releaseHung()
     kv.writes = 'ok'
-    await clock.advance(700) // t=2100: past the claim's validity (1800), within the renewal's (2300)
+    await clock.advance(10_000)
     expect(a.lost).toEqual([])
     expect(a.lease.valid()).toBe(true)
-    await clock.advance(5000)
-    expect(a.lost).toEqual([])
     expect(b.acquired).toEqual([])
   })
 
