@@ -128,8 +128,8 @@ export const recoveryBench = async (): Promise<void> => {
       },
     },
   )
-  await lac.start()
   try {
+    await lac.start() // inside: a failed bind still stops the nodes
     const peer = { host: '127.0.0.100', port: unsafe.port(1701) }
     for (let i = 0; i < TUNNELS; i += 200) {
       for (let k = i; k < Math.min(TUNNELS, i + 200); k++) lac.input({ _tag: 'OpenTunnel', peer })
