@@ -4,7 +4,7 @@
 // all tunnels recovered (seen by the LAC); and, side by side, a cold rehydration of the same log.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { topicNames, unsafe } from '../contracts/index.js'
@@ -77,7 +77,9 @@ export const recoveryBench = async (): Promise<void> => {
       },
     )
     let buf = ''
+    const logTo = process.env.BENCH_NODE_LOG
     p.stdout?.on('data', (b: Buffer) => {
+      if (logTo !== undefined) appendFileSync(`${logTo}.${nodeId}`, b)
       buf += b.toString()
       for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
         const line = buf.slice(0, i)

@@ -19,10 +19,11 @@ export interface LeaseOptions {
 }
 
 /**
- * Defaults (docs/lease.md): renew twice a second, detection 2 s. A dead owner is claimed
- * 1.5-2.1 s after it died; the owner rides through a KV write outage of up to ~1.3 s.
+ * Defaults (docs/lease.md): renew twice a second, detection 3 s. A dead owner is claimed
+ * 2.5-3.1 s after it died; the owner rides through a KV write outage (or its own event loop
+ * stalled) of 2.25 s at least.
  */
-export const DEFAULT_LEASE: LeaseOptions = { renewMs: 500, detectionMs: 2000, pollMs: 100 }
+export const DEFAULT_LEASE: LeaseOptions = { renewMs: 500, detectionMs: 3000, pollMs: 100 }
 
 /** The margin used when none is configured: a tenth of the detection time, at most 250 ms. */
 export const leaseMargin = (o: LeaseOptions): number =>
@@ -150,15 +151,15 @@ export class EndpointLease {
 
   /**
    * A renewal (a compare-and-set on our revision), retried while valid. One is waited for at a
-   * time, for at most `renewMs`: a slow one is not waited for any longer (it may still land, and
-   * then counts from its own send time) and the next is sent.
+   * time, for at most 2 x `renewMs`: a slower one is not waited for any longer (it may still
+   * land, and then counts from its own send time) and the next is sent.
    */
   private async renew(): Promise<void> {
     if (this.phase !== 'owner' || this.renewing) return
     this.renewing = true
     const sentAt = this.clock.now()
     let abandoned = false
-    const cancel = this.clock.after(this.options.renewMs, () => {
+    const cancel = this.clock.after(2 * this.options.renewMs, () => {
       abandoned = true
       this.renewing = false
       this.failed('no answer in time')
