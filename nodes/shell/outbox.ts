@@ -124,8 +124,15 @@ export class Outbox {
             await this.backoff(w.left)
             continue
           }
+          if (this.stopped) {
+            // Closed while it opened: nobody else will close this one.
+            await w.right.close().catch(() => undefined)
+            break
+          }
           this.writer = w.right
         }
+        // close() may clear this.writer while an append is in flight: use our own reference.
+        const writer = this.writer
         const n = this.takeable()
         if (n === 0) {
           await this.deadLetterHead(
@@ -134,7 +141,7 @@ export class Outbox {
           continue
         }
         const batch = this.queue.slice(this.head, this.head + n)
-        const r = await this.writer.append(batch)()
+        const r = await writer.append(batch)()
         if (E.isLeft(r) && r.left._tag !== 'Fenced' && isTooLarge(r.left.detail)) {
           // The broker's limit is below ours: halve the cap; a lone event it refuses is dead-lettered.
           if (n === 1) await this.deadLetterHead(`refused by the broker: ${r.left.detail}`)
@@ -162,8 +169,8 @@ export class Outbox {
         } else {
           // The transaction was aborted; it may have committed anyway (lost response): the
           // registry drops the duplicates by seq. Reopen the writer after a pause.
-          await this.writer.close().catch(() => undefined)
-          this.writer = null
+          await writer.close().catch(() => undefined)
+          if (this.writer === writer) this.writer = null
           await this.backoff(r.left)
         }
       }
