@@ -27,6 +27,14 @@ const TUNNELS = Number(process.env.BENCH_TUNNELS ?? 8000)
 const PER_TUNNEL = Number(process.env.BENCH_SESSIONS ?? 8)
 const FAILOVER = { control: true, data: true, recoveryTimeMs: 120_000 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** Bounded wait of the set-up: an owner lost meanwhile would otherwise hold the bench forever. */
+const until = async (what: string, cond: () => boolean, ms = 120_000) => {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`${what}: not reached in ${ms / 1000} s (owner lost its lease?)`)
+    await sleep(20)
+  }
+}
 
 export const recoveryBench = async (): Promise<void> => {
   await up()
@@ -135,14 +143,14 @@ export const recoveryBench = async (): Promise<void> => {
     const peer = { host: '127.0.0.100', port: unsafe.port(1701) }
     for (let i = 0; i < TUNNELS; i += 200) {
       for (let k = i; k < Math.min(TUNNELS, i + 200); k++) lac.input({ _tag: 'OpenTunnel', peer })
-      while (state.tunnels < Math.min(TUNNELS, i + 200)) await sleep(20)
+      await until('tunnels up', () => state.tunnels >= Math.min(TUNNELS, i + 200))
     }
     const tunnels = [...lac.engine.tunnels.values()]
     for (let i = 0; i < tunnels.length; i += 500) {
       for (const t of tunnels.slice(i, i + 500))
         for (let s = 0; s < PER_TUNNEL; s++)
           lac.input({ _tag: 'OpenSession', tunnelId: t.localId, direction: 'incoming' })
-      while (state.sessions < Math.min(tunnels.length, i + 500) * PER_TUNNEL) await sleep(20)
+      await until('sessions up', () => state.sessions >= Math.min(tunnels.length, i + 500) * PER_TUNNEL)
     }
     const before = new Set(
       tunnels.flatMap((t) => [...t.sessions.values()].map((s) => `${t.localId}/${s.localId}`)),
