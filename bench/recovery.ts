@@ -28,7 +28,7 @@ const PER_TUNNEL = Number(process.env.BENCH_SESSIONS ?? 8)
 const FAILOVER = { control: true, data: true, recoveryTimeMs: 120_000 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 /** Bounded wait of the set-up: an owner lost meanwhile would otherwise hold the bench forever. */
-const until = async (what: string, cond: () => boolean, ms = 120_000) => {
+const waitUpTo = async (what: string, cond: () => boolean, ms = 120_000) => {
   const end = Date.now() + ms
   while (!cond()) {
     if (Date.now() > end) throw new Error(`${what}: not reached in ${ms / 1000} s (owner lost its lease?)`)
@@ -143,14 +143,14 @@ export const recoveryBench = async (): Promise<void> => {
     const peer = { host: '127.0.0.100', port: unsafe.port(1701) }
     for (let i = 0; i < TUNNELS; i += 200) {
       for (let k = i; k < Math.min(TUNNELS, i + 200); k++) lac.input({ _tag: 'OpenTunnel', peer })
-      await until('tunnels up', () => state.tunnels >= Math.min(TUNNELS, i + 200))
+      await waitUpTo('tunnels up', () => state.tunnels >= Math.min(TUNNELS, i + 200))
     }
     const tunnels = [...lac.engine.tunnels.values()]
     for (let i = 0; i < tunnels.length; i += 500) {
       for (const t of tunnels.slice(i, i + 500))
         for (let s = 0; s < PER_TUNNEL; s++)
           lac.input({ _tag: 'OpenSession', tunnelId: t.localId, direction: 'incoming' })
-      await until('sessions up', () => state.sessions >= Math.min(tunnels.length, i + 500) * PER_TUNNEL)
+      await waitUpTo('sessions up', () => state.sessions >= Math.min(tunnels.length, i + 500) * PER_TUNNEL)
     }
     const before = new Set(
       tunnels.flatMap((t) => [...t.sessions.values()].map((s) => `${t.localId}/${s.localId}`)),
