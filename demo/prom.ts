@@ -41,7 +41,7 @@ export const metricNames = (text: string): ReadonlySet<string> => {
 }
 
 /** The value of `name` whose labels include `labels`, or null when no sample matches. */
-export const valueOf = (
+export const sampleValue = (
   samples: readonly Sample[],
   name: string,
   labels: Readonly<Record<string, string>> = {},

@@ -8,7 +8,7 @@ import { kafkaBrokers, loadInfraConfig } from '../infra/config.js'
 import { grant, nodeGrant } from '../infra/identities.js'
 import { makeKafka } from '../registry/shell/kafka-client.js'
 import { Fleet, freePort, type Run, runToEnd } from './fleet.js'
-import { type Sample, valueOf } from './prom.js'
+import { type Sample, sampleValue } from './prom.js'
 import type { Screen } from './screen.js'
 import { type Dashboard, type EndpointRow, type Figures, figureLines, timelineExcerpt } from './view.js'
 
@@ -95,7 +95,7 @@ export const runDemo = (o: DemoOptions): Demo => {
   const lacEnv = { ...o.env, L2TP_SUBJECT_PREFIX: n.lacPrefix }
   const metric = (proc: string, name: string, endpoint: string): number | null => {
     const s = scrapes.get(proc)
-    return s === undefined || s === null ? null : valueOf(s, name, { endpoint })
+    return s === undefined || s === null ? null : sampleValue(s, name, { endpoint })
   }
 
   const owner = (ep: Ep): LnsNode | null =>
@@ -142,7 +142,7 @@ export const runDemo = (o: DemoOptions): Demo => {
     const registry =
       reg === undefined || reg === null
         ? 'registry: -'
-        : `registry: ${valueOf(reg, 'l2tp_registry_events_total') ?? 0} events folded, ${valueOf(reg, 'l2tp_registry_endpoints') ?? 0} endpoints`
+        : `registry: ${sampleValue(reg, 'l2tp_registry_events_total') ?? 0} events folded, ${sampleValue(reg, 'l2tp_registry_endpoints') ?? 0} endpoints`
     return {
       title: `l2tp-registry demo  run ${n.tag}  (${o.tunnels} tunnels x ${o.sessions} sessions; Ctrl-C stops it)`,
       phase,
@@ -156,7 +156,9 @@ export const runDemo = (o: DemoOptions): Demo => {
   const refresh = async (): Promise<void> => {
     const procs = [...fleet.procs.keys()]
     const got = await Promise.all(procs.map((p) => fleet.scrape(p)))
-    procs.forEach((p, i) => scrapes.set(p, got[i] ?? null))
+    procs.forEach((p, i) => {
+      scrapes.set(p, got[i] ?? null)
+    })
     watchTakeover()
     screen.update(dashboard())
   }

@@ -28,7 +28,10 @@ const cell = (v: number | string | null): string => (v === null ? '-' : String(v
 /** Columns padded to their widest cell, two spaces apart. */
 export const table = (rows: ReadonlyArray<readonly string[]>): string[] => {
   const widths: number[] = []
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)))
+  for (const r of rows)
+    r.forEach((c, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, c.length)
+    })
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  '))
 }
 
