@@ -142,7 +142,8 @@ export const runDemo = (o: DemoOptions): Demo => {
     const registry =
       reg === undefined || reg === null
         ? 'registry: -'
-        : `registry: ${sampleValue(reg, 'l2tp_registry_events_total') ?? 0} events folded, ${sampleValue(reg, 'l2tp_registry_endpoints') ?? 0} endpoints`
+        : `registry: ${sampleValue(reg, 'l2tp_registry_events_total') ?? 0} events folded` +
+          (registrySays === '' ? '' : `; l2tpctl endpoints: ${registrySays}`)
     return {
       title: `l2tp-registry demo  run ${n.tag}  (${o.tunnels} tunnels x ${o.sessions} sessions; Ctrl-C stops it)`,
       phase,
@@ -235,6 +236,7 @@ export const runDemo = (o: DemoOptions): Demo => {
     readonly tunnels: number
     readonly sessions: number
   }
+  let registrySays = ''
   const registryEndpoints = async (): Promise<Map<string, Summary>> => {
     const r = await ctl(['endpoints', '--json'])
     const m = new Map<string, Summary>()
@@ -244,6 +246,12 @@ export const runDemo = (o: DemoOptions): Demo => {
     } catch {
       // a reply cut short: asked again by the caller
     }
+    registrySays = ENDPOINTS.map((ep) => {
+      const e = m.get(ep)
+      return e === undefined
+        ? `${ep} unknown`
+        : `${ep} ${short(e.owner ?? '-')} e${e.epoch} ${e.sessions} sessions`
+    }).join(', ')
     return m
   }
 
@@ -425,7 +433,12 @@ export const runDemo = (o: DemoOptions): Demo => {
   const cmd = (args: string) => `${env} npm run -s l2tpctl -- ${args}`
 
   const summary = async (f: Figures) => {
-    const out: string[] = ['', '== summary ==', ...figureLines(f), '']
+    const out: string[] = [
+      '',
+      `== summary (run ${n.tag}: every id ends in -${n.tag}) ==`,
+      ...figureLines(f),
+      '',
+    ]
     const fleetView = await ctl(['fleet'])
     out.push(`fleet view from the registry and the live nodes ($ ${cmd('fleet')}):`)
     out.push(
@@ -476,7 +489,7 @@ export const runDemo = (o: DemoOptions): Demo => {
       const count = [...fleet.procs.keys()].filter((p) => fleet.running(p)).length
       await fleet.stop([['lac-a', 'lac-b'], [...LNS_NODES], ['registry']], 8000)
       const deleted = await deleteTopics(o.env, n.prefix, `demo-${n.tag}`)
-      return `stopped ${count} processes (pids in ${relative(process.cwd(), join(n.dir, 'pids'))}); ${deleted}`
+      return `stopped the ${count} processes still running (pids in ${relative(process.cwd(), join(n.dir, 'pids'))}); ${deleted}`
     },
     keepText: () =>
       [
