@@ -381,7 +381,16 @@ export const runDemo = (o: DemoOptions): Demo => {
       60_000 + o.tunnels * 50,
       () => marks.recovered !== undefined,
       100,
-    )
+    ).catch((e: unknown) => {
+      const m = (name: string) => metric('node-3', name, id('lns-a')) ?? 0
+      const sent = m('l2tp_sent_total')
+      throw new DemoFailure(
+        `${e instanceof Error ? e.message : String(e)}: node-3 handed ${m('l2tp_recovery_handed_total')} tunnels to recovery, ` +
+          `${m('l2tp_recovery_recovered_total')} recovered, ${m('l2tp_recovery_failed_total')} failed, ${sent} datagrams sent; ` +
+          `the LAC recovered ${metric('lac-a', 'l2tp_recovery_recovered_total', id('lac-a')) ?? 0} ` +
+          `(logs: ${relative(process.cwd(), n.dir)}/node-3.log, lac-a.log)`,
+      )
+    })
     phase = 'recovered: waiting for the registry to fold the new epoch'
     await waitFor(
       'the registry seeing node-3 own lns-a',

@@ -75,7 +75,7 @@ const options = () => {
 
 const names = (): Names => {
   const r = randomBytes(4)
-  const tag = r.toString('hex').slice(0, 4)
+  const tag = r.toString('hex').slice(0, 3)
   const a = 200 + ((r[2] ?? 0) % 50)
   const b = (r[3] ?? 0) % 250
   return {
