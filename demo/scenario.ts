@@ -7,7 +7,7 @@ import { topicNames } from '../contracts/index.js'
 import { kafkaBrokers, loadInfraConfig } from '../infra/config.js'
 import { grant, nodeGrant } from '../infra/identities.js'
 import { makeKafka } from '../registry/shell/kafka-client.js'
-import { Fleet, freePort, type Run, runToEnd } from './fleet.js'
+import { Fleet, freePort, lastLines, type Run, runToEnd } from './fleet.js'
 import { type Sample, sampleValue } from './prom.js'
 import type { Screen } from './screen.js'
 import { type Dashboard, type EndpointRow, type Figures, figureLines, timelineExcerpt } from './view.js'
@@ -31,6 +31,8 @@ export interface DemoOptions {
   readonly tunnels: number
   readonly sessions: number
   readonly keep: boolean
+  /** --detection-ms for the nodes and the registry (null: their default). */
+  readonly detectionMs: number | null
   readonly screen: Screen
 }
 
@@ -77,7 +79,7 @@ export const runDemo = (o: DemoOptions): Demo => {
   }
   const scrapes = new Map<string, readonly Sample[] | null>()
   const events: string[] = []
-  const marks: { kill?: number; lease?: number; serving?: number; recovered?: number } = {}
+  const marks: { kill?: number; lease?: number; serving?: number; recovered?: number; lost?: number } = {}
   const killed = new Set<string>()
   let phase = 'starting'
   const metricsPorts = new Map<string, number>()
@@ -104,8 +106,12 @@ export const runDemo = (o: DemoOptions): Demo => {
 
   const recoveryText = (ep: Ep): string => {
     const who = owner(ep)
-    if (who === null)
-      return marks.kill !== undefined && ep === 'lns-a' ? 'owner gone: standby waits out the lease' : '-'
+    if (who === null) {
+      if (marks.kill === undefined || ep !== 'lns-a') return '-'
+      return marks.serving === undefined
+        ? 'owner gone: the standby waits out its lease'
+        : 'NOBODY SERVES IT: node-3 stopped serving (see its log)'
+    }
     const handed = metric(who, 'l2tp_recovery_handed_total', id(ep)) ?? 0
     if (handed === 0) return '-'
     const done = metric(who, 'l2tp_recovery_recovered_total', id(ep)) ?? 0
@@ -176,6 +182,14 @@ export const runDemo = (o: DemoOptions): Demo => {
       event(
         `node-3 serves lns-a: ${metric('node-3', 'l2tp_tunnels', ep) ?? '?'} tunnels, ${metric('node-3', 'l2tp_sessions', ep) ?? '?'} sessions rehydrated from Kafka; RFC 4951 recovery under way`,
       )
+    }
+    if (
+      marks.serving !== undefined &&
+      marks.lost === undefined &&
+      metric('node-3', 'l2tp_endpoint_serving', ep) === 0
+    ) {
+      marks.lost = Date.now()
+      event('node-3 STOPPED serving lns-a after taking it over')
     }
     const lacRecovered = metric('lac-a', 'l2tp_recovery_recovered_total', id('lac-a')) ?? 0
     if (marks.recovered === undefined && lacRecovered >= plan['lns-a']) {
@@ -285,6 +299,7 @@ export const runDemo = (o: DemoOptions): Demo => {
     event(`configs in ${relative(process.cwd(), n.dir)}/, NATS identities granted`)
 
     phase = 'starting the registry, node-1 (lns-a) and node-2 (lns-b)'
+    const detection = o.detectionMs === null ? [] : ['--detection-ms', String(o.detectionMs)]
     fleet.start(
       'registry',
       'registry/cli/l2tp-registry.ts',
@@ -298,6 +313,7 @@ export const runDemo = (o: DemoOptions): Demo => {
       '--ha',
       '--stop-timeout-ms',
       '3000',
+      ...detection,
     ]
     for (const node of ['node-1', 'node-2'] as const)
       fleet.start(node, 'nodes/cli/l2tp-node.ts', lnsArgs(node), port(node))
@@ -379,9 +395,19 @@ export const runDemo = (o: DemoOptions): Demo => {
     await waitFor(
       'node-3 recovering every tunnel of lns-a',
       60_000 + o.tunnels * 50,
-      () => marks.recovered !== undefined,
+      () => {
+        if (marks.lost !== undefined && marks.recovered === undefined)
+          throw new DemoFailure(
+            `node-3 stopped serving lns-a after taking it over: ${lastLines(join(n.dir, 'node-3.log'), 50)
+              .filter((l) => l.includes('stopped serving'))
+              .map((l) => (JSON.parse(l) as { why?: string }).why ?? l)
+              .join('; ')} (log: ${relative(process.cwd(), n.dir)}/node-3.log)`,
+          )
+        return marks.recovered !== undefined
+      },
       100,
     ).catch((e: unknown) => {
+      if (e instanceof DemoFailure && marks.lost !== undefined) throw e
       const m = (name: string) => metric('node-3', name, id('lns-a')) ?? 0
       const sent = m('l2tp_sent_total')
       throw new DemoFailure(

@@ -27,6 +27,8 @@ Options:
   --sessions M   sessions per tunnel (default 10)
   --cluster      run on the clustered infra (infra/up --cluster: 3 Kafka brokers, 3 NATS servers)
   --keep         leave the fleet running afterwards to explore with l2tpctl (prints how to stop it)
+  --detection-ms MS
+                 the standby's detection time, given to the nodes and the registry (default: theirs)
   --help         this text
 
 Files (configs, logs, pids) go to .demo/<run>/ (git-ignored). Ctrl-C stops everything the demo
@@ -53,6 +55,7 @@ const options = () => {
           sessions: { type: 'string' },
           cluster: { type: 'boolean' },
           keep: { type: 'boolean' },
+          'detection-ms': { type: 'string' },
           help: { type: 'boolean' },
         },
         strict: true,
@@ -64,12 +67,17 @@ const options = () => {
   const tunnels = int('tunnels', values.tunnels, 300, 2, 20_000)
   const sessions = int('sessions', values.sessions, 10, 1, 1000)
   if (tunnels * sessions > 200_000) throw new Usage('--tunnels x --sessions must be at most 200000')
+  const detectionMs =
+    values['detection-ms'] === undefined
+      ? null
+      : int('detection-ms', values['detection-ms'], 0, 1001, 600_000)
   return {
     help: values.help === true,
     tunnels,
     sessions,
     cluster: values.cluster === true,
     keep: values.keep === true,
+    detectionMs,
   }
 }
 
@@ -173,6 +181,7 @@ const main = async (): Promise<number> => {
     tunnels: o.tunnels,
     sessions: o.sessions,
     keep: o.keep,
+    detectionMs: o.detectionMs,
     screen,
   })
   const ok = await demo.result
