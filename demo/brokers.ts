@@ -1,6 +1,8 @@
 // The clustered infra of the demo (--cluster): `infra/up --cluster` starts (or reuses) 3 Kafka
-// brokers and 3 NATS servers and prints where they are (KAFKA_BROKERS=..., NATS_URL=... lines);
-// `infra/down --cluster` stops what it started. Shell.
+// brokers and 3 NATS servers and prints where they are (`kafka started: HOST:PORT,...` and
+// `nats  started: nats://...,...`, or KAFKA_BROKERS=... NATS_URL=... lines); the programs get
+// them as KAFKA_BROKERS and NATS_URL, with L2TP_CLUSTER=1. `infra/down --cluster` stops what it
+// started. Shell.
 import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 
@@ -22,17 +24,22 @@ const run = (root: string, args: readonly string[]): Promise<string> =>
 
 /** The addresses and outcome `infra/up --cluster` printed. */
 export const parseClusterUp = (out: string): Brokers => {
-  const kafka = /KAFKA_BROKERS=['"]?([^\s'"]+)/.exec(out)?.[1]
-  const nats = /NATS_URL=['"]?([^\s'"]+)/.exec(out)?.[1]
+  const line = (what: string) => new RegExp(`^${what}\\s+(started|reused):\\s+(\\S+)`, 'm').exec(out)
+  const [k, n] = [line('kafka'), line('nats')]
+  const kafka = /KAFKA_BROKERS=['"]?([^\s'"]+)/.exec(out)?.[1] ?? k?.[2]
+  const nats = /NATS_URL=['"]?([^\s'"]+)/.exec(out)?.[1] ?? n?.[2]
   if (kafka === undefined || nats === undefined)
-    throw new Error(`infra/up --cluster printed no KAFKA_BROKERS=... and NATS_URL=... lines:\n${out}`)
-  const outcome = (what: string) =>
-    new RegExp(`${what}[^\\n]*started`, 'i').test(out) ? ('started' as const) : ('reused' as const)
-  return { kafka: outcome('kafka'), nats: outcome('nats'), env: { kafka, nats } }
+    throw new Error(`infra/up --cluster did not say where the brokers are:\n${out}`)
+  const outcome = (m: RegExpExecArray | null) =>
+    m?.[1] === 'started' ? ('started' as const) : ('reused' as const)
+  return { kafka: outcome(k), nats: outcome(n), env: { kafka, nats } }
 }
 
-export const clusterUp = async (root: string): Promise<Brokers> =>
-  parseClusterUp(await run(root, ['--cluster']))
+export const clusterUp = async (root: string): Promise<Brokers> => {
+  // Infra's own settings in this process (identity grants) follow the cluster too.
+  process.env.L2TP_CLUSTER = '1'
+  return parseClusterUp(await run(root, ['--cluster']))
+}
 
 export const clusterDown = (root: string): Promise<void> =>
   new Promise((resolve) => {

@@ -19,7 +19,7 @@ const gitStatus = (): Set<string> =>
 
 const run = (file: string): Promise<{ code: number; out: string }> =>
   new Promise((resolve) => {
-    execFile('bash', [file], { timeout: 400_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile('bash', [file], { timeout: 600_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1
       resolve({ code, out: `${stdout}\n--- stderr ---\n${stderr}` })
     })
@@ -71,5 +71,5 @@ describe('README.md walkthrough', () => {
     expect(out).toContain('lab-a: tunnels +20 -0 ~0; sessions +100 -0 ~0')
     const added = [...gitStatus()].filter((l) => !before.has(l) && l !== '!! .demo/')
     expect(added).toEqual([])
-  }, 420_000)
+  }, 620_000)
 })
