@@ -71,6 +71,7 @@ export const progressLine = (d: Dashboard): string =>
           : `${r.id}: ${r.owner} epoch ${cell(r.epoch)}, ${cell(r.tunnels)} tunnels ${cell(r.sessions)} sessions`) +
         (r.recovery === '-' ? '' : ` (${r.recovery})`),
     )
+    .concat(d.registry)
     .join(' | ')
 
 export interface Figures {

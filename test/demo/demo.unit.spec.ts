@@ -85,7 +85,7 @@ describe('demo/view', () => {
 
   it('says an endpoint with no owner in the pipe line', () => {
     expect(progressLine(board())).toBe(
-      'lns-a: no owner (owner gone: the standby waits out its lease) | lns-b: node-2 epoch 1, 150 tunnels 1500 sessions',
+      'lns-a: no owner (owner gone: the standby waits out its lease) | lns-b: node-2 epoch 1, 150 tunnels 1500 sessions | registry: 3302 events folded',
     )
   })
 
