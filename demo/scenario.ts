@@ -537,6 +537,7 @@ export const runDemo = (o: DemoOptions): Demo => {
         `  curl -s 127.0.0.1:${port('node-3')}/metrics | grep ^l2tp_`,
         'Stop it:',
         `  kill $(cut -d' ' -f1 ${relative(process.cwd(), join(n.dir, 'pids'))}) 2>/dev/null`,
+        `  (its Kafka topics ${n.prefix}l2tp.* stay, for export and diff; they are small)`,
       ].join('\n'),
   }
 }
