@@ -37,14 +37,14 @@ export const table = (rows: ReadonlyArray<readonly string[]>): string[] => {
 
 /** The dashboard as lines, each cut to `width` columns (a wrapped line would break the redraw). */
 export const renderDashboard = (d: Dashboard, width: number): string[] => {
-  const header = ['ENDPOINT', 'OWNER', 'EPOCH', 'TUNNELS', 'SESSIONS', 'LAC HOLDS', 'RECOVERY']
+  const header = ['ENDPOINT', 'OWNER', 'EPOCH', 'TUNNELS', 'SESSIONS', 'AT THE LAC (TUNNELS/SESSIONS)', 'RECOVERY']
   const body = d.rows.map((r) => [
     r.id,
     cell(r.owner),
     cell(r.epoch),
     cell(r.tunnels),
     cell(r.sessions),
-    r.lacTunnels === null ? '-' : `${r.lacTunnels} t / ${cell(r.lacSessions)} s`,
+    r.lacTunnels === null ? '-' : `${r.lacTunnels} / ${cell(r.lacSessions)}`,
     r.recovery,
   ])
   const lines = [

@@ -79,7 +79,7 @@ describe('demo/view', () => {
     const wide = renderDashboard(board(), 200)
     expect(wide.join('\n')).toContain('owner gone: the standby waits out its lease')
     expect(wide.find((l) => l.startsWith('lns-b'))).toMatch(
-      /^lns-b\s+node-2\s+1\s+150\s+1500\s+150 t \/ 1500 s\s+-$/,
+      /^lns-b\s+node-2\s+1\s+150\s+1500\s+150 \/ 1500\s+-$/,
     )
   })
 
