@@ -37,7 +37,15 @@ export const table = (rows: ReadonlyArray<readonly string[]>): string[] => {
 
 /** The dashboard as lines, each cut to `width` columns (a wrapped line would break the redraw). */
 export const renderDashboard = (d: Dashboard, width: number): string[] => {
-  const header = ['ENDPOINT', 'OWNER', 'EPOCH', 'TUNNELS', 'SESSIONS', 'AT THE LAC (TUNNELS/SESSIONS)', 'RECOVERY']
+  const header = [
+    'ENDPOINT',
+    'OWNER',
+    'EPOCH',
+    'TUNNELS',
+    'SESSIONS',
+    'AT THE LAC (TUNNELS/SESSIONS)',
+    'RECOVERY',
+  ]
   const body = d.rows.map((r) => [
     r.id,
     cell(r.owner),
