@@ -9,7 +9,7 @@ import { checkpointKey, groupToken, type Offset, PartitionCheckpoint, unsafe } f
 import {
   decodeSnapshot,
   type EndpointTable,
-  encodeSnapshot,
+  encodeSnapshotBinary,
   type Fleet,
   type SnapshotOf,
 } from '../domain/index.js'
@@ -127,7 +127,7 @@ export const writeSnapshots = async (
   // Encoded now, in one go: the tables keep changing while the sends are awaited.
   const messages = tables.map((t) => ({
     key: t.endpointId,
-    value: encodeSnapshot({ table: t, partition, nextOffset }),
+    value: encodeSnapshotBinary({ table: t, partition, nextOffset }),
   }))
   const tooBig = messages.find((m) => m.value.length > SNAPSHOT_MAX_BYTES)
   if (tooBig !== undefined)
