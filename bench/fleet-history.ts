@@ -63,4 +63,3 @@ export function* endpointHistory(i: number, seq: { n: number }, shape: FleetShap
   }
   for (const [ct, cs] of open) yield sessionClosed(env(), ct, cs)
 }
-

@@ -29,7 +29,9 @@ const produce = async (kafka: Kafka, topic: string, seqs: Array<{ n: number }>):
   // Up to 4 sends in flight: one connection keeps their order (the bench checks the fold).
   const producer = kafka.producer({ maxInFlightRequests: 4 })
   await producer.connect()
-  const gens = seqs.map((s, i) => endpointHistory(i, s, { tunnels: TUNNELS, perEndpoint: PER_ENDPOINT, churn: CHURN }))
+  const gens = seqs.map((s, i) =>
+    endpointHistory(i, s, { tunnels: TUNNELS, perEndpoint: PER_ENDPOINT, churn: CHURN }),
+  )
   let live = gens.length
   let total = 0
   let batch: Array<{ key: string; value: Buffer }> = []
@@ -101,7 +103,9 @@ const spawnInstance = (names: TopicNames, groupId: string): Instance => {
   const child = fork(fileURLToPath(new URL('./fleet-instance.ts', import.meta.url)), [], {
     execArgv: [
       '--max-old-space-size=7168',
-      ...(process.env.BENCH_CPU_PROF === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]),
+      ...(process.env.BENCH_CPU_PROF === undefined
+        ? []
+        : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]),
       '--import',
       'tsx',
     ],

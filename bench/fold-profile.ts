@@ -3,7 +3,13 @@
 // CPU time of this thread (process.cpuUsage), so that a loaded machine moves it less than wall
 // time. Run: node --expose-gc --import tsx bench/fold-profile.ts [SESSIONS]
 import { encodeEventBinary, type L2tpEvent, parseEvent, unsafe } from '../contracts/index.js'
-import { decodeSnapshot, encodeSnapshotBinary, evolveFleet, type Fleet, sessionCount } from '../registry/index.js'
+import {
+  decodeSnapshot,
+  encodeSnapshotBinary,
+  evolveFleet,
+  type Fleet,
+  sessionCount,
+} from '../registry/index.js'
 import { endpointHistory } from './fleet-history.js'
 
 const cpuMs = (f: () => void): number => {
@@ -68,4 +74,5 @@ export const foldProfile = (sessions: number, endpoints = 200) => {
   }
 }
 
-if (process.argv[1]?.endsWith('fold-profile.ts')) console.table(foldProfile(Number(process.argv[2] ?? 1_000_000)))
+if (process.argv[1]?.endsWith('fold-profile.ts'))
+  console.table(foldProfile(Number(process.argv[2] ?? 1_000_000)))

@@ -103,7 +103,9 @@ export const loadSnapshots = async (
   const last = new Map<string, Buffer>()
   const parts = await offsetsOf(deps, deps.names.snapshots)
   for (let i = 0; i < parts.length; i += SNAPSHOT_READS)
-    for (const m of await Promise.all(parts.slice(i, i + SNAPSHOT_READS).map((p) => lastValues(deps, p, want))))
+    for (const m of await Promise.all(
+      parts.slice(i, i + SNAPSHOT_READS).map((p) => lastValues(deps, p, want)),
+    ))
       for (const [k, v] of m) last.set(k, v)
   const fleet: Fleet = new Map()
   const startOffsets = new Map<number, Offset>()
