@@ -92,7 +92,11 @@ const consume = async (
 
 /** (c) Consumption on this thread, decode + validation + evolve in a worker thread (one buffer a batch). */
 const foldInWorker = async (kafka: Kafka, topic: string, total: number) => {
-  const worker = new Worker(new URL('./replay-worker.ts', import.meta.url), { workerData: { total } })
+  const worker = new Worker(new URL('./replay-worker.ts', import.meta.url), {
+    workerData: { total },
+    // The worker loads TypeScript as this thread does (loader hooks are per thread).
+    execArgv: ['--import', 'tsx'],
+  })
   const folded = new Promise<{ sessions: number; rejected: number }>((resolve, reject) => {
     worker.once('message', resolve)
     worker.once('error', reject)
