@@ -102,8 +102,6 @@ export const startEventFolder = async (deps: EventLogDeps, o: FolderOptions): Pr
     readUncommitted: false,
     maxWaitTimeInMs: 200,
     maxBytesPerPartition: 16 * 1024 * 1024,
-    // kafkajs' default is 10 MiB a fetch: ~200,000 binary events, then a round trip.
-    maxBytes: 64 * 1024 * 1024,
   })
   const topic = deps.names.events
   const control: PartitionControl = {
