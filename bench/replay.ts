@@ -92,11 +92,10 @@ const consume = async (
 
 /** (c) Consumption on this thread, decode + validation + evolve in a worker thread (one buffer a batch). */
 const foldInWorker = async (kafka: Kafka, topic: string, total: number) => {
-  const worker = new Worker(new URL('./replay-worker.ts', import.meta.url), {
-    workerData: { total },
-    // The worker loads TypeScript as this thread does (loader hooks are per thread).
-    execArgv: ['--import', 'tsx'],
-  })
+  // A worker has loader hooks of its own: register tsx in it, then load the TypeScript module.
+  const url = new URL('./replay-worker.ts', import.meta.url).href
+  const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url)}) })`
+  const worker = new Worker(boot, { eval: true, workerData: { total } })
   const folded = new Promise<{ sessions: number; rejected: number }>((resolve, reject) => {
     worker.once('message', resolve)
     worker.once('error', reject)
