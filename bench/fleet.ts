@@ -13,12 +13,7 @@ import { encodeEventBinary, type L2tpEvent, type TopicNames, topicNames } from '
 import { up } from '../infra/cli.js'
 import { kafkaBrokers } from '../infra/config.js'
 import { ensureTopics, makeKafka, partitionOffsets } from '../registry/shell/index.js'
-import {
-  endpointActivated,
-  sessionClosed,
-  sessionEstablished,
-  tunnelEstablished,
-} from '../test/support/history.js'
+import { endpointHistory } from './fleet-history.js'
 import type { ToChild, ToParent } from './fleet-instance.js'
 import { dropTopics, printTable, writeResults } from './lib.js'
 
@@ -29,59 +24,14 @@ const PER_ENDPOINT = Math.floor(SESSIONS / ENDPOINTS)
 const PER_TUNNEL = 100
 const TUNNELS = Math.ceil(PER_ENDPOINT / PER_TUNNEL)
 
-/** One endpoint's history; `seq` is shared with the tail written after the snapshots. */
-function* endpointHistory(i: number, seq: { n: number }): Generator<L2tpEvent> {
-  const endpointId = `fleet-${i}`
-  const env = () => ({ endpointId, epoch: 1, seq: ++seq.n, at: 1_700_000_000_000 + seq.n, nodeId: 'node-1' })
-  yield endpointActivated(env())
-  for (let t = 1; t <= TUNNELS; t++) yield tunnelEstablished(env(), t, t)
-  const open: Array<[number, number]> = []
-  let churned = 0
-  let extraTunnel = TUNNELS
-  for (let k = 0; k < PER_ENDPOINT; k++) {
-    const tunnel = (k % TUNNELS) + 1
-    yield sessionEstablished(env(), tunnel, Math.floor(k / TUNNELS) + 1, k + 1)
-    // Short sessions: opened now, closed some 64 events later (ids above the standing ones).
-    while (churned < (k + 1) * CHURN) {
-      const t = ((churned * 7) % TUNNELS) + 1
-      const sid = 1000 + (churned % 60_000)
-      if (!open.some(([ot, os]) => ot === t && os === sid)) {
-        yield sessionEstablished(env(), t, sid, 1_000_000 + churned)
-        open.push([t, sid])
-      }
-      churned++
-      if (open.length > 64) {
-        const [ct, cs] = open.shift() as [number, number]
-        yield sessionClosed(env(), ct, cs)
-      }
-    }
-    // Now and then a tunnel that comes and goes with a couple of sessions.
-    if (k % 1000 === 999 && extraTunnel < 65_000) {
-      const t = ++extraTunnel
-      yield tunnelEstablished(env(), t, t)
-      yield sessionEstablished(env(), t, 1, 2_000_000 + k)
-      yield sessionEstablished(env(), t, 2, 3_000_000 + k)
-      yield {
-        type: 'TunnelClosed',
-        v: 1,
-        ...env(),
-        localTunnelId: t,
-        resultCode: 1,
-        errorCode: null,
-        message: null,
-        closedBy: 'peer',
-      } as L2tpEvent
-    }
-  }
-  for (const [ct, cs] of open) yield sessionClosed(env(), ct, cs)
-}
-
 /** Produces the histories endpoint by endpoint interleaved (round robin, 500 events each). */
 const produce = async (kafka: Kafka, topic: string, seqs: Array<{ n: number }>): Promise<number> => {
   // Up to 4 sends in flight: one connection keeps their order (the bench checks the fold).
   const producer = kafka.producer({ maxInFlightRequests: 4 })
   await producer.connect()
-  const gens = seqs.map((s, i) => endpointHistory(i, s))
+  const gens = seqs.map((s, i) =>
+    endpointHistory(i, s, { tunnels: TUNNELS, perEndpoint: PER_ENDPOINT, churn: CHURN }),
+  )
   let live = gens.length
   let total = 0
   let batch: Array<{ key: string; value: Buffer }> = []
@@ -151,7 +101,14 @@ interface Instance {
 
 const spawnInstance = (names: TopicNames, groupId: string): Instance => {
   const child = fork(fileURLToPath(new URL('./fleet-instance.ts', import.meta.url)), [], {
-    execArgv: ['--max-old-space-size=7168', '--import', 'tsx'],
+    execArgv: [
+      '--max-old-space-size=7168',
+      ...(process.env.BENCH_CPU_PROF === undefined
+        ? []
+        : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]),
+      '--import',
+      'tsx',
+    ],
     env: {
       ...process.env,
       FLEET_EVENTS: names.events,

@@ -1,8 +1,10 @@
 // replay: fold ~1,000,000 small events from Kafka into tables. In one run: (a) bare kafkajs
 // consumption doing nothing per message, (b) consume + decode + validate + evolve, the records
-// in the node's encoding (binary), and the same for the JSON records of before, side by side.
+// in the node's encoding (binary), and the same for the JSON records of before, side by side;
+// (c) the same fold in a worker thread while this thread consumes (bench/replay-worker.ts).
 // Also the table's memory per session at 1,000,000 sessions, and peak RSS.
 import { randomUUID } from 'node:crypto'
+import { Worker } from 'node:worker_threads'
 import type { Kafka } from 'kafkajs'
 import { encodeEvent, encodeEventBinary, type L2tpEvent, parseEvent, topicNames } from '../contracts/index.js'
 import { up } from '../infra/cli.js'
@@ -51,6 +53,8 @@ const consume = async (
   topic: string,
   total: number,
   perMessage: ((v: Buffer) => void) | null,
+  /** Instead of perMessage: the batch's values, and a promise that resolves when they are folded. */
+  perBatch?: { each: (values: Buffer[]) => void; done: Promise<unknown> },
 ) => {
   const consumer = kafka.consumer({
     groupId: `bench-${randomUUID()}`,
@@ -72,8 +76,10 @@ const consume = async (
     eachBatch: async ({ batch }) => {
       if (seen === 0) first = performance.now()
       if (perMessage !== null) for (const m of batch.messages) perMessage(m.value as Buffer)
+      perBatch?.each(batch.messages.map((m) => m.value as Buffer))
       seen += batch.messages.length
       if (seen >= total) {
+        if (perBatch !== undefined) await perBatch.done
         last = performance.now()
         done()
       }
@@ -82,6 +88,42 @@ const consume = async (
   await finished
   await consumer.disconnect()
   return { eventsPerSec: total / ((last - first) / 1000), seconds: (last - first) / 1000 }
+}
+
+/** (c) Consumption on this thread, decode + validation + evolve in a worker thread (one buffer a batch). */
+const foldInWorker = async (kafka: Kafka, topic: string, total: number) => {
+  // A worker has loader hooks of its own: register tsx in it, then load the TypeScript module.
+  const url = new URL('./replay-worker.ts', import.meta.url).href
+  const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url)}) })`
+  const worker = new Worker(boot, { eval: true, workerData: { total } })
+  const folded = new Promise<{ sessions: number; rejected: number }>((resolve, reject) => {
+    worker.once('message', resolve)
+    worker.once('error', reject)
+  })
+  const each = (values: Buffer[]) => {
+    let size = 0
+    for (const v of values) size += v.length
+    const buf = new ArrayBuffer(size)
+    const view = new Uint8Array(buf)
+    const ends = new Uint32Array(values.length)
+    let at = 0
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i] as Buffer
+      view.set(v, at)
+      at += v.length
+      ends[i] = at
+    }
+    worker.postMessage({ buf, ends }, [buf, ends.buffer])
+  }
+  try {
+    const r = await consume(kafka, topic, total, null, { each, done: folded })
+    const f = await folded
+    if (f.rejected > 0 || f.sessions !== ENDPOINTS * TUNNELS * SESSIONS_PER_TUNNEL)
+      throw new Error(`worker fold is wrong: ${f.rejected} rejected, ${f.sessions} sessions`)
+    return r
+  } finally {
+    await worker.terminate()
+  }
 }
 
 /** Warm-up pass (JIT, broker page cache), then bare (a) and full (b) back to back on one topic. */
@@ -99,11 +141,12 @@ const measure = async (kafka: Kafka, topic: string, total: number) => {
   })
   gc()
   const heapAfter = process.memoryUsage().heapUsed
+  const offMain = await foldInWorker(kafka, topic, total)
   const sessions = [...fleet.values()].reduce((n, t) => n + sessionCount(t), 0)
   if (rejected > 0 || sessions !== ENDPOINTS * TUNNELS * SESSIONS_PER_TUNNEL) {
     throw new Error(`fold is wrong: ${rejected} rejected, ${sessions} sessions`)
   }
-  return { bare, full, sessions, bytesPerSession: Math.round((heapAfter - heapBefore) / sessions) }
+  return { bare, full, offMain, sessions, bytesPerSession: Math.round((heapAfter - heapBefore) / sessions) }
 }
 
 export const replayBench = async (): Promise<void> => {
@@ -138,7 +181,12 @@ export const replayBench = async (): Promise<void> => {
       jsonFullEventsPerSec: Math.round(json.full.eventsPerSec),
       jsonRatio: Number((json.full.eventsPerSec / json.bare.eventsPerSec).toFixed(3)),
       jsonBareUsPerEvent: us(json.bare.eventsPerSec),
+      jsonOffMainRatio: Number((json.offMain.eventsPerSec / json.bare.eventsPerSec).toFixed(3)),
       jsonFullUsPerEvent: us(json.full.eventsPerSec),
+      /** (c) The fold in a worker thread, consumption on the main thread, binary topic. */
+      offMainEventsPerSec: Math.round(bin.offMain.eventsPerSec),
+      offMainRatio: Number((bin.offMain.eventsPerSec / bin.bare.eventsPerSec).toFixed(3)),
+      offMainUsPerEvent: us(bin.offMain.eventsPerSec),
       /** The binary fold against bare consumption of the JSON topic. */
       binaryFullVsJsonBare: Number((bin.full.eventsPerSec / json.bare.eventsPerSec).toFixed(3)),
       bytesPerSession: bin.bytesPerSession,

@@ -5,7 +5,10 @@ import * as J from 'fp-ts/lib/Json.js'
 import {
   type ContractError,
   contractError,
+  decodeSnapshotBinary as decodeBinary,
+  encodeSnapshotBinary as encodeBinary,
   fromValidation,
+  isBinarySnapshot,
   type Offset,
   Snapshot,
   type TableView,
@@ -18,7 +21,14 @@ import {
   tunnelRecord,
 } from './table.js'
 
-const byKey = <V>(m: Map<number, V>): V[] => [...m.keys()].sort((a, b) => a - b).map((k) => m.get(k) as V)
+/** Values in key order (insertion order is usually id order already: then no sort). */
+const byKey = <V>(m: Map<number, V>): V[] => {
+  const keys = [...m.keys()]
+  let sorted = true
+  for (let i = 1; i < keys.length && sorted; i++) sorted = (keys[i - 1] as number) < (keys[i] as number)
+  if (!sorted) keys.sort((a, b) => a - b)
+  return keys.map((k) => m.get(k) as V)
+}
 
 export const sessionView = (s: SessionRecord) => sessionRecord(s, s.establishedAt)
 
@@ -34,7 +44,7 @@ export const tunnelView = (t: TunnelRecord) => {
   }
 }
 
-export const toView = (t: EndpointTable): TableView => ({
+const toViewHead = (t: EndpointTable): Omit<TableView, 'tunnels'> => ({
   endpointId: t.endpointId,
   epoch: t.epoch,
   seq: t.seq,
@@ -47,17 +57,26 @@ export const toView = (t: EndpointTable): TableView => ({
   lastGap:
     t.lastGap === null ? null : { epoch: t.lastGap.epoch, expected: t.lastGap.expected, got: t.lastGap.got },
   lastEventAt: t.lastEventAt,
+})
+
+export const toView = (t: EndpointTable): TableView => ({
+  ...toViewHead(t),
   tunnels: byKey(t.tunnels).map(tunnelView),
 })
 
 /** The connection table as canonical JSON text (counters of the fold are not part of it). */
 export const canonicalJson = (t: EndpointTable): string => JSON.stringify(toView(t))
 
-export const fromView = (v: TableView, counters: EndpointTable['counters']): EndpointTable => {
+/**
+ * A table from its view. `fresh`: the session views were just built by a decoder with exactly a
+ * session record's fields in its order (the binary reader), so they become the records as they are.
+ */
+export const fromView = (v: TableView, counters: EndpointTable['counters'], fresh = false): EndpointTable => {
   const tunnels = new Map<number, TunnelRecord>()
   for (const tv of v.tunnels) {
     const sessions = new Map<number, SessionRecord>()
-    for (const sv of tv.sessions) sessions.set(sv.localSessionId, sessionRecord(sv, sv.establishedAt))
+    if (fresh) for (const sv of tv.sessions) sessions.set(sv.localSessionId, sv)
+    else for (const sv of tv.sessions) sessions.set(sv.localSessionId, sessionRecord(sv, sv.establishedAt))
     tunnels.set(
       tv.localTunnelId,
       tunnelRecord(tv, tv.establishedAt, tv, sessions, [...(tv.releasedSessionIds ?? [])]),
@@ -89,6 +108,7 @@ export interface SnapshotOf {
   readonly nextOffset: Offset
 }
 
+/** The snapshot as JSON text (the format of before; `l2tpctl export` writes it in its lines). */
 export const encodeSnapshot = (s: SnapshotOf): string =>
   JSON.stringify({
     type: 'Snapshot',
@@ -100,7 +120,41 @@ export const encodeSnapshot = (s: SnapshotOf): string =>
     counters: { ...s.table.counters },
   })
 
+/** Tunnels and sessions in id order without copying the records: what the binary writer walks. */
+const binaryView = (t: EndpointTable): TableView => {
+  const view = toViewHead(t)
+  const tunnels = byKey(t.tunnels).map((r) => ({
+    ...r,
+    ...(r.releasedSessionIds.length === 0 ? { releasedSessionIds: undefined } : {}),
+    sessions: byKey(r.sessions),
+  }))
+  return { ...view, tunnels } as unknown as TableView
+}
+
+/** The snapshot as a binary record (what the registry writes; contracts/snapshot-binary.ts). */
+export const encodeSnapshotBinary = (s: SnapshotOf): Buffer =>
+  encodeBinary({
+    type: 'Snapshot',
+    v: 1,
+    endpointId: s.table.endpointId,
+    partition: s.partition,
+    nextOffset: s.nextOffset,
+    table: binaryView(s.table),
+    counters: { ...s.table.counters },
+  })
+
+/** A snapshot record, binary (first bytes 0x00 'S') or JSON text (the records of before). */
 export const decodeSnapshot = (bytes: Buffer | string): E.Either<ContractError, SnapshotOf> => {
+  if (typeof bytes !== 'string' && isBinarySnapshot(bytes)) {
+    const r = decodeBinary(bytes)
+    if (E.isLeft(r)) return r
+    const s = r.right
+    return E.right({
+      table: fromView(s.table, s.counters, true),
+      partition: s.partition,
+      nextOffset: s.nextOffset,
+    })
+  }
   const json = J.parse(typeof bytes === 'string' ? bytes : bytes.toString('utf8'))
   if (E.isLeft(json)) return E.left(contractError('snapshot', ['not JSON']))
   const r = Snapshot.decode(json.right)

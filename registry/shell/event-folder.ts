@@ -72,6 +72,22 @@ const checkRecord = (key: string | null, value: Buffer | null): { event: L2tpEve
   return { event: r.right }
 }
 
+/** A record key's text, the last one reused when the bytes are equal (an endpoint's keys come in runs). */
+const keyReader = () => {
+  let bytes: Buffer | null = null
+  let text = ''
+  return (k: Buffer): string => {
+    if (bytes !== null && bytes.length === k.length) {
+      let i = 0
+      while (i < k.length && k[i] === bytes[i]) i++
+      if (i === k.length) return text
+    }
+    bytes = Buffer.from(k)
+    text = k.toString('utf8')
+    return text
+  }
+}
+
 export const startEventFolder = async (deps: EventLogDeps, o: FolderOptions): Promise<EventFolder> => {
   const fleet: Fleet = o.fleet ?? new Map()
   const stats: FolderStats = {
@@ -80,6 +96,7 @@ export const startEventFolder = async (deps: EventLogDeps, o: FolderOptions): Pr
     verdicts: { applied: 0, gap: 0, duplicate: 0, stale: 0, foreign: 0 },
   }
   const positions = new Map<number, Offset>()
+  const keyOf = keyReader()
   const dlq: Producer = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
   const consumer: Consumer = deps.kafka.consumer({
     groupId: o.groupId,
@@ -117,7 +134,7 @@ export const startEventFolder = async (deps: EventLogDeps, o: FolderOptions): Pr
       if (o.assignment !== undefined && !o.assignment.folds(batch.partition)) return
       const dead: DeadLetter[] = []
       for (const m of batch.messages) {
-        const key = m.key === null ? null : m.key.toString('utf8')
+        const key = m.key === null ? null : keyOf(m.key)
         const offset = unsafe.offset(m.offset)
         const checked = checkRecord(key, m.value)
         if ('reason' in checked) {

@@ -208,15 +208,18 @@ export class Partitions {
 
   private async restoreOnce(todo: ReadonlyArray<readonly [number, number]>): Promise<void> {
     // Fence every older writer of these partitions first: nothing older commits after this read.
-    for (const [p, token] of todo) {
-      const h = this.current(p, token)
-      if (h !== null && h.writer === null)
-        h.writer = await openSnapshotWriter(this.host.deps, this.host.groupId, p)
-    }
+    // (All at once: each is a connection, InitProducerId and an abort; none waits for another.)
+    await Promise.all(
+      todo.map(async ([p, token]) => {
+        const h = this.current(p, token)
+        if (h !== null && h.writer === null)
+          h.writer = await openSnapshotWriter(this.host.deps, this.host.groupId, p)
+      }),
+    )
     const ends = await partitionOffsets(this.host.deps, this.host.deps.names.events)()
     if (E.isLeft(ends)) throw new Error(ends.left.detail)
-    const loaded = await loadSnapshots(this.host.deps)
     const mine = new Set(todo.map(([p]) => p))
+    const loaded = await loadSnapshots(this.host.deps, (p) => mine.has(p))
     const gaps = loaded.gaps.filter((g) => mine.has(g.partition))
     if (gaps.length > 0) this.host.gaps?.(gaps)
     const fleet = this.host.fleet()

@@ -9,7 +9,7 @@ import { checkpointKey, groupToken, type Offset, PartitionCheckpoint, unsafe } f
 import {
   decodeSnapshot,
   type EndpointTable,
-  encodeSnapshot,
+  encodeSnapshotBinary,
   type Fleet,
   type SnapshotOf,
 } from '../domain/index.js'
@@ -84,17 +84,35 @@ export const snapshotGaps = (
     return detail === null ? [] : [{ partition: p.partition, detail }]
   })
 
-/** Reads the whole snapshots topic and keeps the last value of each key. */
-export const loadSnapshots = async (deps: EventLogDeps): Promise<LoadedSnapshots> => {
-  const last = new Map<string, Buffer>()
-  for (const p of await offsetsOf(deps, deps.names.snapshots))
-    for (const [k, v] of await lastValues(deps, p, () => true)) last.set(k, v)
+/** Snapshot partitions read at once while restoring. */
+const SNAPSHOT_READS = 4
+
+/**
+ * Reads the snapshots topic and keeps the last value of each key; decodes only the snapshots of
+ * endpoints of the l2tp.events partitions `wanted` accepts (default: all), the ones being restored.
+ */
+export const loadSnapshots = async (
+  deps: EventLogDeps,
+  wanted: (partition: number) => boolean = () => true,
+): Promise<LoadedSnapshots> => {
   const events = await offsetsOf(deps, deps.names.events)
+  const partitionOfKey = (key: string): number => partitionFor(key, events.length)
+  const want = (key: string) =>
+    key.startsWith('__partition-') ? wanted(Number(key.slice(12))) : wanted(partitionOfKey(key))
+  // The partitions are read a few at a time (each read is a consumer of its own: joins overlap).
+  const last = new Map<string, Buffer>()
+  const parts = await offsetsOf(deps, deps.names.snapshots)
+  for (let i = 0; i < parts.length; i += SNAPSHOT_READS)
+    for (const m of await Promise.all(
+      parts.slice(i, i + SNAPSHOT_READS).map((p) => lastValues(deps, p, want)),
+    ))
+      for (const [k, v] of m) last.set(k, v)
   const fleet: Fleet = new Map()
   const startOffsets = new Map<number, Offset>()
   const undecodableIn = new Map<number, number>()
   let undecodable = 0
   for (const [key, value] of last) {
+    last.delete(key) // each record's bytes go as soon as it is read
     if (key.startsWith('__partition-')) {
       const c = parseCheckpoint(value)
       if (c !== null) startOffsets.set(c.partition, c.nextOffset)
@@ -105,11 +123,16 @@ export const loadSnapshots = async (deps: EventLogDeps): Promise<LoadedSnapshots
     if (E.isRight(s)) fleet.set(key, s.right.table)
     else {
       undecodable++
-      const p = partitionFor(key, events.length)
+      const p = partitionOfKey(key)
       undecodableIn.set(p, (undecodableIn.get(p) ?? 0) + 1)
     }
   }
-  const gaps = snapshotGaps(events, startOffsets, undecodableIn, deps.names.events)
+  const gaps = snapshotGaps(
+    events.filter((p) => wanted(p.partition)),
+    startOffsets,
+    undecodableIn,
+    deps.names.events,
+  )
   return { fleet, startOffsets, snapshots: fleet.size, undecodable, gaps }
 }
 
@@ -127,7 +150,7 @@ export const writeSnapshots = async (
   // Encoded now, in one go: the tables keep changing while the sends are awaited.
   const messages = tables.map((t) => ({
     key: t.endpointId,
-    value: encodeSnapshot({ table: t, partition, nextOffset }),
+    value: encodeSnapshotBinary({ table: t, partition, nextOffset }),
   }))
   const tooBig = messages.find((m) => m.value.length > SNAPSHOT_MAX_BYTES)
   if (tooBig !== undefined)

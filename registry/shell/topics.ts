@@ -1,4 +1,5 @@
 // Creates the project's topics idempotently through the kafkajs admin API (DESIGN.md §3).
+import type { Admin } from 'kafkajs'
 import {
   DEAD_MAX_MESSAGE_BYTES,
   EVENTS_MAX_MESSAGE_BYTES,
@@ -15,6 +16,16 @@ export const SNAPSHOT_MAX_BYTES = 128 * 1024 * 1024
 export interface TopicOptions extends KafkaDeps {
   readonly names?: TopicNames
   readonly eventPartitions?: number
+}
+
+const allThere = async (admin: Admin, topics: readonly string[]): Promise<boolean> => {
+  for (let i = 0; i < 50; i++) {
+    const md = await admin.fetchTopicMetadata({ topics: [...topics] }).catch(() => null)
+    if (md?.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)))
+      return true
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  return false
 }
 
 /** Creates l2tp.events, l2tp.snapshots and l2tp.events.dead if missing. Returns the names. */
@@ -59,9 +70,15 @@ export const ensureTopics = async (o: TopicOptions): Promise<TopicNames> => {
       try {
         await admin.createTopics({ topics: wanted, waitForLeaders: true })
       } catch (e) {
-        // Another process may have created them between list and create: that is fine.
-        const now = new Set(await admin.listTopics())
-        if (!wanted.every((t) => now.has(t.topic))) throw e
+        // Another process may have created them between list and create, or the leaders were not
+        // in the metadata yet (UNKNOWN_TOPIC_OR_PARTITION on a loaded broker): fine once they are.
+        if (
+          !(await allThere(
+            admin,
+            wanted.map((t) => t.topic),
+          ))
+        )
+          throw e
       }
     }
     return names

@@ -8,7 +8,13 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { type L2tpEvent, type TopicNames, unsafe } from '../../../contracts/index.js'
 import { startPublishing } from '../../../nodes/shell/publishing.js'
 import { UdpEndpoint } from '../../../nodes/shell/udp-endpoint.js'
-import { canonicalJson, type EndpointTable, encodeSnapshot, replay } from '../../../registry/index.js'
+import {
+  canonicalJson,
+  type EndpointTable,
+  encodeSnapshot,
+  encodeSnapshotBinary,
+  replay,
+} from '../../../registry/index.js'
 import {
   type EndpointWriter,
   type EventLogDeps,
@@ -16,6 +22,7 @@ import {
   loadPartitionCheckpoint,
   loadSnapshots,
   openEndpointWriter,
+  partitionOffsets,
   RegistryService,
   rehydrateEndpoint,
   writeSnapshots,
@@ -80,6 +87,10 @@ const cutLogStart = async (kafka: Kafka, names: TopicNames, offset: number) => {
   })
   await admin.disconnect()
 }
+
+/** The committed end of l2tp.events partition 0. */
+const loadPartitionEnd = async (deps: EventLogDeps): Promise<string | undefined> =>
+  rightOrThrow(await partitionOffsets(deps, deps.names.events)()).find((p) => p.partition === 0)?.high
 
 const fold = (events: readonly L2tpEvent[], id: string): string =>
   canonicalJson(replay(events).get(id) as EndpointTable)
@@ -211,7 +222,9 @@ describe('durable snapshots', () => {
     }
     const table = replay(events).get(id) as EndpointTable
     const bytes = encodeSnapshot({ table, partition: 0, nextOffset: unsafe.offset('100101') }).length
-    expect(bytes).toBeGreaterThan(16 * 1024 * 1024) // far past Kafka's default 1 MB record limit
+    expect(bytes).toBeGreaterThan(16 * 1024 * 1024) // as JSON: far past Kafka's default 1 MB record limit
+    const binary = encodeSnapshotBinary({ table, partition: 0, nextOffset: unsafe.offset('100101') }).length
+    expect(binary).toBeGreaterThan(1024 * 1024) // and binary (what is written) still past it
     const producer = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
     await producer.connect()
     await writeSnapshots(producer, deps, 0, unsafe.offset('100101'), [table])
@@ -220,4 +233,39 @@ describe('durable snapshots', () => {
     expect(back?.nextOffset).toBe('100101')
     expect(back && canonicalJson(back.table)).toBe(canonicalJson(table))
   }, 120_000)
+
+  it('a registry restarts from JSON snapshot records of before next to binary ones, equal to a replay', async () => {
+    const names = await freshTopics(1)
+    const deps = eventLogDeps(names, 'snap-json')
+    const ha = [...history({ endpointId: 'json-a', events: 400, seed: 21 })]
+    const hb = [...history({ endpointId: 'bin-b', events: 400, seed: 22 })]
+    await append(deps, ha.slice(0, 300))
+    await append(deps, hb.slice(0, 300))
+    const head = replay([...ha.slice(0, 300), ...hb.slice(0, 300)])
+    const end = (await loadPartitionEnd(deps)) as string
+    // json-a's snapshot as the registry wrote it before (JSON text), bin-b's and the checkpoint binary.
+    const producer = deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
+    await producer.connect()
+    const a = head.get('json-a') as EndpointTable
+    await producer.send({
+      topic: names.snapshots,
+      messages: [
+        { key: 'json-a', value: encodeSnapshot({ table: a, partition: 0, nextOffset: unsafe.offset(end) }) },
+      ],
+    })
+    await writeSnapshots(producer, deps, 0, unsafe.offset(end), [head.get('bin-b') as EndpointTable])
+    await producer.disconnect()
+    await append(deps, ha.slice(300))
+    await append(deps, hb.slice(300))
+    const loaded = await loadSnapshots(deps)
+    expect([loaded.snapshots, loaded.undecodable]).toEqual([2, 0])
+    const r = await registry(deps)
+    expect(r.loadedSnapshots).toBe(2)
+    await waitFor(
+      'the tails',
+      () => (r.fleet.get('json-a')?.seq ?? 0) >= 400 && (r.fleet.get('bin-b')?.seq ?? 0) >= 400,
+    )
+    expect(canonicalJson(r.fleet.get('json-a') as EndpointTable)).toBe(fold(ha, 'json-a'))
+    expect(canonicalJson(r.fleet.get('bin-b') as EndpointTable)).toBe(fold(hb, 'bin-b'))
+  })
 })
