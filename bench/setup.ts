@@ -30,10 +30,16 @@ const nodeFile = (name: string, id: string, role: 'LAC' | 'LNS', host: string): 
   return file
 }
 
+/** L2TP_BENCH_CPU_PROF=DIR: the child processes write V8 CPU profiles there (node --cpu-prof). */
+const profDir = process.env.L2TP_BENCH_CPU_PROF
+const profile = profDir === undefined || profDir === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', profDir]
+
 const child = (args: string[]) =>
-  spawn(process.execPath, ['--import', 'tsx', 'nodes/cli/l2tp-node.ts', ...args, '--log-level', 'error'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  })
+  spawn(
+    process.execPath,
+    [...profile, '--import', 'tsx', 'nodes/cli/l2tp-node.ts', ...args, '--log-level', 'error'],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  )
 
 let failures = 0
 

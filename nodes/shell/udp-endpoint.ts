@@ -2,8 +2,9 @@
 // timer for all tunnels (a heap), crypto randomness, and the node's own connection table kept
 // with the registry's evolve over the events the FSMs emit. The shell decides nothing itself.
 import { randomBytes } from 'node:crypto'
-import { createSocket, type Socket } from 'node:dgram'
-import { isIPv6 } from 'node:net'
+import { createSocket, type Socket, type SocketOptions } from 'node:dgram'
+import { lookup as dnsLookup } from 'node:dns'
+import { isIP, isIPv6 } from 'node:net'
 import { type Address, type EndpointId, type L2tpEvent, type NodeId, unsafe } from '../../contracts/index.js'
 import { type EndpointTable, emptyTable, evolve } from '../../registry/index.js'
 import { createEngine, step } from '../engine/engine.js'
@@ -30,6 +31,17 @@ export const pooledCryptoRng = (poolSize = 64 * 1024): Rng => {
 }
 
 export const cryptoRng: Rng = pooledCryptoRng()
+
+/**
+ * dgram resolves the address of every send, even an IP literal, through dns.lookup (one more
+ * callback on the next tick per datagram); the peers we answer are IP literals (from the
+ * datagrams' sources), so those are answered at once and only names go to dns.lookup.
+ */
+const literalFirst: NonNullable<SocketOptions['lookup']> = (host, options, callback) => {
+  const family = isIP(host)
+  if (family === 0) dnsLookup(host, options, callback)
+  else callback(null, host, family)
+}
 
 export interface EndpointIdentity {
   readonly endpointId: EndpointId
@@ -86,6 +98,7 @@ export class UdpEndpoint {
     const socket = createSocket({
       type: isIPv6(this.bind.host) ? 'udp6' : 'udp4',
       reuseAddr: this.hooks.reuseAddr === true,
+      lookup: literalFirst,
     })
     socket.on('message', (msg, rinfo) => {
       this.input({
@@ -128,14 +141,16 @@ export class UdpEndpoint {
 
   /** Records an event as the node's own: envelope, own table (same evolve as the registry). */
   record(body: EventBody): L2tpEvent {
-    const e = {
-      ...body,
+    // Object.assign into a fresh object, not a spread: a spread of a ~20-field body followed by
+    // the envelope's fields leaves V8 a slow (dictionary) object, 10-20 µs to build and slow to
+    // read in evolve; this builds the same keys in the same order (docs/decisions.md).
+    const e = Object.assign({}, body, {
       endpointId: this.identity.endpointId,
       epoch: this.epoch,
       seq: ++this.seq,
       at: this.now(),
       nodeId: this.identity.nodeId,
-    } as unknown as L2tpEvent
+    }) as unknown as L2tpEvent
     evolve(this.table, e)
     this.hooks.onEvent?.(e)
     for (const l of this.listeners) l(e)
@@ -159,9 +174,7 @@ export class UdpEndpoint {
       case 'Send':
         if (!this.allowed()) break
         this.sent++
-        this.socket?.send(f.bytes, f.to.port, f.to.host, (err) => {
-          if (err) this.sendErrors++
-        })
+        this.socket?.send(f.bytes, f.to.port, f.to.host, this.afterSend)
         break
       case 'Arm':
         this.timers.set(f.tunnelId, f.at)
@@ -173,6 +186,11 @@ export class UdpEndpoint {
         break
     }
     this.hooks.onEffect?.(f)
+  }
+
+  /** One callback for every send (dgram reports a failed send only to a send's callback). */
+  private readonly afterSend = (err: Error | null): void => {
+    if (err) this.sendErrors++
   }
 
   private guardTripped = false
