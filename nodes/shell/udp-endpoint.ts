@@ -125,6 +125,7 @@ export class UdpEndpoint {
   async stop(): Promise<void> {
     if (this.timer !== null) clearTimeout(this.timer)
     this.timer = null
+    this.timerAt = null
     const s = this.socket
     this.socket = null
     if (s !== null) await new Promise<void>((r) => s.close(() => r()))
@@ -204,13 +205,20 @@ export class UdpEndpoint {
     return false
   }
 
+  /**
+   * One Node timer at the earliest deadline. It is only moved earlier: when the earliest deadline
+   * went later or away (an ack sent, a retransmission acknowledged), the timer set fires early,
+   * finds nothing due and moves on; no clearTimeout/setTimeout per datagram.
+   */
   private rearm(): void {
     const at = this.timers.peek()
-    if (at === this.timerAt) return
+    if (at === null || (this.timerAt !== null && this.timerAt <= at)) return
     if (this.timer !== null) clearTimeout(this.timer)
     this.timerAt = at
-    this.timer = at === null ? null : setTimeout(() => this.fire(), Math.max(0, at - this.now()))
+    this.timer = setTimeout(this.onTimeout, Math.max(0, at - this.now()))
   }
+
+  private readonly onTimeout = (): void => this.fire()
 
   private fire(): void {
     this.timer = null
