@@ -97,27 +97,25 @@ interface Clocked {
 }
 
 /** The shell's endpoint without a socket; the ack timers fired as the Node timer would. */
-const shell =
-  (rec: Recording, observed: boolean) =>
-  (): void => {
-    const clock: Clocked = { now: T0 }
-    const watch = new EndpointWatch(
-      (_level, _msg, extra) => {
-        void { endpoint: 'prof-lns', ...extra }
-      },
-      () => null,
-    )
-    const ep = new UdpEndpoint(
-      config('prof-lns', 'LNS', LNS),
-      LNS,
-      { endpointId: unsafe.endpointId('prof-lns'), nodeId: unsafe.nodeId('prof'), epoch: 1 },
-      { clock: () => clock.now, ...(observed ? { onEvent: watch.onEvent } : {}) },
-    )
-    for (const bytes of rec.datagrams) ep.input({ _tag: 'Datagram', from: LAC, bytes })
-    clock.now += 100
-    fireTimers(ep)
-    void ep.stop()
-  }
+const shell = (rec: Recording, observed: boolean) => (): void => {
+  const clock: Clocked = { now: T0 }
+  const watch = new EndpointWatch(
+    (_level, _msg, extra) => {
+      void { endpoint: 'prof-lns', ...extra }
+    },
+    () => null,
+  )
+  const ep = new UdpEndpoint(
+    config('prof-lns', 'LNS', LNS),
+    LNS,
+    { endpointId: unsafe.endpointId('prof-lns'), nodeId: unsafe.nodeId('prof'), epoch: 1 },
+    { clock: () => clock.now, ...(observed ? { onEvent: watch.onEvent } : {}) },
+  )
+  for (const bytes of rec.datagrams) ep.input({ _tag: 'Datagram', from: LAC, bytes })
+  clock.now += 100
+  fireTimers(ep)
+  void ep.stop()
+}
 
 /** Runs the endpoint's due timers now (its private timer callback). */
 const fireTimers = (ep: UdpEndpoint): void => (ep as unknown as { fire(): void }).fire()
