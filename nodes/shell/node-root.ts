@@ -76,7 +76,11 @@ const slotOf = (p: Parts, ep: NodeConfig['endpoints'][number]): Slot => {
   const log = logFor(p.s.log, id)
   const extra = p.s.hooksFor?.(id) ?? {}
   let current: () => UdpEndpoint | null = () => null
-  const watch = new EndpointWatch(log, () => current())
+  const watch = new EndpointWatch(
+    log,
+    () => current(),
+    (level) => p.s.log.isLevelEnabled(level),
+  )
   const hooks: EndpointHooks = {
     ...extra,
     onEvent: (e) => {

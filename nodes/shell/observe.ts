@@ -26,6 +26,8 @@ export class EndpointWatch {
     private readonly log: Log,
     /** The endpoint serving now (its refusal reasons name a refusal). */
     private readonly current: () => UdpEndpoint | null,
+    /** Whether lines at `level` are written: the per-tunnel and per-session lines are not built otherwise. */
+    private readonly logs: (level: LogLevel) => boolean = () => true,
   ) {}
 
   private refusedBy(reason: string): string {
@@ -36,6 +38,25 @@ export class EndpointWatch {
   }
 
   readonly onEvent = (e: L2tpEvent): void => {
+    switch (e.type) {
+      case 'TunnelEstablished':
+      case 'TunnelClosed':
+      case 'SessionEstablished':
+      case 'SessionClosed':
+        // One line per tunnel and session up or down: on the set-up path, so only when written.
+        if (this.logs('info')) this.lifecycle(e)
+        return
+      default:
+        return this.other(e)
+    }
+  }
+
+  private lifecycle(
+    e: Extract<
+      L2tpEvent,
+      { type: 'TunnelEstablished' | 'TunnelClosed' | 'SessionEstablished' | 'SessionClosed' }
+    >,
+  ): void {
     switch (e.type) {
       case 'TunnelEstablished':
         return this.log('info', 'tunnel up', {
@@ -59,6 +80,11 @@ export class EndpointWatch {
           resultCode: e.resultCode,
           closedBy: e.closedBy,
         })
+    }
+  }
+
+  private other(e: L2tpEvent): void {
+    switch (e.type) {
       case 'TunnelRecoveryStarted':
         return this.log('info', 'tunnel recovery started', { tunnel: e.localTunnelId })
       case 'TunnelRecovered':

@@ -2,8 +2,9 @@
 // timer for all tunnels (a heap), crypto randomness, and the node's own connection table kept
 // with the registry's evolve over the events the FSMs emit. The shell decides nothing itself.
 import { randomBytes } from 'node:crypto'
-import { createSocket, type Socket } from 'node:dgram'
-import { isIPv6 } from 'node:net'
+import { createSocket, type Socket, type SocketOptions } from 'node:dgram'
+import { lookup as dnsLookup } from 'node:dns'
+import { isIP, isIPv6 } from 'node:net'
 import {
   type Address,
   boundText,
@@ -38,6 +39,17 @@ export const pooledCryptoRng = (poolSize = 64 * 1024): Rng => {
 }
 
 export const cryptoRng: Rng = pooledCryptoRng()
+
+/**
+ * dgram resolves the address of every send, even an IP literal, through dns.lookup (one more
+ * callback on the next tick per datagram); the peers we answer are IP literals (from the
+ * datagrams' sources), so those are answered at once and only names go to dns.lookup.
+ */
+const literalFirst: NonNullable<SocketOptions['lookup']> = (host, options, callback) => {
+  const family = isIP(host)
+  if (family === 0) dnsLookup(host, options, callback)
+  else callback(null, host, family)
+}
 
 export interface EndpointIdentity {
   readonly endpointId: EndpointId
@@ -96,6 +108,7 @@ export class UdpEndpoint {
     const socket = createSocket({
       type: isIPv6(this.bind.host) ? 'udp6' : 'udp4',
       reuseAddr: this.hooks.reuseAddr === true,
+      lookup: literalFirst,
     })
     socket.on('message', (msg, rinfo) => {
       this.input({
@@ -122,6 +135,7 @@ export class UdpEndpoint {
   async stop(): Promise<void> {
     if (this.timer !== null) clearTimeout(this.timer)
     this.timer = null
+    this.timerAt = null
     const s = this.socket
     this.socket = null
     if (s !== null) await new Promise<void>((r) => s.close(() => r()))
@@ -138,14 +152,16 @@ export class UdpEndpoint {
 
   /** Records an event as the node's own: envelope, own table (same evolve as the registry). */
   record(body: EventBody): L2tpEvent {
-    const fields: Record<string, unknown> = {
-      ...body,
+    // Object.assign into a fresh object, not a spread: a spread of a ~20-field body followed by
+    // the envelope's fields leaves V8 a slow (dictionary) object, 10-20 µs to build and slow to
+    // read in evolve; this builds the same keys in the same order (docs/decisions.md).
+    const fields: Record<string, unknown> = Object.assign({}, body, {
       endpointId: this.identity.endpointId,
       epoch: this.epoch,
       seq: ++this.seq,
       at: this.now(),
       nodeId: this.identity.nodeId,
-    }
+    })
     for (const f of EVENT_TEXT_FIELDS[body.type] ?? []) {
       const v = fields[f]
       if (typeof v !== 'string') continue
@@ -179,9 +195,7 @@ export class UdpEndpoint {
       case 'Send':
         if (!this.allowed()) break
         this.sent++
-        this.socket?.send(f.bytes, f.to.port, f.to.host, (err) => {
-          if (err) this.sendErrors++
-        })
+        this.socket?.send(f.bytes, f.to.port, f.to.host, this.afterSend)
         break
       case 'Arm':
         this.timers.set(f.tunnelId, f.at)
@@ -195,6 +209,11 @@ export class UdpEndpoint {
     this.hooks.onEffect?.(f)
   }
 
+  /** One callback for every send (dgram reports a failed send only to a send's callback). */
+  private readonly afterSend = (err: Error | null): void => {
+    if (err) this.sendErrors++
+  }
+
   private guardTripped = false
 
   /** Self-fencing: once the guard fails, nothing more goes out or comes in for this endpoint. */
@@ -206,13 +225,20 @@ export class UdpEndpoint {
     return false
   }
 
+  /**
+   * One Node timer at the earliest deadline. It is only moved earlier: when the earliest deadline
+   * went later or away (an ack sent, a retransmission acknowledged), the timer set fires early,
+   * finds nothing due and moves on; no clearTimeout/setTimeout per datagram.
+   */
   private rearm(): void {
     const at = this.timers.peek()
-    if (at === this.timerAt) return
+    if (at === null || (this.timerAt !== null && this.timerAt <= at)) return
     if (this.timer !== null) clearTimeout(this.timer)
     this.timerAt = at
-    this.timer = at === null ? null : setTimeout(() => this.fire(), Math.max(0, at - this.now()))
+    this.timer = setTimeout(this.onTimeout, Math.max(0, at - this.now()))
   }
+
+  private readonly onTimeout = (): void => this.fire()
 
   private fire(): void {
     this.timer = null
