@@ -3,6 +3,12 @@
 // its Recovery Time, answers the recovery SCCRQ with a Suggested Control Sequence; both reset
 // the old control channel, clear non-established sessions silently (Step I) and synchronise
 // sessions with FSQ/FSR (Step III). Sans-IO.
+import {
+  sessionsReconciled,
+  tunnelRecovered,
+  tunnelRecoveryFailed,
+  tunnelRecoveryStarted,
+} from '../../contracts/index.js'
 import type { Channel } from '../control/channel.js'
 import {
   CdnResult,
@@ -100,12 +106,7 @@ const openRecoveryTunnel = (ctx: Ctx, oldT: Tunnel): void => {
 // The recovery endpoint restarts its data Ns at 0 and takes the peer's from its first packet
 // (FO-49): a fresh record, established.
 const recoveryStarted = (ctx: Ctx, old: Tunnel, rt: Tunnel): void =>
-  emit(ctx, {
-    type: 'TunnelRecoveryStarted',
-    v: 1,
-    localTunnelId: old.localId,
-    recoveryTunnelId: rt.localId,
-  } as never)
+  emit(ctx, tunnelRecoveryStarted(old.localId, rt.localId))
 
 const restoredSession = (s: RecoverableTunnel['sessions'][number]): Session => ({
   ...newSession(s.localSessionId, s.direction, s.callSerial),
@@ -136,13 +137,7 @@ export const recoveryFailed = (ctx: Ctx, rt: Tunnel, reason: string): void => {
   if (old === undefined || !old.recovering) return
   ctx.engine.tunnels.delete(old.localId)
   ctx.fx.push({ _tag: 'Arm', tunnelId: old.localId, at: null })
-  emit(ctx, {
-    type: 'TunnelRecoveryFailed',
-    v: 1,
-    localTunnelId: old.localId,
-    reason,
-    durationMs: ctx.now - (old.recoveryStartedAt ?? ctx.now),
-  } as never)
+  emit(ctx, tunnelRecoveryFailed(old.localId, reason, ctx.now - (old.recoveryStartedAt ?? ctx.now)))
   ctx.fx.push({ _tag: 'TunnelDown', tunnelId: old.localId, reason: `recovery failed: ${reason}` })
 }
 
@@ -271,17 +266,17 @@ const finishReset = (ctx: Ctx, old: Tunnel, rt: Tunnel, scs: { ns: number; nr: n
       cleared++
     }
   }
-  emit(ctx, {
-    type: 'TunnelRecovered',
-    v: 1,
-    localTunnelId: old.localId,
-    recoveryTunnelId: rt.localId,
-    suggestedNs: scs.ns,
-    suggestedNr: scs.nr,
-    sessionsKept: old.sessions.size,
-    sessionsCleared: cleared,
-    durationMs: ctx.now - (old.recoveryStartedAt ?? ctx.now),
-  } as never)
+  emit(
+    ctx,
+    tunnelRecovered(old.localId, {
+      recoveryTunnelId: rt.localId,
+      suggestedNs: scs.ns,
+      suggestedNr: scs.nr,
+      sessionsKept: old.sessions.size,
+      sessionsCleared: cleared,
+      durationMs: ctx.now - (old.recoveryStartedAt ?? ctx.now),
+    }),
+  )
   // No TunnelUp effect: the tunnel was up all along for the peer and its calls; TunnelUp means a
   // new tunnel (the simulator opens its calls on it), TunnelRecovered says this.
   // Sequenced data channels cannot be recovered unless both sides advertised D (§6, FO-52): the
@@ -359,13 +354,7 @@ export const onFsr = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
       if (dropSession(t, a.remoteSessionId)) cleared.push(a.remoteSessionId)
     } else s.stale = false
   }
-  emit(ctx, {
-    type: 'SessionsReconciled',
-    v: 1,
-    localTunnelId: t.localId,
-    clearedSessionIds: cleared,
-    kept: t.sessions.size,
-  } as never)
+  emit(ctx, sessionsReconciled(t.localId, cleared, t.sessions.size))
 }
 
 // --- the failed peer's silence (§5.2) ---------------------------------------------------------

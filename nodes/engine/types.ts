@@ -1,6 +1,6 @@
 // State, inputs and effects of the L2TP endpoint engine (tunnels + sessions, RFC 2661 §7).
 // Sans-IO: datagrams, timers and commands go in; datagrams, events and timer requests come out.
-import type { Address, L2tpEvent } from '../../contracts/index.js'
+import type { Address, EventBody } from '../../contracts/index.js'
 import type { Channel, ChannelConfig } from '../control/channel.js'
 import type { AvpField, BearerBits, FailoverCapability, FramingBits } from '../wire/index.js'
 
@@ -160,10 +160,8 @@ export interface EngineStats {
   hiddenReceived: number
 }
 
-type Envelope = 'endpointId' | 'epoch' | 'seq' | 'at' | 'nodeId'
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
-/** An event without its envelope; the shell adds endpoint, epoch, seq, time and node. */
-export type EventBody = DistributiveOmit<L2tpEvent, Envelope>
+/** An event without its envelope (contracts/event-builders.ts); the shell adds the envelope. */
+export type { EventBody }
 
 export interface OpenSessionParams {
   readonly callingNumber?: string

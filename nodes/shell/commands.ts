@@ -5,6 +5,7 @@
 import {
   CloseSession,
   CloseTunnel,
+  commandApplied,
   DrainEndpoint,
   type EndpointId,
   type EndpointSummary,
@@ -44,17 +45,17 @@ export interface Audit {
 
 /** Records the command's outcome in the endpoint's log and answers the request with it. */
 export const audited = <A>(ep: UdpEndpoint, a: Audit, outcome: Reply<A>): Reply<A> => {
-  ep.record({
-    type: 'CommandApplied',
-    v: 1,
-    command: a.command,
-    subject: a.subject,
-    issuer: a.issuer,
-    result: outcome.ok ? 'applied' : 'rejected',
-    detail: outcome.ok ? null : outcome.message,
-    localTunnelId: a.localTunnelId ?? null,
-    localSessionId: a.localSessionId ?? null,
-  } as never)
+  ep.record(
+    commandApplied({
+      command: a.command,
+      subject: a.subject,
+      issuer: a.issuer,
+      result: outcome.ok ? 'applied' : 'rejected',
+      detail: outcome.ok ? null : outcome.message,
+      localTunnelId: a.localTunnelId ?? null,
+      localSessionId: a.localSessionId ?? null,
+    }),
+  )
   return outcome
 }
 

@@ -7,6 +7,7 @@ import type { Service } from 'nats'
 import {
   type Address,
   type EndpointId,
+  endpointReleased,
   endpointSubjects,
   errorReply,
   type NodeId,
@@ -141,7 +142,7 @@ export class HaEndpoint {
     if (c === null) return false
     c.ep.refusal.set('release', true)
     await c.publishing.outbox.drain(timeoutMs)
-    c.ep.record({ type: 'EndpointReleased', v: 1, reason } as never)
+    c.ep.record(endpointReleased(reason))
     await c.publishing.outbox.drain(timeoutMs)
     this.current = null
     await this.lease.release()

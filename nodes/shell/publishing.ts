@@ -2,7 +2,7 @@
 // records EndpointActivated, closes (in the log) tunnels of the old table this process does not
 // hold, and streams every further event through the ordered outbox.
 import * as E from 'fp-ts/lib/Either.js'
-import { type Address, type EndpointId, unsafe } from '../../contracts/index.js'
+import { type Address, type EndpointId, endpointActivated, tunnelClosed } from '../../contracts/index.js'
 import {
   describeInfraError,
   type EventLogDeps,
@@ -55,27 +55,26 @@ export const startPublishing = async (
   })
   endpoint.subscribe((e) => outbox.push(e))
   const address: Address = endpoint.bind
-  endpoint.record({
-    type: 'EndpointActivated',
-    v: 1,
-    address,
-    role: endpoint.engine.config.role,
-    hostName: endpoint.engine.config.hostName,
-  } as never)
+  endpoint.record(
+    endpointActivated({
+      address,
+      role: endpoint.engine.config.role,
+      hostName: endpoint.engine.config.hostName,
+    }),
+  )
   // RFC 4951: tunnels whose peer advertised failover (and we did) are recovered, paced; the
   // others are closed in the log, so the registry's table and ours agree.
   const plan = recoveryPlan(table)
   const held = (tid: number) => endpoint.engine.tunnels.has(tid)
   for (const tid of plan.close.filter((t) => !held(t))) {
-    endpoint.record({
-      type: 'TunnelClosed',
-      v: 1,
-      localTunnelId: unsafe.tunnelId(tid),
-      resultCode: 6,
-      errorCode: null,
-      message: 'endpoint taken over; the peer cannot recover this tunnel',
-      closedBy: 'recovery',
-    } as never)
+    endpoint.record(
+      tunnelClosed(tid, {
+        resultCode: 6,
+        errorCode: null,
+        message: 'endpoint taken over; the peer cannot recover this tunnel',
+        closedBy: 'recovery',
+      }),
+    )
   }
   const buriedTunnels = plan.close.flatMap((tid) => {
     const t = table.tunnels.get(tid)

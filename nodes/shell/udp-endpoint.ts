@@ -4,7 +4,14 @@
 import { randomBytes } from 'node:crypto'
 import { createSocket, type Socket } from 'node:dgram'
 import { isIPv6 } from 'node:net'
-import { type Address, type EndpointId, type L2tpEvent, type NodeId, unsafe } from '../../contracts/index.js'
+import {
+  type Address,
+  type EndpointId,
+  type L2tpEvent,
+  type NodeId,
+  unsafe,
+  withEnvelope,
+} from '../../contracts/index.js'
 import { type EndpointTable, emptyTable, evolve } from '../../registry/index.js'
 import { createEngine, step } from '../engine/engine.js'
 import type { Effect, Engine, EngineConfig, EventBody, Input, Rng } from '../engine/types.js'
@@ -128,14 +135,13 @@ export class UdpEndpoint {
 
   /** Records an event as the node's own: envelope, own table (same evolve as the registry). */
   record(body: EventBody): L2tpEvent {
-    const e = {
-      ...body,
+    const e = withEnvelope(body, {
       endpointId: this.identity.endpointId,
-      epoch: this.epoch,
-      seq: ++this.seq,
-      at: this.now(),
+      epoch: unsafe.epoch(this.epoch),
+      seq: unsafe.seq(++this.seq),
+      at: unsafe.millis(this.now()),
       nodeId: this.identity.nodeId,
-    } as unknown as L2tpEvent
+    })
     evolve(this.table, e)
     this.hooks.onEvent?.(e)
     for (const l of this.listeners) l(e)
