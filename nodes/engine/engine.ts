@@ -15,17 +15,10 @@ import {
   StopCcnResult,
 } from '../wire/index.js'
 import { receiveData, sendData } from './data.js'
+import { queryable, syncCapable } from './decide.js'
 import { arm, type Ctx, peerKey, transmit } from './io.js'
 import { discardTunnel, newTunnel } from './make.js'
-import {
-  awaitRecovery,
-  onFsq,
-  onFsr,
-  peerSpokeAgain,
-  queryAll,
-  startRecovery,
-  syncCapable,
-} from './recovery.js'
+import { awaitRecovery, onFsq, onFsr, peerSpokeAgain, queryAll, startRecovery } from './recovery.js'
 import { closeSession, findSession, onSessionMessage, openSession, refuse, sendRequest } from './session.js'
 import { fsmError, onDead, onScccn, onSccrp, onSccrq, onStopCcn, startTunnel, stopTunnel } from './tunnel.js'
 import type { Effect, Engine, EngineConfig, Input, Rng, Tunnel } from './types.js'
@@ -36,6 +29,7 @@ export const createEngine = (config: EngineConfig, local: Address): Engine => ({
   tunnels: new Map(),
   byPeer: new Map(),
   nextCallSerial: 1,
+  refusing: new Set(config.refuseNew ? ['drain'] : []),
   refuseNew: config.refuseNew,
   pending: new Map(),
   tombstones: new Map(),
@@ -93,7 +87,7 @@ export const step = (engine: Engine, input: Input, now: number, rng: Rng): Effec
     }
     case 'QuerySessions': {
       const t = engine.tunnels.get(input.tunnelId)
-      if (t === undefined || t.state !== 'established' || t.recovering || t.recoveryOf !== null) break
+      if (t === undefined || !queryable(t)) break
       // Only toward a peer that advertised RFC 4951: a legacy one may clear the tunnel on the
       // mandatory FSS AVP before it looks at the Message Type (xl2tpd does; docs/decisions.md).
       if (!syncCapable(t)) {
@@ -107,6 +101,11 @@ export const step = (engine: Engine, input: Input, now: number, rng: Rng): Effec
       arm(ctx, t)
       break
     }
+    case 'SetRefuseNew':
+      if (input.on) engine.refusing.add(input.reason)
+      else engine.refusing.delete(input.reason)
+      engine.refuseNew = engine.refusing.size > 0
+      break
     case 'Recover':
       startRecovery(ctx, input.tunnel)
       break

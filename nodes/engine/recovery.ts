@@ -295,9 +295,6 @@ const finishReset = (ctx: Ctx, old: Tunnel, rt: Tunnel, scs: { ns: number; nr: n
 
 // --- Step III: FSQ / FSR -----------------------------------------------------------------------
 
-/** FSQ/FSR only with a peer that advertised Failover Capability, i.e. speaks RFC 4951 (FO-53). */
-export const syncCapable = (t: Tunnel): boolean => t.peerFailover !== null
-
 /** Queries every established session of a recovered tunnel (FSQ, one FSS per session; FO-36). */
 export const queryAll = (ctx: Ctx, t: Tunnel): void => {
   query(

@@ -1,6 +1,6 @@
 // State, inputs and effects of the L2TP endpoint engine (tunnels + sessions, RFC 2661 §7).
 // Sans-IO: datagrams, timers and commands go in; datagrams, events and timer requests come out.
-import type { Address, EventBody } from '../../contracts/index.js'
+import type { Address, EventBody, RefusalReason } from '../../contracts/index.js'
 import type { Channel, ChannelConfig } from '../control/channel.js'
 import type { AvpField, BearerBits, FailoverCapability, FramingBits } from '../wire/index.js'
 
@@ -34,7 +34,7 @@ export interface EngineConfig {
   readonly lingerMs: number
   /** Sessions per tunnel we accept (refuse beyond with CDN 4). */
   readonly maxSessionsPerTunnel: number
-  /** Refuse new tunnels and sessions (drain, or the outbox is full). */
+  /** Start refusing new tunnels and sessions, as if drained by an operator (reason 'drain'). */
   readonly refuseNew: boolean
   /** Put a Tie Breaker in our SCCRQs: one tunnel per peer when both open at once (RFC 2661 §4.4.3). */
   readonly tieBreaker?: boolean
@@ -126,7 +126,13 @@ export interface Engine {
   /** `${host}:${port}/${peerTunnelId}` -> local id: a retransmitted SCCRQ finds its tunnel. */
   readonly byPeer: Map<string, number>
   nextCallSerial: number
-  /** Refuse new tunnels and sessions: drain, or the event outbox is near full. Starts from config. */
+  /**
+   * Why new tunnels and sessions are refused (operator drain, outbox pressure, release,
+   * shutdown): each reason is set and lifted on its own (SetRefuseNew), so one never cancels
+   * another. Starts with 'drain' when the config says refuseNew.
+   */
+  readonly refusing: Set<RefusalReason>
+  /** Any reason holds (kept in step with `refusing`; read on every SCCRQ, ICRQ and OCRQ). */
   refuseNew: boolean
   /**
    * Old tunnels queued for RFC 4951 recovery, by local id: no new tunnel may take their ids
@@ -137,6 +143,8 @@ export interface Engine {
   readonly tombstones: Map<number, { readonly peer: Address; readonly remoteTunnelId: number }>
   readonly stats: EngineStats
 }
+
+export type { RefusalReason }
 
 /** SetupRejected reasons of the refusals the shell counts (drain, outbox pressure, session limit). */
 export const REFUSED = {
@@ -205,6 +213,8 @@ export type Input =
       readonly sessionId: number
       readonly payload: Uint8Array
     }
+  /** Refuse (on) or stop refusing (off) new tunnels and sessions for one reason (RFC 2661 §4.4.2: StopCCN 2 / CDN 4). */
+  | { readonly _tag: 'SetRefuseNew'; readonly reason: RefusalReason; readonly on: boolean }
   /** RFC 4951 recovery-endpoint role: recover an established tunnel of a rehydrated table. */
   | { readonly _tag: 'Recover'; readonly tunnel: RecoverableTunnel }
   /** Old tunnels whose recovery will start later (paced): their ids are reserved meanwhile. */

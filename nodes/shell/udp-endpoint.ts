@@ -80,9 +80,12 @@ export class UdpEndpoint {
     private readonly hooks: EndpointHooks = {},
   ) {
     this.engine = createEngine(config, bind)
-    this.refusal = new Refusal((refuse) => {
-      this.engine.refuseNew = refuse
-    })
+    this.refusal = new Refusal(
+      () => this.engine.refusing,
+      (i) => {
+        this.input(i)
+      },
+    )
     this.table = emptyTable(identity.endpointId)
     this.epoch = identity.epoch
     this.now = hooks.clock ?? Date.now

@@ -341,7 +341,7 @@ describe('RFC 2661 conformance (engine as DUT)', () => {
   it('while refusing new work (drain, or the outbox near full) new tunnels get StopCCN and new calls CDN 4; established ones stay', () => {
     const tp = new Tp()
     const tid = tp.openTunnel()
-    tp.dut.refuseNew = true
+    tp.input({ _tag: 'SetRefuseNew', reason: 'drain', on: true })
     const out = tp.send({
       tunnelId: tid,
       sessionId: 0,
