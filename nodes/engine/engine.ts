@@ -20,6 +20,7 @@ import { arm, type Ctx, peerKey, transmit } from './io.js'
 import { discardTunnel, newTunnel } from './make.js'
 import { awaitRecovery, onFsq, onFsr, peerSpokeAgain, queryAll, startRecovery } from './recovery.js'
 import { closeSession, findSession, onSessionMessage, openSession, refuse, sendRequest } from './session.js'
+import { recoverQueued, takeOver } from './takeover.js'
 import { fsmError, onDead, onScccn, onSccrp, onSccrq, onStopCcn, startTunnel, stopTunnel } from './tunnel.js'
 import type { Effect, Engine, EngineConfig, Input, Rng, Tunnel } from './types.js'
 
@@ -105,6 +106,12 @@ export const step = (engine: Engine, input: Input, now: number, rng: Rng): Effec
       if (input.on) engine.refusing.add(input.reason)
       else engine.refusing.delete(input.reason)
       engine.refuseNew = engine.refusing.size > 0
+      break
+    case 'TakeOver':
+      takeOver(ctx, input.table, input.epoch)
+      break
+    case 'RecoverQueued':
+      recoverQueued(ctx, input.max)
       break
     case 'Recover':
       startRecovery(ctx, input.tunnel)

@@ -44,7 +44,10 @@ const FSS_PER_MESSAGE = 60
 
 /** Takes an old tunnel of the rehydrated table and opens its recovery tunnel (§5.3). */
 export const startRecovery = (ctx: Ctx, r: RecoverableTunnel): void => {
-  if (ctx.engine.tunnels.has(r.localTunnelId)) return // recovered already (the peer asked first)
+  if (ctx.engine.tunnels.has(r.localTunnelId)) {
+    ctx.engine.pending.delete(r.localTunnelId)
+    return // recovered already (the peer asked first)
+  }
   openRecoveryTunnel(ctx, restoreOld(ctx, r))
 }
 

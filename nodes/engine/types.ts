@@ -1,6 +1,7 @@
 // State, inputs and effects of the L2TP endpoint engine (tunnels + sessions, RFC 2661 §7).
 // Sans-IO: datagrams, timers and commands go in; datagrams, events and timer requests come out.
 import type { Address, EventBody, RefusalReason } from '../../contracts/index.js'
+import type { EndpointTable } from '../../registry/index.js'
 import type { Channel, ChannelConfig } from '../control/channel.js'
 import type { AvpField, BearerBits, FailoverCapability, FramingBits } from '../wire/index.js'
 
@@ -215,6 +216,13 @@ export type Input =
     }
   /** Refuse (on) or stop refusing (off) new tunnels and sessions for one reason (RFC 2661 §4.4.2: StopCCN 2 / CDN 4). */
   | { readonly _tag: 'SetRefuseNew'; readonly reason: RefusalReason; readonly on: boolean }
+  /**
+   * This engine takes the endpoint over under `epoch` from the table rehydrated from the log:
+   * EndpointActivated, TunnelClosed for the tunnels that cannot be recovered, recoveries queued.
+   */
+  | { readonly _tag: 'TakeOver'; readonly table: EndpointTable; readonly epoch: number }
+  /** Starts up to `max` queued recoveries (the shell paces a takeover's recoveries with it). */
+  | { readonly _tag: 'RecoverQueued'; readonly max: number }
   /** RFC 4951 recovery-endpoint role: recover an established tunnel of a rehydrated table. */
   | { readonly _tag: 'Recover'; readonly tunnel: RecoverableTunnel }
   /** Old tunnels whose recovery will start later (paced): their ids are reserved meanwhile. */
@@ -248,6 +256,15 @@ export type Effect =
       readonly tunnelId: number
       readonly sessionId: number
       readonly payload: Uint8Array
+    }
+  /** A takeover was applied: tunnels of the table, recoverable ones, closed in the log, queued now. */
+  | {
+      readonly _tag: 'TakenOver'
+      readonly epoch: number
+      readonly rehydrated: number
+      readonly recoverable: number
+      readonly closed: number
+      readonly queued: number
     }
   /** A datagram that was dropped, and why (counted; logged by the shell at debug). */
   | { readonly _tag: 'Dropped'; readonly reason: string }

@@ -1,8 +1,9 @@
 // Connects an endpoint to the event log: rehydrates its table from Kafka, takes the next epoch,
-// records EndpointActivated, closes (in the log) tunnels of the old table this process does not
-// hold, and streams every further event through the ordered outbox.
+// streams every further event through the ordered outbox, and hands the table to the engine as
+// a TakeOver input (the engine activates, closes and queues: nodes/engine/takeover.ts); the
+// shell only paces the queued recoveries. Shell.
 import * as E from 'fp-ts/lib/Either.js'
-import { type Address, type EndpointId, endpointActivated, tunnelClosed } from '../../contracts/index.js'
+import type { EndpointId } from '../../contracts/index.js'
 import {
   describeInfraError,
   type EventLogDeps,
@@ -11,7 +12,6 @@ import {
   openEndpointWriter,
   rehydrateEndpoint,
 } from '../../registry/shell/index.js'
-import { recoveryPlan } from '../engine/recoverable.js'
 import { DEFAULT_OUTBOX, Outbox, type OutboxHooks, type OutboxOptions } from './outbox.js'
 import type { UdpEndpoint } from './udp-endpoint.js'
 
@@ -54,48 +54,19 @@ export const startPublishing = async (
     log,
   })
   endpoint.subscribe((e) => outbox.push(e))
-  const address: Address = endpoint.bind
-  endpoint.record(
-    endpointActivated({
-      address,
-      role: endpoint.engine.config.role,
-      hostName: endpoint.engine.config.hostName,
-    }),
-  )
-  // RFC 4951: tunnels whose peer advertised failover (and we did) are recovered, paced; the
-  // others are closed in the log, so the registry's table and ours agree.
-  const plan = recoveryPlan(table)
-  const held = (tid: number) => endpoint.engine.tunnels.has(tid)
-  for (const tid of plan.close.filter((t) => !held(t))) {
-    endpoint.record(
-      tunnelClosed(tid, {
-        resultCode: 6,
-        errorCode: null,
-        message: 'endpoint taken over; the peer cannot recover this tunnel',
-        closedBy: 'recovery',
-      }),
-    )
-  }
-  const buriedTunnels = plan.close.flatMap((tid) => {
-    const t = table.tunnels.get(tid)
-    return t === undefined || held(tid)
-      ? []
-      : [{ localTunnelId: tid, remoteTunnelId: t.remoteTunnelId, peer: t.peer }]
-  })
-  endpoint.input({ _tag: 'Bury', tunnels: buriedTunnels })
-  const queue = plan.recover.filter((r) => !held(r.localTunnelId))
-  // Old ids stay reserved until their recovery starts: no recovery tunnel may take one (FO-11);
-  // a peer that failed over too may recover a queued one first (RFC 4951 §5.6).
-  endpoint.input({ _tag: 'QueueRecovery', tunnels: queue })
+  // The engine decides the takeover (nodes/engine/takeover.ts); the shell only paces recoveries.
+  const fx = endpoint.input({ _tag: 'TakeOver', table, epoch })
+  const took = fx.find((f) => f._tag === 'TakenOver')
   const pace = () => {
-    for (const r of queue.splice(0, recoveryParallelism)) endpoint.input({ _tag: 'Recover', tunnel: r })
-    if (queue.length > 0) setTimeout(pace, 10)
+    if (endpoint.engine.pending.size === 0) return
+    endpoint.input({ _tag: 'RecoverQueued', max: recoveryParallelism })
+    if (endpoint.engine.pending.size > 0) setTimeout(pace, 10)
   }
   pace()
   return {
     outbox,
     epoch,
-    rehydratedTunnels: plan.recover.length + plan.close.length,
-    recovering: plan.recover.length,
+    rehydratedTunnels: took?.rehydrated ?? 0,
+    recovering: took?.recoverable ?? 0,
   }
 }

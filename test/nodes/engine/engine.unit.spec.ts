@@ -1,8 +1,8 @@
 // Two engines (our LAC and our LNS) talking through an in-process link on a fake clock.
 import { describe, expect, it } from 'vitest'
-import { type L2tpEvent, unsafe } from '../../../contracts/index.js'
 import type { EventBody } from '../../../nodes/engine/types.js'
-import { canonicalJson, emptyTable, evolve } from '../../../registry/index.js'
+import { canonicalJson } from '../../../registry/index.js'
+import { foldEvents } from '../../support/fold.js'
 import { addr, engineConfig, Sim } from '../../support/sim.js'
 
 const LNS = addr('127.0.0.2')
@@ -39,18 +39,7 @@ const types = (events: EventBody[]) => events.map((e) => e.type)
 
 /** Folds a node's emitted events into a table, as the node shell does. */
 const tableOf = (events: EventBody[], endpointId: string) =>
-  events.reduce(
-    (t, body, i) =>
-      evolve(t, {
-        ...body,
-        endpointId,
-        epoch: 1,
-        seq: i + 1,
-        at: 1,
-        nodeId: 'node-1',
-      } as unknown as L2tpEvent),
-    emptyTable(unsafe.endpointId(endpointId)),
-  )
+  foldEvents(events, { endpointId, nodeId: 'node-1' })
 
 describe('LAC <-> LNS engines', () => {
   for (const variant of [

@@ -1,11 +1,11 @@
 // RFC 4951 between our engines on a fake clock: LNS-1 dies, LNS-2 (same address) rehydrates its
 // table from LNS-1's events and recovers every tunnel with our LAC as remote endpoint.
 import { describe, expect, it } from 'vitest'
-import { type L2tpEvent, unsafe } from '../../../contracts/index.js'
 import { recoveryPlan, toRecoverable } from '../../../nodes/engine/recoverable.js'
 import type { EventBody } from '../../../nodes/engine/types.js'
 import { decodePacket, encodeData } from '../../../nodes/wire/index.js'
-import { canonicalJson, type EndpointTable, emptyTable, evolve } from '../../../registry/index.js'
+import { canonicalJson, type EndpointTable } from '../../../registry/index.js'
+import { foldEvents } from '../../support/fold.js'
 import { addr, engineConfig, Sim } from '../../support/sim.js'
 
 const LNS = addr('127.0.0.2')
@@ -13,19 +13,7 @@ const LAC = addr('127.0.0.3', 40000)
 const FAILOVER = { control: true, data: true, recoveryTimeMs: 20_000 }
 const secret = { ref: 'lab', secret: new TextEncoder().encode('s3cret') }
 
-const fold = (events: EventBody[], epoch = 1): EndpointTable =>
-  events.reduce(
-    (t, body, i) =>
-      evolve(t, {
-        ...body,
-        endpointId: 'lns-a',
-        epoch,
-        seq: i + 1,
-        at: 1,
-        nodeId: 'n',
-      } as unknown as L2tpEvent),
-    emptyTable(unsafe.endpointId('lns-a')),
-  )
+const fold = (events: EventBody[], epoch = 1): EndpointTable => foldEvents(events, { epoch })
 
 const setup = (
   o: { challenge?: boolean; lacFailover?: boolean; lnsRecoveryTimeMs?: number; sequencing?: boolean } = {},
@@ -178,18 +166,7 @@ describe('RFC 4951 failover between our engines', () => {
     const cdns = wireTypes(sim, LNS).filter((m) => m.type === 14)
     expect(cdns).toEqual([])
     // Both sides agree, and the replacement's table (log + its events) has exactly the LAC's sessions.
-    const after = lns2.events.reduce(
-      (t, body, i) =>
-        evolve(t, {
-          ...body,
-          endpointId: 'lns-a',
-          epoch: 2,
-          seq: i + 1,
-          at: 1,
-          nodeId: 'n2',
-        } as unknown as L2tpEvent),
-      table,
-    )
+    const after = foldEvents(lns2.events, { epoch: 2, nodeId: 'n2', onto: table })
     const lacSessions = [...lacTunnel.sessions.values()].map((s) => s.peerId).sort()
     const lnsSessions = [...(after.tunnels.values().next().value?.sessions.keys() ?? [])].sort()
     expect(lnsSessions).toEqual(lacSessions)
