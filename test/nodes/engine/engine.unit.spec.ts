@@ -1,6 +1,8 @@
 // Two engines (our LAC and our LNS) talking through an in-process link on a fake clock.
+
 import { describe, expect, it } from 'vitest'
 import type { EventBody } from '../../../nodes/engine/types.js'
+import { MessageType as MT } from '../../../nodes/wire/index.js'
 import { canonicalJson } from '../../../registry/index.js'
 import { foldEvents } from '../../support/fold.js'
 import { addr, engineConfig, Sim } from '../../support/sim.js'
@@ -77,7 +79,7 @@ describe('LAC <-> LNS engines', () => {
         const firstHidden = flags.findIndex((f) => f.hidden)
         expect(firstHidden).toBeGreaterThan(0)
         expect(flags.slice(0, firstHidden).some((f) => f.type === 36)).toBe(true)
-        expect(flags.find((f) => f.type === 14)?.hidden).toBe(true)
+        expect(flags.find((f) => f.type === MT.CDN)?.hidden).toBe(true)
         expect(tableOf(lns.events, 'lns-a').tunnels.size).toBe(1)
       }
     })
