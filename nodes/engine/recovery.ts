@@ -9,7 +9,7 @@ import {
   tunnelRecoveryFailed,
   tunnelRecoveryStarted,
 } from '../../contracts/index.js'
-import type { Channel } from '../control/channel.js'
+import { resetChannel, revive } from '../control/channel.js'
 import {
   CdnResult,
   type ControlMessage,
@@ -22,21 +22,6 @@ import { discardTunnel, newTunnel, tieOrder } from './make.js'
 import { closeSession, dropSession, newSession, sendRequest } from './session.js'
 import type { RecoverableTunnel, Session, Tunnel } from './types.js'
 import { setPeerWindowOf } from './window.js'
-
-/** Control channel reset (§5.5): flush both windows, set Ns/Nr, never retransmit old messages. */
-export const resetChannel = (ch: Channel, ns: number, nr: number): void => {
-  ch.inFlight.length = 0
-  ch.backlog.length = 0
-  ch.early.clear()
-  ch.ns = ns & 0xffff
-  ch.nr = nr & 0xffff
-  ch.dead = false
-  ch.retries = 0
-  ch.rtoMs = ch.config.initialTimeoutMs
-  ch.retransmitAt = null
-  ch.ackAt = null
-  ch.cwnd = 1
-}
 
 const FSS_PER_MESSAGE = 60
 
@@ -377,16 +362,8 @@ export const awaitRecovery = (ctx: Ctx, t: Tunnel): boolean => {
  * until then they are retransmitted again, with a fresh retry budget.
  */
 export const peerSpokeAgain = (t: Tunnel, now: number): void => {
-  const ch = t.channel
-  if (t.recoveryDeadline === null || !ch.dead) return
-  ch.dead = false
-  ch.retries = 0
-  ch.rtoMs = ch.config.initialTimeoutMs
-  if (ch.inFlight.length === 0) {
-    t.recoveryDeadline = null
-    ch.retransmitAt = null
-    ch.silentSince = null
-  } else ch.retransmitAt = now
+  if (t.recoveryDeadline === null || !t.channel.dead) return
+  if (revive(t.channel, now) === 'idle') t.recoveryDeadline = null
 }
 
 /**

@@ -45,7 +45,7 @@ export interface EngineConfig {
 
 export type TunnelState = 'wait-ctl-reply' | 'wait-ctl-conn' | 'established' | 'closing'
 
-export type SessionState = 'wait-tunnel' | 'wait-reply' | 'wait-connect' | 'wait-cs-answer' | 'established'
+export type SessionState = 'wait-tunnel' | 'wait-reply' | 'wait-connect' | 'established'
 
 export interface Session {
   readonly localId: number
