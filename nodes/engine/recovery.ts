@@ -3,12 +3,7 @@
 // its Recovery Time, answers the recovery SCCRQ with a Suggested Control Sequence; both reset
 // the old control channel, clear non-established sessions silently (Step I) and synchronise
 // sessions with FSQ/FSR (Step III). Sans-IO.
-import {
-  sessionsReconciled,
-  tunnelRecovered,
-  tunnelRecoveryFailed,
-  tunnelRecoveryStarted,
-} from '../../contracts/index.js'
+import { tunnelRecovered, tunnelRecoveryFailed, tunnelRecoveryStarted } from '../../contracts/index.js'
 import { resetChannel, revive } from '../control/channel.js'
 import {
   CdnResult,
@@ -17,13 +12,12 @@ import {
   MessageType,
   StopCcnResult,
 } from '../wire/index.js'
-import { arm, type Ctx, emit, sendControl, startAvps } from './io.js'
 import { discardTunnel, newTunnel, tieOrder } from './make.js'
 import { closeSession, dropSession, newSession, sendRequest } from './session.js'
+import { queryAll } from './session-sync.js'
+import { arm, type Ctx, emit, sendControl, startAvps } from './step-context.js'
 import type { RecoverableTunnel, Session, Tunnel } from './types.js'
 import { setPeerWindowOf } from './window.js'
-
-const FSS_PER_MESSAGE = 60
 
 // --- recovery-endpoint role ------------------------------------------------------------------
 
@@ -124,7 +118,7 @@ export const recoveryFailed = (ctx: Ctx, rt: Tunnel, reason: string): void => {
   const old = rt.recoveryOf === null ? undefined : ctx.engine.tunnels.get(rt.recoveryOf)
   if (old === undefined || !old.recovering) return
   ctx.engine.tunnels.delete(old.localId)
-  ctx.fx.push({ _tag: 'Arm', tunnelId: old.localId, at: null })
+  ctx.fx.push({ _tag: 'Disarm', tunnelId: old.localId })
   emit(ctx, tunnelRecoveryFailed(old.localId, reason, ctx.now - (old.recoveryStartedAt ?? ctx.now)))
   ctx.fx.push({ _tag: 'TunnelDown', tunnelId: old.localId, reason: `recovery failed: ${reason}` })
 }
@@ -279,67 +273,6 @@ const finishReset = (ctx: Ctx, old: Tunnel, rt: Tunnel, scs: { ns: number; nr: n
   queryAll(ctx, old)
   for (const s of old.sessions.values()) if (s.state === 'wait-tunnel') sendRequest(ctx, old, s)
   arm(ctx, old)
-}
-
-// --- Step III: FSQ / FSR -----------------------------------------------------------------------
-
-/** Queries every established session of a recovered tunnel (FSQ, one FSS per session; FO-36). */
-export const queryAll = (ctx: Ctx, t: Tunnel): void => {
-  query(
-    ctx,
-    t,
-    [...t.sessions.values()].filter((s) => s.state === 'established'),
-  )
-}
-
-/** FSQs for these sessions; sync is complete when every one is answered (§5.9). */
-const query = (ctx: Ctx, t: Tunnel, sessions: readonly Session[]): void => {
-  const unsynced = t.unsynced ?? new Set<number>()
-  t.unsynced = unsynced
-  const all = sessions.map((s) => {
-    unsynced.add(s.localId)
-    return { sessionId: s.localId, remoteSessionId: s.peerId }
-  })
-  for (let i = 0; i < all.length; i += FSS_PER_MESSAGE) {
-    sendControl(ctx, t, MessageType.FSQ, { failoverSessionStates: all.slice(i, i + FSS_PER_MESSAGE) })
-  }
-}
-
-/**
- * Answers an FSQ: (own id, their id) when paired, (0, their id) otherwise (FO-41, FO-42, FO-43).
- * Other AVPs in the FSQ are ignored (FO-39). A session of ours paired with another remote id is
- * not cleared but marked stale and queried by an FSQ of our own (§5.9, FO-44).
- */
-export const onFsq = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
-  const stale: Session[] = []
-  const answers = (m.avps.failoverSessionStates ?? []).map((q) => {
-    const local = t.sessions.get(q.remoteSessionId)
-    if (local !== undefined && local.peerId === q.sessionId)
-      return { sessionId: local.localId, remoteSessionId: q.sessionId }
-    if (local !== undefined && !local.stale) {
-      local.stale = true
-      stale.push(local)
-    }
-    return { sessionId: 0, remoteSessionId: q.sessionId }
-  })
-  for (let i = 0; i < answers.length; i += FSS_PER_MESSAGE) {
-    sendControl(ctx, t, MessageType.FSR, { failoverSessionStates: answers.slice(i, i + FSS_PER_MESSAGE) })
-  }
-  if (stale.length > 0) query(ctx, t, stale)
-}
-
-/** On FSR: Session ID 0 clears our session silently (no CDN, FO-45); others stay (FO-46). */
-export const onFsr = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
-  const cleared: number[] = []
-  for (const a of m.avps.failoverSessionStates ?? []) {
-    const s = t.sessions.get(a.remoteSessionId)
-    t.unsynced?.delete(a.remoteSessionId)
-    if (s === undefined) continue
-    if (a.sessionId === 0) {
-      if (dropSession(t, a.remoteSessionId)) cleared.push(a.remoteSessionId)
-    } else s.stale = false
-  }
-  emit(ctx, sessionsReconciled(t.localId, cleared, t.sessions.size))
 }
 
 // --- the failed peer's silence (§5.2) ---------------------------------------------------------

@@ -2,7 +2,7 @@
 // outgoing calls OCRQ/OCRP/OCCN on the LAC and the LNS side, CDN, WEN and SLI. Sans-IO.
 import { sessionClosed, sessionEstablished, setupRejected } from '../../contracts/index.js'
 import { CdnResult, type ControlMessage, ErrorCode, MessageType } from '../wire/index.js'
-import { type Ctx, emit, pickId, sendControl } from './io.js'
+import { type Ctx, emit, pickId, sendControl } from './step-context.js'
 import { type OpenSessionParams, REFUSED, type Session, type Tunnel } from './types.js'
 
 /** A session record in its first state; data Ns 0 and no expectation yet. */

@@ -5,9 +5,9 @@
 import { endpointActivated, tunnelClosed } from '../../contracts/index.js'
 import type { EndpointTable } from '../../registry/index.js'
 import { StopCcnResult } from '../wire/index.js'
-import { type Ctx, emit } from './io.js'
 import { recoveryPlan } from './recoverable.js'
 import { startRecovery } from './recovery.js'
+import { type Ctx, emit } from './step-context.js'
 
 /**
  * A tunnel of the old owner that cannot be recovered is closed in the log with StopCCN result

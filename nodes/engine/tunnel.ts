@@ -8,7 +8,6 @@ import {
   MessageType,
   StopCcnResult,
 } from '../wire/index.js'
-import { arm, type Ctx, emit, sendControl, startAvps } from './io.js'
 import { discardTunnel, tieOrder } from './make.js'
 import {
   onRecoverySccrq,
@@ -16,6 +15,7 @@ import {
   recoveredAsResponder,
   recoveryTunnelClosed,
 } from './recovery.js'
+import { arm, type Ctx, emit, sendControl, startAvps } from './step-context.js'
 import { REFUSED, type Tunnel } from './types.js'
 import { DEFAULT_WINDOW, setPeerWindowOf } from './window.js'
 

@@ -239,8 +239,10 @@ export type Input =
 export type Effect =
   | { readonly _tag: 'Send'; readonly to: Address; readonly bytes: Uint8Array }
   | { readonly _tag: 'Emit'; readonly event: EventBody }
-  /** Run a Timer input for this tunnel at `at` (null: no timer needed). */
-  | { readonly _tag: 'Arm'; readonly tunnelId: number; readonly at: number | null }
+  /** Run a Timer input for this tunnel at `at` (replacing any earlier time). */
+  | { readonly _tag: 'Arm'; readonly tunnelId: number; readonly at: number }
+  /** The tunnel needs no timer (it is gone, or nothing is due). */
+  | { readonly _tag: 'Disarm'; readonly tunnelId: number }
   | { readonly _tag: 'TunnelUp'; readonly tunnelId: number }
   | { readonly _tag: 'TunnelDown'; readonly tunnelId: number; readonly reason: string }
   | { readonly _tag: 'SessionUp'; readonly tunnelId: number; readonly sessionId: number }

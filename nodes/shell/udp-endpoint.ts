@@ -175,6 +175,9 @@ export class UdpEndpoint {
       case 'Arm':
         this.timers.set(f.tunnelId, f.at)
         break
+      case 'Disarm':
+        this.timers.set(f.tunnelId, null)
+        break
       case 'Emit':
         this.record(f.event)
         break

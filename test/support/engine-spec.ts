@@ -90,9 +90,8 @@ export class Scenario {
     const input = typeof g === 'function' ? g(this.engine) : g
     const effects = step(this.engine, input, this.now, this.rng)
     for (const f of effects) {
-      if (f._tag !== 'Arm') continue
-      if (f.at === null) this.armed.delete(f.tunnelId)
-      else this.armed.set(f.tunnelId, f.at)
+      if (f._tag === 'Disarm') this.armed.delete(f.tunnelId)
+      if (f._tag === 'Arm') this.armed.set(f.tunnelId, f.at)
     }
     const events = effects.flatMap((f) => (f._tag === 'Emit' ? [f.event] : []))
     return { engine: this.engine, now: this.now, effects, events, sent: decodeSent(effects) }

@@ -58,7 +58,7 @@ describe('a normal tunnel', () => {
       }),
     )
       .whenTimersUntil((o) => !o.engine.tunnels.has(tid))
-      .then(effect('Arm', { tunnelId: tid, at: null }), (o) => expect(o.now).toBeGreaterThanOrEqual(31_000))
+      .then(effect('Disarm', { tunnelId: tid }), (o) => expect(o.now).toBeGreaterThanOrEqual(31_000))
   })
 })
 
