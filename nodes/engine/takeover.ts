@@ -57,9 +57,7 @@ export const takeOver = (ctx: Ctx, table: EndpointTable, epoch: number): void =>
 
 /** Starts the recovery of up to `max` queued old tunnels, oldest queued first (RFC 4951 §5.3). */
 export const recoverQueued = (ctx: Ctx, max: number): void => {
-  let started = 0
-  for (const r of ctx.engine.pending.values()) {
-    if (started++ >= max) break
-    startRecovery(ctx, r)
-  }
+  // Taken first: starting a recovery changes the queue.
+  const batch = [...ctx.engine.pending.values()].slice(0, Math.max(0, max))
+  for (const r of batch) startRecovery(ctx, r)
 }
