@@ -179,7 +179,7 @@ export const setupBench = async (): Promise<void> => {
     { endpointId: unsafe.endpointId('bench-lns'), nodeId: unsafe.nodeId('bench'), epoch: 1 },
     {
       onEffect: (f) => {
-        if (first === 0 && f._tag !== 'Arm') first = performance.now()
+        if (first === 0 && f._tag !== 'Arm' && f._tag !== 'Disarm') first = performance.now()
         if (f._tag === 'TunnelUp' && ++tunnelsUp === TUNNELS) tunnelsAt = performance.now()
         if (f._tag === 'SessionUp' && ++sessionsUp === TUNNELS * SESSIONS) sessionsAt = performance.now()
       },

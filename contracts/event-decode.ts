@@ -64,9 +64,15 @@ export const upcastSessionEstablishedV1 = (e: SessionEstablishedV1): t.TypeOf<ty
 
 interface Reader {
   readonly codec: t.Mixed
-  readonly upcast: (a: never) => L2tpEvent
+  /** Takes what `codec` decoded (or accepted); `reader` ties the two together. */
+  readonly upcast: (a: t.TypeOf<t.Mixed>) => L2tpEvent
 }
-const current = (codec: t.Mixed): Reader => ({ codec, upcast: (a: never) => a })
+const reader = <C extends t.Mixed>(codec: C, upcast: (a: t.TypeOf<C>) => L2tpEvent): Reader => ({
+  codec,
+  upcast,
+})
+const current = <A extends L2tpEvent, O>(codec: t.Type<A, O, unknown>): Reader =>
+  reader(codec, (a: A): L2tpEvent => a)
 
 /** (type, v) -> how to read it. A new version adds a row; old rows stay forever. */
 const readers: Record<EventType, Readonly<Record<number, Reader>>> = {
@@ -75,7 +81,7 @@ const readers: Record<EventType, Readonly<Record<number, Reader>>> = {
   TunnelEstablished: { 1: current(TunnelEstablished) },
   TunnelClosed: { 1: current(TunnelClosed) },
   SessionEstablished: {
-    1: { codec: SessionEstablishedV1, upcast: upcastSessionEstablishedV1 as (a: never) => L2tpEvent },
+    1: reader(SessionEstablishedV1, upcastSessionEstablishedV1),
     2: current(SessionEstablished),
   },
   SessionClosed: { 1: current(SessionClosed) },
@@ -111,9 +117,9 @@ export const decodeEvent = (u: unknown): E.Either<ContractError, L2tpEvent> => {
       contractError('event', [`at .v: ${type} has versions ${known}, got ${JSON.stringify(v) ?? 'nothing'}`]),
     )
   }
-  if (reader.codec.is(u)) return E.right(reader.upcast(u as never))
+  if (reader.codec.is(u)) return E.right(reader.upcast(u))
   const r = reader.codec.decode(u)
-  return E.isLeft(r) ? E.left(fromValidation('event', r.left)) : E.right(reader.upcast(r.right as never))
+  return E.isLeft(r) ? E.left(fromValidation('event', r.left)) : E.right(reader.upcast(r.right))
 }
 
 /**
@@ -145,7 +151,10 @@ interface BinaryRow {
   readonly part: Part
   readonly read: (r: ByteReader) => Record<string, unknown>
 }
-const propsOf = (c: t.Mixed): t.Props => (c as unknown as t.InterfaceType<t.Props>).props
+const propsOf = (c: t.Mixed): t.Props => {
+  if (c instanceof t.InterfaceType) return c.props
+  throw new Error(`event codec ${c.name} is not a t.type`)
+}
 
 /** (typeId << 8 | v) -> how to read it, compiled from the same `readers` table as JSON. */
 const binaryRows = new Map<number, BinaryRow>()
@@ -173,7 +182,7 @@ export const decodeBinaryEvent = (bytes: Buffer): E.Either<ContractError, L2tpEv
   try {
     const o = row.read(r)
     if (r.pos !== bytes.length) throw new BinaryFault(`${bytes.length - r.pos} bytes after the record`)
-    return E.right(row.reader.upcast(o as never))
+    return E.right(row.reader.upcast(o))
   } catch (e) {
     if (!(e instanceof BinaryFault)) throw e
     return explain(row, bytes, e.message)

@@ -100,4 +100,5 @@ export const unsafe = {
   millis: (n: number) => n as Millis,
   offset: (s: string) => s as Offset,
   port: (n: number) => n as Port,
+  int: (n: number) => n as t.Int,
 } as const

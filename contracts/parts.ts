@@ -1,8 +1,12 @@
 // Small codecs shared by events and commands: unsigned ints, enums, L2TP capabilities. Pure.
 import * as t from 'io-ts'
 
-const intIn = (name: string, lo: number, hi: number) =>
-  t.refinement(t.Int, (n) => n >= lo && n <= hi, name) as unknown as t.Type<number, number, unknown>
+/**
+ * An integer that stays a plain number (t.Int would brand every count and code). Named 'Int' so
+ * the binary encoding treats it exactly as t.Int (event-binary.ts: an unsigned varint).
+ */
+const Integer = t.refinement(t.number, (n) => Number.isInteger(n), 'Int')
+const intIn = (name: string, lo: number, hi: number) => t.refinement(Integer, (n) => n >= lo && n <= hi, name)
 
 export const U16 = intIn('U16', 0, 0xffff)
 export const U32 = intIn('U32', 0, 0xffffffff)

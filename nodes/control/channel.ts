@@ -99,7 +99,8 @@ const flush = (ch: Channel, now: number, out: Uint8Array[]): void => {
   while (ch.backlog.length > 0 && windowOpen(ch)) {
     const encode = ch.backlog.shift() as Encoder
     const bytes = encode(ch.ns, ch.nr)
-    ch.inFlight.push({ ns: ch.ns, bytes })
+    // The Send effect gets `bytes`; the retransmit queue keeps its own copy (no aliasing).
+    ch.inFlight.push({ ns: ch.ns, bytes: bytes.slice() })
     ch.ns = seqNext(ch.ns)
     out.push(bytes)
     ch.ackAt = null // the Nr rides on this message (piggyback ack)
@@ -203,8 +204,10 @@ export const tick = (ch: Channel, now: number): Tick => {
       return { out, died: true }
     } else {
       ch.retries++
-      patchNr(head.bytes, ch.nr)
-      out.push(head.bytes)
+      // A patched copy: the bytes of an earlier Send effect are never changed under the shell.
+      const again = head.bytes.slice()
+      patchNr(again, ch.nr)
+      out.push(again)
       ch.ackAt = null
       ch.rtoMs = Math.min(ch.rtoMs * 2, Math.max(ch.config.maxTimeoutMs, 8000))
       ch.retransmitAt = now + ch.rtoMs
@@ -242,6 +245,42 @@ export const nextDeadline = (ch: Channel): number | null => {
     if (at === null || hello < at) at = hello
   }
   return at
+}
+
+/**
+ * Control channel reset (RFC 4951 §5.5): flush both windows, take the suggested Ns/Nr, never
+ * retransmit a message of before the reset.
+ */
+export const resetChannel = (ch: Channel, ns: number, nr: number): void => {
+  ch.inFlight.length = 0
+  ch.backlog.length = 0
+  ch.early.clear()
+  ch.ns = ns & 0xffff
+  ch.nr = nr & 0xffff
+  ch.dead = false
+  ch.retries = 0
+  ch.rtoMs = ch.config.initialTimeoutMs
+  ch.retransmitAt = null
+  ch.ackAt = null
+  ch.cwnd = 1
+}
+
+/**
+ * A dead channel's peer spoke again (RFC 4951 §5.2, FO-30): a fresh retry budget; messages
+ * still outstanding are retransmitted at once ('pending'), else the retransmission timer stops
+ * ('idle').
+ */
+export const revive = (ch: Channel, now: number): 'idle' | 'pending' => {
+  ch.dead = false
+  ch.retries = 0
+  ch.rtoMs = ch.config.initialTimeoutMs
+  if (ch.inFlight.length > 0) {
+    ch.retransmitAt = now
+    return 'pending'
+  }
+  ch.retransmitAt = null
+  ch.silentSince = null
+  return 'idle'
 }
 
 /** True when everything we sent was acknowledged. */

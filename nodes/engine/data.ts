@@ -4,7 +4,7 @@
 // Ns at 0 (FO-49), the remote endpoint keeps its own (FO-50), and a receiver that sees n
 // consecutive in-sequence "old" packets adopts their sequence (FO-51). Sans-IO.
 import { type DataMessage, encodeData } from '../wire/index.js'
-import type { Ctx } from './io.js'
+import type { Ctx } from './step-context.js'
 import type { Session, Tunnel } from './types.js'
 
 /** Consecutive in-sequence packets behind the expectation before the receiver adopts them. */

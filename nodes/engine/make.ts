@@ -1,7 +1,7 @@
 // Building a tunnel record of the engine (shared by the engine and RFC 4951 recovery). Sans-IO.
 import type { Address } from '../../contracts/index.js'
 import { openChannel } from '../control/channel.js'
-import { type Ctx, peerKey, pickId } from './io.js'
+import { type Ctx, peerKey, pickId } from './step-context.js'
 import type { Tunnel } from './types.js'
 import { DEFAULT_WINDOW } from './window.js'
 
@@ -58,5 +58,5 @@ export const discardTunnel = (ctx: Ctx, t: Tunnel): void => {
   ctx.engine.tunnels.delete(t.localId)
   const key = peerKey(t.peer, t.channel.peerTunnelId)
   if (ctx.engine.byPeer.get(key) === t.localId) ctx.engine.byPeer.delete(key)
-  ctx.fx.push({ _tag: 'Arm', tunnelId: t.localId, at: null })
+  ctx.fx.push({ _tag: 'Disarm', tunnelId: t.localId })
 }

@@ -3,7 +3,8 @@
 // its Recovery Time, answers the recovery SCCRQ with a Suggested Control Sequence; both reset
 // the old control channel, clear non-established sessions silently (Step I) and synchronise
 // sessions with FSQ/FSR (Step III). Sans-IO.
-import type { Channel } from '../control/channel.js'
+import { tunnelRecovered, tunnelRecoveryFailed, tunnelRecoveryStarted } from '../../contracts/index.js'
+import { resetChannel, revive } from '../control/channel.js'
 import {
   CdnResult,
   type ControlMessage,
@@ -11,34 +12,21 @@ import {
   MessageType,
   StopCcnResult,
 } from '../wire/index.js'
-import { arm, type Ctx, emit, sendControl, startAvps } from './io.js'
 import { discardTunnel, newTunnel, tieOrder } from './make.js'
 import { closeSession, dropSession, newSession, sendRequest } from './session.js'
+import { queryAll } from './session-sync.js'
+import { arm, type Ctx, emit, sendControl, startAvps } from './step-context.js'
 import type { RecoverableTunnel, Session, Tunnel } from './types.js'
 import { setPeerWindowOf } from './window.js'
-
-/** Control channel reset (§5.5): flush both windows, set Ns/Nr, never retransmit old messages. */
-export const resetChannel = (ch: Channel, ns: number, nr: number): void => {
-  ch.inFlight.length = 0
-  ch.backlog.length = 0
-  ch.early.clear()
-  ch.ns = ns & 0xffff
-  ch.nr = nr & 0xffff
-  ch.dead = false
-  ch.retries = 0
-  ch.rtoMs = ch.config.initialTimeoutMs
-  ch.retransmitAt = null
-  ch.ackAt = null
-  ch.cwnd = 1
-}
-
-const FSS_PER_MESSAGE = 60
 
 // --- recovery-endpoint role ------------------------------------------------------------------
 
 /** Takes an old tunnel of the rehydrated table and opens its recovery tunnel (§5.3). */
 export const startRecovery = (ctx: Ctx, r: RecoverableTunnel): void => {
-  if (ctx.engine.tunnels.has(r.localTunnelId)) return // recovered already (the peer asked first)
+  if (ctx.engine.tunnels.has(r.localTunnelId)) {
+    ctx.engine.pending.delete(r.localTunnelId)
+    return // recovered already (the peer asked first)
+  }
   openRecoveryTunnel(ctx, restoreOld(ctx, r))
 }
 
@@ -100,12 +88,7 @@ const openRecoveryTunnel = (ctx: Ctx, oldT: Tunnel): void => {
 // The recovery endpoint restarts its data Ns at 0 and takes the peer's from its first packet
 // (FO-49): a fresh record, established.
 const recoveryStarted = (ctx: Ctx, old: Tunnel, rt: Tunnel): void =>
-  emit(ctx, {
-    type: 'TunnelRecoveryStarted',
-    v: 1,
-    localTunnelId: old.localId,
-    recoveryTunnelId: rt.localId,
-  } as never)
+  emit(ctx, tunnelRecoveryStarted(old.localId, rt.localId))
 
 const restoredSession = (s: RecoverableTunnel['sessions'][number]): Session => ({
   ...newSession(s.localSessionId, s.direction, s.callSerial),
@@ -135,14 +118,8 @@ export const recoveryFailed = (ctx: Ctx, rt: Tunnel, reason: string): void => {
   const old = rt.recoveryOf === null ? undefined : ctx.engine.tunnels.get(rt.recoveryOf)
   if (old === undefined || !old.recovering) return
   ctx.engine.tunnels.delete(old.localId)
-  ctx.fx.push({ _tag: 'Arm', tunnelId: old.localId, at: null })
-  emit(ctx, {
-    type: 'TunnelRecoveryFailed',
-    v: 1,
-    localTunnelId: old.localId,
-    reason,
-    durationMs: ctx.now - (old.recoveryStartedAt ?? ctx.now),
-  } as never)
+  ctx.fx.push({ _tag: 'Disarm', tunnelId: old.localId })
+  emit(ctx, tunnelRecoveryFailed(old.localId, reason, ctx.now - (old.recoveryStartedAt ?? ctx.now)))
   ctx.fx.push({ _tag: 'TunnelDown', tunnelId: old.localId, reason: `recovery failed: ${reason}` })
 }
 
@@ -271,17 +248,17 @@ const finishReset = (ctx: Ctx, old: Tunnel, rt: Tunnel, scs: { ns: number; nr: n
       cleared++
     }
   }
-  emit(ctx, {
-    type: 'TunnelRecovered',
-    v: 1,
-    localTunnelId: old.localId,
-    recoveryTunnelId: rt.localId,
-    suggestedNs: scs.ns,
-    suggestedNr: scs.nr,
-    sessionsKept: old.sessions.size,
-    sessionsCleared: cleared,
-    durationMs: ctx.now - (old.recoveryStartedAt ?? ctx.now),
-  } as never)
+  emit(
+    ctx,
+    tunnelRecovered(old.localId, {
+      recoveryTunnelId: rt.localId,
+      suggestedNs: scs.ns,
+      suggestedNr: scs.nr,
+      sessionsKept: old.sessions.size,
+      sessionsCleared: cleared,
+      durationMs: ctx.now - (old.recoveryStartedAt ?? ctx.now),
+    }),
+  )
   // No TunnelUp effect: the tunnel was up all along for the peer and its calls; TunnelUp means a
   // new tunnel (the simulator opens its calls on it), TunnelRecovered says this.
   // Sequenced data channels cannot be recovered unless both sides advertised D (§6, FO-52): the
@@ -296,76 +273,6 @@ const finishReset = (ctx: Ctx, old: Tunnel, rt: Tunnel, scs: { ns: number; nr: n
   queryAll(ctx, old)
   for (const s of old.sessions.values()) if (s.state === 'wait-tunnel') sendRequest(ctx, old, s)
   arm(ctx, old)
-}
-
-// --- Step III: FSQ / FSR -----------------------------------------------------------------------
-
-/** FSQ/FSR only with a peer that advertised Failover Capability, i.e. speaks RFC 4951 (FO-53). */
-export const syncCapable = (t: Tunnel): boolean => t.peerFailover !== null
-
-/** Queries every established session of a recovered tunnel (FSQ, one FSS per session; FO-36). */
-export const queryAll = (ctx: Ctx, t: Tunnel): void => {
-  query(
-    ctx,
-    t,
-    [...t.sessions.values()].filter((s) => s.state === 'established'),
-  )
-}
-
-/** FSQs for these sessions; sync is complete when every one is answered (§5.9). */
-const query = (ctx: Ctx, t: Tunnel, sessions: readonly Session[]): void => {
-  const unsynced = t.unsynced ?? new Set<number>()
-  t.unsynced = unsynced
-  const all = sessions.map((s) => {
-    unsynced.add(s.localId)
-    return { sessionId: s.localId, remoteSessionId: s.peerId }
-  })
-  for (let i = 0; i < all.length; i += FSS_PER_MESSAGE) {
-    sendControl(ctx, t, MessageType.FSQ, { failoverSessionStates: all.slice(i, i + FSS_PER_MESSAGE) })
-  }
-}
-
-/**
- * Answers an FSQ: (own id, their id) when paired, (0, their id) otherwise (FO-41, FO-42, FO-43).
- * Other AVPs in the FSQ are ignored (FO-39). A session of ours paired with another remote id is
- * not cleared but marked stale and queried by an FSQ of our own (§5.9, FO-44).
- */
-export const onFsq = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
-  const stale: Session[] = []
-  const answers = (m.avps.failoverSessionStates ?? []).map((q) => {
-    const local = t.sessions.get(q.remoteSessionId)
-    if (local !== undefined && local.peerId === q.sessionId)
-      return { sessionId: local.localId, remoteSessionId: q.sessionId }
-    if (local !== undefined && !local.stale) {
-      local.stale = true
-      stale.push(local)
-    }
-    return { sessionId: 0, remoteSessionId: q.sessionId }
-  })
-  for (let i = 0; i < answers.length; i += FSS_PER_MESSAGE) {
-    sendControl(ctx, t, MessageType.FSR, { failoverSessionStates: answers.slice(i, i + FSS_PER_MESSAGE) })
-  }
-  if (stale.length > 0) query(ctx, t, stale)
-}
-
-/** On FSR: Session ID 0 clears our session silently (no CDN, FO-45); others stay (FO-46). */
-export const onFsr = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
-  const cleared: number[] = []
-  for (const a of m.avps.failoverSessionStates ?? []) {
-    const s = t.sessions.get(a.remoteSessionId)
-    t.unsynced?.delete(a.remoteSessionId)
-    if (s === undefined) continue
-    if (a.sessionId === 0) {
-      if (dropSession(t, a.remoteSessionId)) cleared.push(a.remoteSessionId)
-    } else s.stale = false
-  }
-  emit(ctx, {
-    type: 'SessionsReconciled',
-    v: 1,
-    localTunnelId: t.localId,
-    clearedSessionIds: cleared,
-    kept: t.sessions.size,
-  } as never)
 }
 
 // --- the failed peer's silence (§5.2) ---------------------------------------------------------
@@ -388,16 +295,8 @@ export const awaitRecovery = (ctx: Ctx, t: Tunnel): boolean => {
  * until then they are retransmitted again, with a fresh retry budget.
  */
 export const peerSpokeAgain = (t: Tunnel, now: number): void => {
-  const ch = t.channel
-  if (t.recoveryDeadline === null || !ch.dead) return
-  ch.dead = false
-  ch.retries = 0
-  ch.rtoMs = ch.config.initialTimeoutMs
-  if (ch.inFlight.length === 0) {
-    t.recoveryDeadline = null
-    ch.retransmitAt = null
-    ch.silentSince = null
-  } else ch.retransmitAt = now
+  if (t.recoveryDeadline === null || !t.channel.dead) return
+  if (revive(t.channel, now) === 'idle') t.recoveryDeadline = null
 }
 
 /**

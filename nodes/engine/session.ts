@@ -1,7 +1,8 @@
 // Call FSMs (RFC 2661 §7.4, §7.5; l2tpv2.md §10.2-10.5): incoming calls ICRQ/ICRP/ICCN and
 // outgoing calls OCRQ/OCRP/OCCN on the LAC and the LNS side, CDN, WEN and SLI. Sans-IO.
+import { sessionClosed, sessionEstablished, setupRejected } from '../../contracts/index.js'
 import { CdnResult, type ControlMessage, ErrorCode, MessageType } from '../wire/index.js'
-import { type Ctx, emit, pickId, sendControl } from './io.js'
+import { type Ctx, emit, pickId, sendControl } from './step-context.js'
 import { type OpenSessionParams, REFUSED, type Session, type Tunnel } from './types.js'
 
 /** A session record in its first state; data Ns 0 and no expectation yet. */
@@ -59,23 +60,23 @@ const framingFor = (t: Tunnel): 'sync' | 'async' =>
 
 const established = (ctx: Ctx, t: Tunnel, s: Session): void => {
   s.state = 'established'
-  emit(ctx, {
-    type: 'SessionEstablished',
-    v: 2,
-    localTunnelId: t.localId,
-    localSessionId: s.localId,
-    remoteSessionId: s.peerId,
-    callSerial: s.callSerial,
-    direction: s.direction,
-    framing: s.framing,
-    bearer: s.bearer,
-    txConnectSpeed: s.txConnectSpeed,
-    rxConnectSpeed: s.rxConnectSpeed,
-    callingNumber: s.callingNumber,
-    calledNumber: s.calledNumber,
-    physicalChannelId: s.physicalChannelId,
-    sequencing: s.sequencing,
-  } as never)
+  emit(
+    ctx,
+    sessionEstablished(t.localId, {
+      localSessionId: s.localId,
+      remoteSessionId: s.peerId,
+      callSerial: s.callSerial,
+      direction: s.direction,
+      framing: s.framing,
+      bearer: s.bearer,
+      txConnectSpeed: s.txConnectSpeed,
+      rxConnectSpeed: s.rxConnectSpeed,
+      callingNumber: s.callingNumber,
+      calledNumber: s.calledNumber,
+      physicalChannelId: s.physicalChannelId,
+      sequencing: s.sequencing,
+    }),
+  )
   ctx.fx.push({ _tag: 'SessionUp', tunnelId: t.localId, sessionId: s.localId })
 }
 
@@ -161,28 +162,19 @@ const gone = (
 ): void => {
   dropSession(t, s.localId)
   if (s.state === 'established') {
-    emit(ctx, {
-      type: 'SessionClosed',
-      v: 1,
-      localTunnelId: t.localId,
-      localSessionId: s.localId,
-      resultCode,
-      errorCode,
-      message,
-      q931,
-      closedBy,
-    } as never)
+    emit(ctx, sessionClosed(t.localId, s.localId, { resultCode, errorCode, message, q931, closedBy }))
   } else {
-    emit(ctx, {
-      type: 'SetupRejected',
-      v: 1,
-      peer: t.peer,
-      stage: 'session',
-      reason: message ?? `result ${resultCode}`,
-      resultCode,
-      errorCode,
-      localTunnelId: t.localId,
-    } as never)
+    emit(
+      ctx,
+      setupRejected({
+        peer: t.peer,
+        stage: 'session',
+        reason: message ?? `result ${resultCode}`,
+        resultCode,
+        errorCode,
+        localTunnelId: t.localId,
+      }),
+    )
   }
   ctx.fx.push({
     _tag: 'SessionDown',
@@ -209,16 +201,17 @@ export const refuse = (
     { resultCode: { result, error, message }, assignedSessionId: newSessionId(ctx, t) },
     peerId,
   )
-  emit(ctx, {
-    type: 'SetupRejected',
-    v: 1,
-    peer: t.peer,
-    stage: 'session',
-    reason: message,
-    resultCode: result,
-    errorCode: error,
-    localTunnelId: t.localId,
-  } as never)
+  emit(
+    ctx,
+    setupRejected({
+      peer: t.peer,
+      stage: 'session',
+      reason: message,
+      resultCode: result,
+      errorCode: error,
+      localTunnelId: t.localId,
+    }),
+  )
 }
 
 /**

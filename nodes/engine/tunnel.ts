@@ -1,5 +1,6 @@
 // Control connection FSM (RFC 2661 §7.2; l2tpv2.md §10.1): SCCRQ/SCCRP/SCCCN/StopCCN/HELLO as
 // initiator and responder, challenge authentication, teardown with linger. Sans-IO.
+import { setupRejected, tunnelClosed, tunnelEstablished } from '../../contracts/index.js'
 import {
   type ControlMessage,
   challengeResponse,
@@ -7,7 +8,6 @@ import {
   MessageType,
   StopCcnResult,
 } from '../wire/index.js'
-import { arm, type Ctx, emit, sendControl, startAvps } from './io.js'
 import { discardTunnel, tieOrder } from './make.js'
 import {
   onRecoverySccrq,
@@ -15,6 +15,7 @@ import {
   recoveredAsResponder,
   recoveryTunnelClosed,
 } from './recovery.js'
+import { arm, type Ctx, emit, sendControl, startAvps } from './step-context.js'
 import { REFUSED, type Tunnel } from './types.js'
 import { DEFAULT_WINDOW, setPeerWindowOf } from './window.js'
 
@@ -128,28 +129,29 @@ const established = (ctx: Ctx, t: Tunnel): void => {
   t.authenticated = t.ourChallenge !== null
   t.establishedReported = true
   const c = ctx.engine.config
-  emit(ctx, {
-    type: 'TunnelEstablished',
-    v: 1,
-    localTunnelId: t.localId,
-    remoteTunnelId: t.peerAssignedId,
-    local: ctx.engine.local,
-    peer: t.peer,
-    role: c.role,
-    originator: t.originator,
-    localHostName: c.hostName,
-    peerHostName: t.peerHostName,
-    peerVendorName: t.peerVendorName,
-    peerFirmwareRevision: t.peerFirmwareRevision,
-    peerFraming: t.peerFraming,
-    peerBearer: t.peerBearer,
-    localReceiveWindow: c.channel.receiveWindow,
-    peerReceiveWindow: t.peerWindow,
-    localFailover: c.failover,
-    peerFailover: t.peerFailover,
-    authenticated: t.authenticated,
-    secretRef: t.secret?.ref ?? null,
-  } as never)
+  emit(
+    ctx,
+    tunnelEstablished({
+      localTunnelId: t.localId,
+      remoteTunnelId: t.peerAssignedId,
+      local: ctx.engine.local,
+      peer: t.peer,
+      role: c.role,
+      originator: t.originator,
+      localHostName: c.hostName,
+      peerHostName: t.peerHostName,
+      peerVendorName: t.peerVendorName,
+      peerFirmwareRevision: t.peerFirmwareRevision,
+      peerFraming: t.peerFraming,
+      peerBearer: t.peerBearer,
+      localReceiveWindow: c.channel.receiveWindow,
+      peerReceiveWindow: t.peerWindow,
+      localFailover: c.failover,
+      peerFailover: t.peerFailover,
+      authenticated: t.authenticated,
+      secretRef: t.secret?.ref ?? null,
+    }),
+  )
   ctx.fx.push({ _tag: 'TunnelUp', tunnelId: t.localId })
 }
 
@@ -206,26 +208,19 @@ const closed = (
   if (t.recoveryOf !== null) return recoveryTunnelClosed(ctx, t, message ?? `result code ${resultCode}`)
   t.sessions.clear() // StopCCN clears every session implicitly (RFC 2661 §6.4)
   if (wasUp) {
-    emit(ctx, {
-      type: 'TunnelClosed',
-      v: 1,
-      localTunnelId: t.localId,
-      resultCode,
-      errorCode,
-      message,
-      closedBy,
-    } as never)
+    emit(ctx, tunnelClosed(t.localId, { resultCode, errorCode, message, closedBy }))
   } else if (closedBy !== 'peer' || t.originator === 'peer') {
-    emit(ctx, {
-      type: 'SetupRejected',
-      v: 1,
-      peer: t.peer,
-      stage: 'tunnel',
-      reason: message ?? `result ${resultCode}`,
-      resultCode,
-      errorCode,
-      localTunnelId: t.localId,
-    } as never)
+    emit(
+      ctx,
+      setupRejected({
+        peer: t.peer,
+        stage: 'tunnel',
+        reason: message ?? `result ${resultCode}`,
+        resultCode,
+        errorCode,
+        localTunnelId: t.localId,
+      }),
+    )
   }
   ctx.fx.push({ _tag: 'TunnelDown', tunnelId: t.localId, reason: message ?? `result code ${resultCode}` })
 }

@@ -1,6 +1,7 @@
 // State, inputs and effects of the L2TP endpoint engine (tunnels + sessions, RFC 2661 §7).
 // Sans-IO: datagrams, timers and commands go in; datagrams, events and timer requests come out.
-import type { Address, L2tpEvent } from '../../contracts/index.js'
+import type { Address, EventBody, RefusalReason } from '../../contracts/index.js'
+import type { EndpointTable } from '../../registry/index.js'
 import type { Channel, ChannelConfig } from '../control/channel.js'
 import type { AvpField, BearerBits, FailoverCapability, FramingBits } from '../wire/index.js'
 
@@ -34,7 +35,7 @@ export interface EngineConfig {
   readonly lingerMs: number
   /** Sessions per tunnel we accept (refuse beyond with CDN 4). */
   readonly maxSessionsPerTunnel: number
-  /** Refuse new tunnels and sessions (drain, or the outbox is full). */
+  /** Start refusing new tunnels and sessions, as if drained by an operator (reason 'drain'). */
   readonly refuseNew: boolean
   /** Put a Tie Breaker in our SCCRQs: one tunnel per peer when both open at once (RFC 2661 §4.4.3). */
   readonly tieBreaker?: boolean
@@ -44,7 +45,7 @@ export interface EngineConfig {
 
 export type TunnelState = 'wait-ctl-reply' | 'wait-ctl-conn' | 'established' | 'closing'
 
-export type SessionState = 'wait-tunnel' | 'wait-reply' | 'wait-connect' | 'wait-cs-answer' | 'established'
+export type SessionState = 'wait-tunnel' | 'wait-reply' | 'wait-connect' | 'established'
 
 export interface Session {
   readonly localId: number
@@ -126,7 +127,13 @@ export interface Engine {
   /** `${host}:${port}/${peerTunnelId}` -> local id: a retransmitted SCCRQ finds its tunnel. */
   readonly byPeer: Map<string, number>
   nextCallSerial: number
-  /** Refuse new tunnels and sessions: drain, or the event outbox is near full. Starts from config. */
+  /**
+   * Why new tunnels and sessions are refused (operator drain, outbox pressure, release,
+   * shutdown): each reason is set and lifted on its own (SetRefuseNew), so one never cancels
+   * another. Starts with 'drain' when the config says refuseNew.
+   */
+  readonly refusing: Set<RefusalReason>
+  /** Any reason holds (kept in step with `refusing`; read on every SCCRQ, ICRQ and OCRQ). */
   refuseNew: boolean
   /**
    * Old tunnels queued for RFC 4951 recovery, by local id: no new tunnel may take their ids
@@ -137,6 +144,8 @@ export interface Engine {
   readonly tombstones: Map<number, { readonly peer: Address; readonly remoteTunnelId: number }>
   readonly stats: EngineStats
 }
+
+export type { RefusalReason }
 
 /** SetupRejected reasons of the refusals the shell counts (drain, outbox pressure, session limit). */
 export const REFUSED = {
@@ -160,10 +169,8 @@ export interface EngineStats {
   hiddenReceived: number
 }
 
-type Envelope = 'endpointId' | 'epoch' | 'seq' | 'at' | 'nodeId'
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
-/** An event without its envelope; the shell adds endpoint, epoch, seq, time and node. */
-export type EventBody = DistributiveOmit<L2tpEvent, Envelope>
+/** An event without its envelope (contracts/event-builders.ts); the shell adds the envelope. */
+export type { EventBody }
 
 export interface OpenSessionParams {
   readonly callingNumber?: string
@@ -207,6 +214,15 @@ export type Input =
       readonly sessionId: number
       readonly payload: Uint8Array
     }
+  /** Refuse (on) or stop refusing (off) new tunnels and sessions for one reason (RFC 2661 §4.4.2: StopCCN 2 / CDN 4). */
+  | { readonly _tag: 'SetRefuseNew'; readonly reason: RefusalReason; readonly on: boolean }
+  /**
+   * This engine takes the endpoint over under `epoch` from the table rehydrated from the log:
+   * EndpointActivated, TunnelClosed for the tunnels that cannot be recovered, recoveries queued.
+   */
+  | { readonly _tag: 'TakeOver'; readonly table: EndpointTable; readonly epoch: number }
+  /** Starts up to `max` queued recoveries (the shell paces a takeover's recoveries with it). */
+  | { readonly _tag: 'RecoverQueued'; readonly max: number }
   /** RFC 4951 recovery-endpoint role: recover an established tunnel of a rehydrated table. */
   | { readonly _tag: 'Recover'; readonly tunnel: RecoverableTunnel }
   /** Old tunnels whose recovery will start later (paced): their ids are reserved meanwhile. */
@@ -223,8 +239,10 @@ export type Input =
 export type Effect =
   | { readonly _tag: 'Send'; readonly to: Address; readonly bytes: Uint8Array }
   | { readonly _tag: 'Emit'; readonly event: EventBody }
-  /** Run a Timer input for this tunnel at `at` (null: no timer needed). */
-  | { readonly _tag: 'Arm'; readonly tunnelId: number; readonly at: number | null }
+  /** Run a Timer input for this tunnel at `at` (replacing any earlier time). */
+  | { readonly _tag: 'Arm'; readonly tunnelId: number; readonly at: number }
+  /** The tunnel needs no timer (it is gone, or nothing is due). */
+  | { readonly _tag: 'Disarm'; readonly tunnelId: number }
   | { readonly _tag: 'TunnelUp'; readonly tunnelId: number }
   | { readonly _tag: 'TunnelDown'; readonly tunnelId: number; readonly reason: string }
   | { readonly _tag: 'SessionUp'; readonly tunnelId: number; readonly sessionId: number }
@@ -240,6 +258,15 @@ export type Effect =
       readonly tunnelId: number
       readonly sessionId: number
       readonly payload: Uint8Array
+    }
+  /** A takeover was applied: tunnels of the table, recoverable ones, closed in the log, queued now. */
+  | {
+      readonly _tag: 'TakenOver'
+      readonly epoch: number
+      readonly rehydrated: number
+      readonly recoverable: number
+      readonly closed: number
+      readonly queued: number
     }
   /** A datagram that was dropped, and why (counted; logged by the shell at debug). */
   | { readonly _tag: 'Dropped'; readonly reason: string }

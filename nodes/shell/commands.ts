@@ -1,10 +1,13 @@
 // Operator commands of a node over NATS (DESIGN.md §6): per endpoint (tunnels, sessions,
 // close-tunnel, close-session, sync, drain, and release under a lease) and per node (status,
-// takeover). Every command that changes state is recorded as a CommandApplied event, applied or
+// takeover). A command that changes state goes subject -> codec -> decide (nodes/engine/decide.ts,
+// pure) -> engine inputs -> reply, and is recorded as a CommandApplied event, applied or
 // rejected, so timelines show who did what. Shell.
+import * as E from 'fp-ts/lib/Either.js'
 import {
   CloseSession,
   CloseTunnel,
+  commandApplied,
   DrainEndpoint,
   type EndpointId,
   type EndpointSummary,
@@ -24,15 +27,11 @@ import {
 } from '../../contracts/index.js'
 import { sessionCount, sessionItems, tablePage, tunnelItems } from '../../registry/index.js'
 import { endpoint, issuedEndpoint } from '../../registry/shell/index.js'
-import { syncCapable } from '../engine/recovery.js'
-import { CdnResult, StopCcnResult } from '../wire/index.js'
+import { decide, type OperatorCommand, syncTargets } from '../engine/decide.js'
+import type { Input } from '../engine/types.js'
 import type { UdpEndpoint } from './udp-endpoint.js'
 
 type AnyEndpoint = ReturnType<typeof endpoint>
-
-/** StopCCN / CDN result codes of an operator's close (RFC 2661 §4.4.2). */
-const OPERATOR_STOP = StopCcnResult.GeneralClear
-const OPERATOR_CDN = CdnResult.Administrative
 
 export interface Audit {
   readonly command: string
@@ -44,17 +43,17 @@ export interface Audit {
 
 /** Records the command's outcome in the endpoint's log and answers the request with it. */
 export const audited = <A>(ep: UdpEndpoint, a: Audit, outcome: Reply<A>): Reply<A> => {
-  ep.record({
-    type: 'CommandApplied',
-    v: 1,
-    command: a.command,
-    subject: a.subject,
-    issuer: a.issuer,
-    result: outcome.ok ? 'applied' : 'rejected',
-    detail: outcome.ok ? null : outcome.message,
-    localTunnelId: a.localTunnelId ?? null,
-    localSessionId: a.localSessionId ?? null,
-  } as never)
+  ep.record(
+    commandApplied({
+      command: a.command,
+      subject: a.subject,
+      issuer: a.issuer,
+      result: outcome.ok ? 'applied' : 'rejected',
+      detail: outcome.ok ? null : outcome.message,
+      localTunnelId: a.localTunnelId ?? null,
+      localSessionId: a.localSessionId ?? null,
+    }),
+  )
   return outcome
 }
 
@@ -65,6 +64,22 @@ const onlyFor =
     r.endpointId === ep.identity.endpointId
       ? handle(r, ctx)
       : errorReply('BadRequest', `this is ${ep.identity.endpointId}`)
+
+/**
+ * Decides a command on the engine's state, feeds the inputs of an accepted one, and answers
+ * (audited either way): `reply` sees the inputs fed.
+ */
+const decided = <A>(
+  ep: UdpEndpoint,
+  a: Audit,
+  c: OperatorCommand,
+  reply: (inputs: readonly Input[]) => A,
+): Reply<A> => {
+  const d = decide(c, ep.engine)
+  if (E.isLeft(d)) return audited(ep, a, errorReply(d.left.code, d.left.message))
+  for (const i of d.right) ep.input(i)
+  return audited(ep, a, okReply(reply(d.right)))
+}
 
 /** What an endpoint answers while this node serves it. `release` is given under a lease. */
 export const endpointCommands = (ep: UdpEndpoint, release?: AnyEndpoint): ReadonlyArray<AnyEndpoint> => {
@@ -94,89 +109,52 @@ export const endpointCommands = (ep: UdpEndpoint, release?: AnyEndpoint): Readon
       name: 'close-tunnel',
       subject: s.closeTunnel,
       request: CloseTunnel,
-      handle: onlyFor(ep, (r, { issuer }) => {
-        const a = {
-          command: 'CloseTunnel',
-          subject: s.closeTunnel,
-          issuer,
-          localTunnelId: r.localTunnelId,
-        }
-        const t = ep.engine.tunnels.get(r.localTunnelId)
-        if (t === undefined || t.state === 'closing' || t.recoveryOf !== null)
-          return audited(ep, a, errorReply('NotFound', `no open tunnel ${r.localTunnelId}`))
-        ep.input({
-          _tag: 'CloseTunnel',
-          tunnelId: r.localTunnelId,
-          resultCode: OPERATOR_STOP,
-          reason: r.reason ?? `closed by ${issuer}`,
-        })
-        return audited(ep, a, okReply({ closed: r.localTunnelId }))
-      }),
+      handle: onlyFor(ep, (r, { issuer }) =>
+        decided(
+          ep,
+          { command: 'CloseTunnel', subject: s.closeTunnel, issuer, localTunnelId: r.localTunnelId },
+          { _tag: 'CloseTunnel', localTunnelId: r.localTunnelId, reason: r.reason, issuer },
+          () => ({ closed: r.localTunnelId }),
+        ),
+      ),
     }),
     issuedEndpoint({
       name: 'close-session',
       subject: s.closeSession,
       request: CloseSession,
-      handle: onlyFor(ep, (r, { issuer }) => {
-        const a = {
-          command: 'CloseSession',
-          subject: s.closeSession,
-          issuer,
-          localTunnelId: r.localTunnelId,
-          localSessionId: r.localSessionId,
-        }
-        const sess = ep.engine.tunnels.get(r.localTunnelId)?.sessions.get(r.localSessionId)
-        if (sess === undefined)
-          return audited(
-            ep,
-            a,
-            errorReply('NotFound', `no session ${r.localSessionId} on tunnel ${r.localTunnelId}`),
-          )
-        ep.input({
-          _tag: 'CloseSession',
-          tunnelId: r.localTunnelId,
-          sessionId: r.localSessionId,
-          resultCode: OPERATOR_CDN,
-          reason: r.reason ?? `closed by ${issuer}`,
-        })
-        return audited(ep, a, okReply({ closed: r.localSessionId }))
-      }),
+      handle: onlyFor(ep, (r, { issuer }) =>
+        decided(
+          ep,
+          {
+            command: 'CloseSession',
+            subject: s.closeSession,
+            issuer,
+            localTunnelId: r.localTunnelId,
+            localSessionId: r.localSessionId,
+          },
+          {
+            _tag: 'CloseSession',
+            localTunnelId: r.localTunnelId,
+            localSessionId: r.localSessionId,
+            reason: r.reason,
+            issuer,
+          },
+          () => ({ closed: r.localSessionId }),
+        ),
+      ),
     }),
     issuedEndpoint({
       name: 'sync',
       subject: s.sync,
       request: SyncSessions,
       handle: onlyFor(ep, (r, { issuer }) => {
-        const a = {
-          command: 'SyncSessions',
-          subject: s.sync,
-          issuer,
-          localTunnelId: r.localTunnelId,
-        }
-        const open = [...ep.engine.tunnels.values()].filter(
-          (t) =>
-            t.state === 'established' &&
-            t.recoveryOf === null &&
-            (r.localTunnelId === null || t.localId === r.localTunnelId),
-        )
-        if (r.localTunnelId !== null && open.length === 0)
-          return audited(ep, a, errorReply('NotFound', `no established tunnel ${r.localTunnelId}`))
-        // FSQ only toward peers that speak RFC 4951 (a legacy peer may clear the tunnel on it).
-        const ids = open.filter(syncCapable).map((t) => t.localId)
-        if (r.localTunnelId !== null && ids.length === 0)
-          return audited(
-            ep,
-            a,
-            errorReply(
-              'Conflict',
-              `the peer of tunnel ${r.localTunnelId} did not advertise RFC 4951 failover`,
-            ),
-          )
-        for (const id of ids) ep.input({ _tag: 'QuerySessions', tunnelId: id })
-        return audited(
+        // Counted before the queries go out, by the rule the engine applies (decide.ts).
+        const skipped = syncTargets(ep.engine, r.localTunnelId).legacy.length
+        return decided(
           ep,
-          a,
-          okReply({ queriedTunnels: ids.length, skippedLegacyPeers: open.length - ids.length }),
+          { command: 'SyncSessions', subject: s.sync, issuer, localTunnelId: r.localTunnelId },
+          { _tag: 'SyncSessions', localTunnelId: r.localTunnelId },
+          (inputs) => ({ queriedTunnels: inputs.length, skippedLegacyPeers: skipped }),
         )
       }),
     }),
@@ -184,28 +162,23 @@ export const endpointCommands = (ep: UdpEndpoint, release?: AnyEndpoint): Readon
       name: 'drain',
       subject: s.drain,
       request: DrainEndpoint,
-      handle: onlyFor(ep, (_r, { issuer }) => {
-        ep.refusal.set('drain', true)
-        return audited(
-          ep,
-          { command: 'DrainEndpoint', subject: s.drain, issuer },
-          okReply({ draining: ep.identity.endpointId }),
-        )
-      }),
+      handle: onlyFor(ep, (_r, { issuer }) =>
+        decided(ep, { command: 'DrainEndpoint', subject: s.drain, issuer }, { _tag: 'Drain' }, () => ({
+          draining: ep.identity.endpointId,
+        })),
+      ),
     }),
     issuedEndpoint({
       name: 'undrain',
       subject: s.undrain,
       request: UndrainEndpoint,
-      handle: onlyFor(ep, (_r, { issuer }) => {
+      handle: onlyFor(ep, (_r, { issuer }) =>
         // Lifts the operator's drain only: outbox pressure (or a release) still refuses.
-        ep.refusal.set('drain', false)
-        return audited(
-          ep,
-          { command: 'UndrainEndpoint', subject: s.undrain, issuer },
-          okReply({ undrained: ep.identity.endpointId, refusing: ep.refusal.list.join(',') || 'none' }),
-        )
-      }),
+        decided(ep, { command: 'UndrainEndpoint', subject: s.undrain, issuer }, { _tag: 'Undrain' }, () => ({
+          undrained: ep.identity.endpointId,
+          refusing: ep.refusal.list.join(',') || 'none',
+        })),
+      ),
     }),
   ]
   if (release !== undefined) list.push(release)

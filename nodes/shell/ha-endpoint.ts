@@ -9,6 +9,7 @@ import type { Service } from 'nats'
 import {
   type Address,
   type EndpointId,
+  endpointReleased,
   endpointSubjects,
   errorReply,
   type NodeId,
@@ -185,7 +186,7 @@ export class HaEndpoint {
       await undo(true, epoch)
       throw new Error(`cannot serve ${id} on ${this.bind.host}:${this.bind.port}: ${String(e)}`)
     }
-    const { rehydratedTunnels, recovering } = activate(ep, table)
+    const { rehydratedTunnels, recovering } = activate(ep, table, epoch)
     const publishing: Publishing = { outbox, epoch, rehydratedTunnels, recovering }
     this.current = { ep, publishing, service: null }
     if (this.options.watch !== undefined) this.options.watch.recovery.queued += recovering
@@ -227,7 +228,7 @@ export class HaEndpoint {
     if (c === null) return false
     c.ep.refusal.set('release', true)
     await c.publishing.outbox.drain(timeoutMs)
-    c.ep.record({ type: 'EndpointReleased', v: 1, reason } as never)
+    c.ep.record(endpointReleased(reason))
     await c.publishing.outbox.drain(timeoutMs)
     this.current = null
     await this.lease.release()

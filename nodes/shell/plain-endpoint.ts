@@ -5,6 +5,7 @@ import type { Service } from 'nats'
 import {
   type Address,
   type EndpointId,
+  endpointReleased,
   type NodeId,
   nodeServiceMetadata,
   SERVICE_NODE,
@@ -92,7 +93,7 @@ export class PlainEndpoint {
     const o = this.publishing?.outbox
     if (o !== undefined) {
       // Recorded so the registry shows the endpoint released, not an owner that silently went.
-      this.endpoint.record({ type: 'EndpointReleased', v: 1, reason: 'node stopping' } as never)
+      this.endpoint.record(endpointReleased('node stopping'))
       const flushed = await o.drain(timeoutMs)
       if (!flushed) this.log('warn', 'outbox not flushed before exit', { pending: o.pending })
       await o.close()

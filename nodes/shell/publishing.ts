@@ -1,9 +1,10 @@
 // Connects an endpoint to the event log: rehydrates its table from Kafka, takes the next epoch,
-// records EndpointActivated, closes (in the log) tunnels of the old table this process does not
-// hold, and streams every further event through the ordered outbox, bounded by bytes. The
-// steps are separate so that a takeover can run them in its order (ha-endpoint.ts).
+// hands the table to the engine as a TakeOver input (the engine activates, closes and queues:
+// nodes/engine/takeover.ts) and streams every further event through the ordered outbox, bounded
+// by bytes; the shell only paces the queued recoveries. The steps are separate so that a
+// takeover can run them in its order (ha-endpoint.ts).
 import * as E from 'fp-ts/lib/Either.js'
-import { type Address, type EndpointId, unsafe } from '../../contracts/index.js'
+import type { EndpointId } from '../../contracts/index.js'
 import type { EndpointTable } from '../../registry/index.js'
 import {
   describeInfraError,
@@ -15,7 +16,6 @@ import {
   rehydrateEndpoint,
   sendNodeDeadLetter,
 } from '../../registry/shell/index.js'
-import { recoveryPlan } from '../engine/recoverable.js'
 import { DEFAULT_OUTBOX, Outbox, type OutboxHooks, type OutboxOptions } from './outbox.js'
 import type { UdpEndpoint } from './udp-endpoint.js'
 
@@ -78,54 +78,28 @@ export const attachOutbox = (
 }
 
 /**
- * Records EndpointActivated, closes in the log what cannot be recovered and starts the paced
- * RFC 4951 recoveries. Run once the endpoint's address is bound.
+ * Hands the table to the engine (TakeOver: EndpointActivated, closes of what cannot be
+ * recovered, recoveries queued) and paces the queued RFC 4951 recoveries. Run once the
+ * endpoint's address is bound.
  */
 export const activate = (
   endpoint: UdpEndpoint,
   table: EndpointTable,
+  epoch: number,
   recoveryParallelism = 256,
 ): { rehydratedTunnels: number; recovering: number } => {
-  const address: Address = endpoint.bind
-  endpoint.record({
-    type: 'EndpointActivated',
-    v: 1,
-    address,
-    role: endpoint.engine.config.role,
-    hostName: endpoint.engine.config.hostName,
-  } as never)
-  // RFC 4951: tunnels whose peer advertised failover (and we did) are recovered, paced; the
-  // others are closed in the log, so the registry's table and ours agree.
-  const plan = recoveryPlan(table)
-  const held = (tid: number) => endpoint.engine.tunnels.has(tid)
-  for (const tid of plan.close.filter((t) => !held(t))) {
-    endpoint.record({
-      type: 'TunnelClosed',
-      v: 1,
-      localTunnelId: unsafe.tunnelId(tid),
-      resultCode: 6,
-      errorCode: null,
-      message: 'endpoint taken over; the peer cannot recover this tunnel',
-      closedBy: 'recovery',
-    } as never)
-  }
-  const buriedTunnels = plan.close.flatMap((tid) => {
-    const t = table.tunnels.get(tid)
-    return t === undefined || held(tid)
-      ? []
-      : [{ localTunnelId: tid, remoteTunnelId: t.remoteTunnelId, peer: t.peer }]
-  })
-  endpoint.input({ _tag: 'Bury', tunnels: buriedTunnels })
-  const queue = plan.recover.filter((r) => !held(r.localTunnelId))
-  // Old ids stay reserved until their recovery starts: no recovery tunnel may take one (FO-11);
-  // a peer that failed over too may recover a queued one first (RFC 4951 §5.6).
-  endpoint.input({ _tag: 'QueueRecovery', tunnels: queue })
+  // The engine decides the takeover (nodes/engine/takeover.ts); the shell only paces recoveries.
+  const fx = endpoint.input({ _tag: 'TakeOver', table, epoch })
+  const took = fx.find((f) => f._tag === 'TakenOver')
+  // One Recover input per queued tunnel, `recoveryParallelism` every 10 ms. (A single
+  // RecoverQueued{max} per batch lost recoveries in the 500-tunnel failover e2e: not found yet.)
+  const queue = [...endpoint.engine.pending.values()]
   const pace = () => {
     for (const r of queue.splice(0, recoveryParallelism)) endpoint.input({ _tag: 'Recover', tunnel: r })
     if (queue.length > 0) setTimeout(pace, 10)
   }
   pace()
-  return { rehydratedTunnels: plan.recover.length + plan.close.length, recovering: plan.recover.length }
+  return { rehydratedTunnels: took?.rehydrated ?? 0, recovering: took?.recoverable ?? 0 }
 }
 
 export const startPublishing = async (
@@ -141,5 +115,5 @@ export const startPublishing = async (
   const table = await rehydrateOrRefuse(deps, endpoint.identity.endpointId)
   const epoch = Math.max(table.epoch + 1, leaseEpoch)
   const outbox = attachOutbox(endpoint, deps, table, epoch, log, options, onFenced)
-  return { outbox, epoch, ...activate(endpoint, table, recoveryParallelism) }
+  return { outbox, epoch, ...activate(endpoint, table, epoch, recoveryParallelism) }
 }

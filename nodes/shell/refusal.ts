@@ -1,7 +1,8 @@
-// Why an endpoint refuses new tunnels and sessions. The reasons are kept apart (an outbox that
-// drains must not lift an operator's drain, an undrain must not lift outbox pressure); the
-// engine only sees whether any reason holds (engine.refuseNew). Shell.
+// Why an endpoint refuses new tunnels and sessions, as the shell reads it: the reasons live in
+// the engine (engine.refusing, set and lifted one by one with SetRefuseNew, so an outbox that
+// drains never lifts an operator's drain); this view orders them for replies and metrics. Shell.
 import type { RefusalReason } from '../../contracts/index.js'
+import type { Input } from '../engine/types.js'
 
 export type { RefusalReason }
 
@@ -9,23 +10,24 @@ export type { RefusalReason }
 const PRIORITY: readonly RefusalReason[] = ['shutdown', 'release', 'drain', 'outbox']
 
 export class Refusal {
-  private readonly reasons = new Set<RefusalReason>()
+  constructor(
+    private readonly reasons: () => ReadonlySet<RefusalReason>,
+    private readonly feed: (i: Input) => void,
+  ) {}
 
-  constructor(private readonly apply: (refuse: boolean) => void) {}
-
+  /** Sets or lifts one reason (an engine input). */
   set(reason: RefusalReason, on: boolean): void {
-    if (on) this.reasons.add(reason)
-    else this.reasons.delete(reason)
-    this.apply(this.reasons.size > 0)
+    this.feed({ _tag: 'SetRefuseNew', reason, on })
   }
 
   has(reason: RefusalReason): boolean {
-    return this.reasons.has(reason)
+    return this.reasons().has(reason)
   }
 
   /** The reasons that hold now, most deliberate first. */
   get list(): RefusalReason[] {
-    return PRIORITY.filter((r) => this.reasons.has(r))
+    const now = this.reasons()
+    return PRIORITY.filter((r) => now.has(r))
   }
 
   get primary(): RefusalReason | null {

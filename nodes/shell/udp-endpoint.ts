@@ -13,6 +13,7 @@ import {
   type L2tpEvent,
   type NodeId,
   unsafe,
+  withEnvelope,
 } from '../../contracts/index.js'
 import { type EndpointTable, emptyTable, evolve } from '../../registry/index.js'
 import { createEngine, step } from '../engine/engine.js'
@@ -95,9 +96,12 @@ export class UdpEndpoint {
     private readonly hooks: EndpointHooks = {},
   ) {
     this.engine = createEngine(config, bind)
-    this.refusal = new Refusal((refuse) => {
-      this.engine.refuseNew = refuse
-    })
+    this.refusal = new Refusal(
+      () => this.engine.refusing,
+      (i) => {
+        this.input(i)
+      },
+    )
     this.table = emptyTable(identity.endpointId)
     this.epoch = identity.epoch
     this.now = hooks.clock ?? Date.now
@@ -152,16 +156,15 @@ export class UdpEndpoint {
 
   /** Records an event as the node's own: envelope, own table (same evolve as the registry). */
   record(body: EventBody): L2tpEvent {
-    // Object.assign into a fresh object, not a spread: a spread of a ~20-field body followed by
-    // the envelope's fields leaves V8 a slow (dictionary) object, 10-20 µs to build and slow to
-    // read in evolve; this builds the same keys in the same order (docs/decisions.md).
-    const fields: Record<string, unknown> = Object.assign({}, body, {
+    const e = withEnvelope(body, {
       endpointId: this.identity.endpointId,
-      epoch: this.epoch,
-      seq: ++this.seq,
-      at: this.now(),
+      epoch: unsafe.epoch(this.epoch),
+      seq: unsafe.seq(++this.seq),
+      at: unsafe.millis(this.now()),
       nodeId: this.identity.nodeId,
     })
+    // Peer-supplied texts bounded at the AVP maximum, cut ones marked (contracts/peer-text.ts).
+    const fields: Record<string, unknown> = e
     for (const f of EVENT_TEXT_FIELDS[body.type] ?? []) {
       const v = fields[f]
       if (typeof v !== 'string') continue
@@ -171,7 +174,6 @@ export class UdpEndpoint {
         this.truncatedTexts++
       }
     }
-    const e = fields as unknown as L2tpEvent
     evolve(this.table, e)
     this.hooks.onEvent?.(e)
     for (const l of this.listeners) l(e)
@@ -199,6 +201,9 @@ export class UdpEndpoint {
         break
       case 'Arm':
         this.timers.set(f.tunnelId, f.at)
+        break
+      case 'Disarm':
+        this.timers.set(f.tunnelId, null)
         break
       case 'Emit':
         this.record(f.event)

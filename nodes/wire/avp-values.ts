@@ -158,11 +158,15 @@ export const callErrors: ValueCodec<CallErrors> = {
   decode: (b) => {
     if (b.length !== 26) return wrongLength('26', b.length)
     const v = view(b)
-    const out: Record<string, number> = {}
-    CALL_ERROR_FIELDS.forEach((f, i) => {
-      out[f] = v.getUint32(2 + 4 * i)
+    const at = (i: number) => v.getUint32(2 + 4 * i)
+    return ok({
+      crc: at(0),
+      framing: at(1),
+      hardwareOverruns: at(2),
+      bufferOverruns: at(3),
+      timeouts: at(4),
+      alignment: at(5),
     })
-    return ok(out as unknown as CallErrors)
   },
   encode: (c) => {
     const out = new Uint8Array(26)

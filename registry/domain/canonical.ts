@@ -123,12 +123,13 @@ export const encodeSnapshot = (s: SnapshotOf): string =>
 /** Tunnels and sessions in id order without copying the records: what the binary writer walks. */
 const binaryView = (t: EndpointTable): TableView => {
   const view = toViewHead(t)
-  const tunnels = byKey(t.tunnels).map((r) => ({
-    ...r,
-    ...(r.releasedSessionIds.length === 0 ? { releasedSessionIds: undefined } : {}),
-    sessions: byKey(r.sessions),
-  }))
-  return { ...view, tunnels } as unknown as TableView
+  const tunnels = byKey(t.tunnels).map((r) => {
+    const { releasedSessionIds, ...rest } = r
+    const sessions = byKey(r.sessions)
+    return releasedSessionIds.length === 0 ? { ...rest, sessions } : { ...rest, releasedSessionIds, sessions }
+  })
+  const out: TableView = { ...view, tunnels }
+  return out
 }
 
 /** The snapshot as a binary record (what the registry writes; contracts/snapshot-binary.ts). */

@@ -139,8 +139,14 @@ export interface Endpoint<C extends t.Mixed, A> {
 }
 
 /** Builds an endpoint with its request type inferred from the codec. */
-export const endpoint = <C extends t.Mixed, A>(e: Endpoint<C, A>): Endpoint<t.Mixed, unknown> =>
-  e as unknown as Endpoint<t.Mixed, unknown>
+export const endpoint = <C extends t.Mixed, A>(e: Endpoint<C, A>): Endpoint<t.Mixed, unknown> => ({
+  name: e.name,
+  subject: e.subject,
+  request: e.request,
+  ...(e.issued === undefined ? {} : { issued: e.issued }),
+  // The request was decoded with e.request before a handler runs (answer, partition forwards).
+  handle: (req: t.TypeOf<C>, ctx: RequestContext) => e.handle(req, ctx),
+})
 
 export interface IssuedEndpoint<C extends t.Mixed, A> {
   readonly name: string

@@ -94,18 +94,16 @@ export class Sim {
   private apply(from: Address, f: Effect): void {
     const n = this.node(from)
     if (f._tag === 'Emit') n.events.push(f.event)
+    if (f._tag === 'Disarm') n.timers.delete(f.tunnelId)
     if (f._tag === 'Arm') {
-      if (f.at === null) n.timers.delete(f.tunnelId)
-      else {
-        n.timers.set(f.tunnelId, f.at)
-        const at = f.at
-        this.schedule(at, () => {
-          if (this.nodes.get(key(from)) === n && n.timers.get(f.tunnelId) === at) {
-            n.timers.delete(f.tunnelId)
-            this.input(from, { _tag: 'Timer', tunnelId: f.tunnelId })
-          }
-        })
-      }
+      n.timers.set(f.tunnelId, f.at)
+      const at = f.at
+      this.schedule(at, () => {
+        if (this.nodes.get(key(from)) === n && n.timers.get(f.tunnelId) === at) {
+          n.timers.delete(f.tunnelId)
+          this.input(from, { _tag: 'Timer', tunnelId: f.tunnelId })
+        }
+      })
     }
     if (f._tag === 'Send') {
       this.wire.push({ from, to: f.to, bytes: f.bytes.slice(), at: this.now })

@@ -5,6 +5,8 @@ import {
   DEFAULT_CHANNEL,
   openChannel,
   receive,
+  resetChannel,
+  revive,
   send,
   tick,
 } from '../../../nodes/control/channel.js'
@@ -198,3 +200,46 @@ const setWindow = (ch: Channel, w: number) => {
   ch.peerWindow = w
   ch.ssthresh = w
 }
+
+describe('effects never alias the channel (no Send shares bytes with the retransmit queue)', () => {
+  it('L2-39: a retransmission carries the current Nr in a copy; the bytes sent first are unchanged', () => {
+    const ch = fresh()
+    const [first] = send(ch, hello(ch), 0)
+    if (first === undefined) throw new Error('nothing sent')
+    const before = Uint8Array.from(first)
+    receive(ch, msg(0, 0), 10) // the peer's message advances our Nr, acks nothing of ours
+    const again = tick(ch, 1000).out[0]
+    expect(again).toBeDefined()
+    expect(again).not.toBe(first)
+    expect(header(again as Uint8Array).nr).toBe(1)
+    expect(first).toEqual(before)
+  })
+
+  it('RFC 4951 §5.5: resetChannel flushes both windows and takes the suggested Ns/Nr', () => {
+    const ch = fresh()
+    send(ch, hello(ch), 0)
+    resetChannel(ch, 0x1_0005, 9)
+    expect({ ns: ch.ns, nr: ch.nr, inFlight: ch.inFlight.length, retransmitAt: ch.retransmitAt }).toEqual({
+      ns: 5,
+      nr: 9,
+      inFlight: 0,
+      retransmitAt: null,
+    })
+  })
+
+  it('FO-30: revive gives a dead channel a fresh retry budget; outstanding messages go again at once', () => {
+    const ch = fresh({ maxRetransmits: 0 })
+    send(ch, hello(ch), 0)
+    expect(tick(ch, 1000).died).toBe(true)
+    expect(revive(ch, 2000)).toBe('pending')
+    expect({ dead: ch.dead, retries: ch.retries, retransmitAt: ch.retransmitAt }).toEqual({
+      dead: false,
+      retries: 0,
+      retransmitAt: 2000,
+    })
+    const idle = fresh()
+    idle.dead = true
+    expect(revive(idle, 5)).toBe('idle')
+    expect(idle.retransmitAt).toBeNull()
+  })
+})

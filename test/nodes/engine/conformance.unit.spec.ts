@@ -1,15 +1,16 @@
 // RFC 2661 conformance of the engine against a scripted test peer. Each test names its L2 id.
+
 import { describe, expect, it } from 'vitest'
-import { encodeControl } from '../../../nodes/wire/index.js'
+import { encodeControl, MessageType as MT } from '../../../nodes/wire/index.js'
 import { sccrqAvps, TP_ADDR, Tp } from './tp.js'
 
-const STOPCCN = 4
-const CDN = 14
+const STOPCCN = MT.StopCCN
+const CDN = MT.CDN
 
 describe('RFC 2661 conformance (engine as DUT)', () => {
   it('L2-02: reserved header bits are ignored on receipt', () => {
     const tp = new Tp()
-    const b = encodeControl({ tunnelId: 0, sessionId: 0, ns: 0, nr: 0, type: 1, avps: sccrqAvps(5) })
+    const b = encodeControl({ tunnelId: 0, sessionId: 0, ns: 0, nr: 0, type: MT.SCCRQ, avps: sccrqAvps(5) })
     b[0] = (b[0] as number) | 0x34
     b[1] = (b[1] as number) | 0xf0
     expect(tp.types(tp.raw(b))).toEqual([2])
@@ -18,7 +19,7 @@ describe('RFC 2661 conformance (engine as DUT)', () => {
   it('L2-03: version 1 (L2F) and version 3 packets are discarded without a reply', () => {
     const tp = new Tp()
     for (const ver of [1, 3]) {
-      const b = encodeControl({ tunnelId: 0, sessionId: 0, ns: 0, nr: 0, type: 1, avps: sccrqAvps(5) })
+      const b = encodeControl({ tunnelId: 0, sessionId: 0, ns: 0, nr: 0, type: MT.SCCRQ, avps: sccrqAvps(5) })
       b[1] = ((b[1] as number) & 0xf0) | ver
       expect(tp.raw(b)).toEqual([])
     }
@@ -29,26 +30,26 @@ describe('RFC 2661 conformance (engine as DUT)', () => {
   it('L2-05, L2-06, L2-52: as initiator the DUT sends SCCRQ with Tunnel ID 0 to port 1701; later headers carry our ids; ICRQ and HELLO use Session ID 0', () => {
     const tp = new Tp({ role: 'LAC', channel: { ...new Tp().dut.config.channel, helloIntervalMs: 5000 } })
     const fx = tp.input({ _tag: 'OpenTunnel', peer: TP_ADDR })
-    expect(fx[0]).toMatchObject({ type: 1, tunnelId: 0, sessionId: 0 })
+    expect(fx[0]).toMatchObject({ type: MT.SCCRQ, tunnelId: 0, sessionId: 0 })
     const send = tp.effects.find((f) => f._tag === 'Send')
     expect(send?._tag === 'Send' && send.to.port).toBe(1701)
     const dutId = fx[0]?.avps.assignedTunnelId as number
     tp.ns = 0
-    const afterSccrp = tp.send({ tunnelId: dutId, sessionId: 0, type: 2, avps: sccrqAvps(0x0707) })
-    expect(afterSccrp[0]).toMatchObject({ type: 3, tunnelId: 0x0707 })
+    const afterSccrp = tp.send({ tunnelId: dutId, sessionId: 0, type: MT.SCCRP, avps: sccrqAvps(0x0707) })
+    expect(afterSccrp[0]).toMatchObject({ type: MT.SCCCN, tunnelId: 0x0707 })
     tp.input({ _tag: 'OpenSession', tunnelId: dutId, direction: 'incoming' })
-    const icrq = tp.sent.find((m) => m.type === 10)
+    const icrq = tp.sent.find((m) => m.type === MT.ICRQ)
     expect(icrq).toMatchObject({ tunnelId: 0x0707, sessionId: 0 })
     const dutSession = icrq?.avps.assignedSessionId as number
     const [iccn] = tp.send({
       tunnelId: dutId,
       sessionId: dutSession,
-      type: 11,
+      type: MT.ICRP,
       avps: { assignedSessionId: 0x0606 },
     })
-    expect(iccn).toMatchObject({ type: 12, tunnelId: 0x0707, sessionId: 0x0606 })
+    expect(iccn).toMatchObject({ type: MT.ICCN, tunnelId: 0x0707, sessionId: 0x0606 })
     tp.send({ tunnelId: dutId, sessionId: 0, type: null, avps: {} }) // ZLB: everything acknowledged
-    const hellos = tp.advance(6000).filter((m) => m.type === 6)
+    const hellos = tp.advance(6000).filter((m) => m.type === MT.HELLO)
     expect(hellos[0]).toMatchObject({ sessionId: 0, tunnelId: 0x0707 })
   })
 
@@ -57,7 +58,7 @@ describe('RFC 2661 conformance (engine as DUT)', () => {
     const ids: number[] = []
     for (let i = 1; i <= 200; i++) {
       const [sccrp] = tp.raw(
-        encodeControl({ tunnelId: 0, sessionId: 0, ns: 0, nr: 0, type: 1, avps: sccrqAvps(i) }),
+        encodeControl({ tunnelId: 0, sessionId: 0, ns: 0, nr: 0, type: MT.SCCRQ, avps: sccrqAvps(i) }),
       )
       ids.push(sccrp?.avps.assignedTunnelId as number)
     }
@@ -72,7 +73,7 @@ describe('RFC 2661 conformance (engine as DUT)', () => {
     const out = tp.send({
       tunnelId: 0,
       sessionId: 0,
-      type: 1,
+      type: MT.SCCRQ,
       avps: sccrqAvps(5),
       extra: [{ vendor: 9, type: 1, mandatory: false, value: new Uint8Array([1]) }],
     })
@@ -85,7 +86,7 @@ describe('RFC 2661 conformance (engine as DUT)', () => {
     const out = tp.send({
       tunnelId: tid,
       sessionId: 0,
-      type: 6,
+      type: MT.HELLO,
       avps: {},
       extra: [{ vendor: 0, type: 200, mandatory: true, value: new Uint8Array() }],
     })
@@ -98,12 +99,14 @@ describe('RFC 2661 conformance (engine as DUT)', () => {
     const out = tp.send({
       tunnelId: tid,
       sessionId: 0,
-      type: 10,
+      type: MT.ICRQ,
       avps: { assignedSessionId: 3, callSerialNumber: 1 },
       extra: [{ vendor: 0, type: 200, mandatory: true, value: new Uint8Array() }],
     })
     expect(out.find((m) => m.type === CDN)?.avps.resultCode).toMatchObject({ result: 2, error: 8 })
-    expect(tp.types(tp.send({ tunnelId: tid, sessionId: 0, type: 6, avps: {} }))).not.toContain(STOPCCN)
+    expect(tp.types(tp.send({ tunnelId: tid, sessionId: 0, type: MT.HELLO, avps: {} }))).not.toContain(
+      STOPCCN,
+    )
     expect(tp.dut.tunnels.get(tid)?.state).toBe('established')
   })
 
@@ -113,7 +116,7 @@ describe('RFC 2661 conformance (engine as DUT)', () => {
     const out = tp.send({
       tunnelId: tid,
       sessionId: 0,
-      type: 6,
+      type: MT.HELLO,
       avps: {},
       extra: [{ vendor: 0, type: 7, mandatory: true, flags: 0x0400, value: new Uint8Array([0x61]) }],
     })
@@ -134,7 +137,7 @@ describe('RFC 2661 conformance (engine as DUT)', () => {
     const lac = new Tp({ role: 'LAC' })
     const [sccrq] = lac.input({ _tag: 'OpenTunnel', peer: TP_ADDR })
     const lns = new Tp()
-    const [sccrp] = lns.send({ tunnelId: 0, sessionId: 0, type: 1, avps: sccrqAvps(5) })
+    const [sccrp] = lns.send({ tunnelId: 0, sessionId: 0, type: MT.SCCRQ, avps: sccrqAvps(5) })
     for (const m of [sccrq, sccrp]) {
       expect(m?.avps.protocolVersion).toEqual({ ver: 1, rev: 0 })
       expect(m?.avps.hostName).toBeTruthy()
@@ -160,17 +163,17 @@ describe('RFC 2661 conformance (engine as DUT)', () => {
     tp.send({
       tunnelId: dut,
       sessionId: 0,
-      type: 2,
+      type: MT.SCCRP,
       avps: { ...sccrqAvps(0x0707), framingCapabilities: { sync: true, async: false } },
     })
     tp.input({ _tag: 'OpenSession', tunnelId: dut, direction: 'incoming' })
-    const icrq = tp.sent.find((m) => m.type === 10)
+    const icrq = tp.sent.find((m) => m.type === MT.ICRQ)
     expect(icrq?.avps.assignedSessionId).toBeGreaterThan(0)
     expect(icrq?.avps.callSerialNumber).toBeDefined()
     const [iccn] = tp.send({
       tunnelId: dut,
       sessionId: icrq?.avps.assignedSessionId as number,
-      type: 11,
+      type: MT.ICRP,
       avps: { assignedSessionId: 0x0606 },
     })
     expect(iccn?.avps.txConnectSpeed).toBeDefined()
@@ -215,13 +218,13 @@ describe('RFC 2661 conformance (engine as DUT)', () => {
   it('L2-31: a wrong challenge response: StopCCN, the tunnel never reaches established', () => {
     const secret = { ref: 's', secret: new TextEncoder().encode('x') }
     const tp = new Tp({ challenge: true, secretFor: () => secret })
-    const [sccrp] = tp.send({ tunnelId: 0, sessionId: 0, type: 1, avps: sccrqAvps(5) })
+    const [sccrp] = tp.send({ tunnelId: 0, sessionId: 0, type: MT.SCCRQ, avps: sccrqAvps(5) })
     const tid = sccrp?.avps.assignedTunnelId as number
     expect(sccrp?.avps.challenge).toBeDefined()
     const out = tp.send({
       tunnelId: tid,
       sessionId: 0,
-      type: 3,
+      type: MT.SCCCN,
       avps: { challengeResponse: new Uint8Array(16) },
     })
     expect(out.find((m) => m.type === STOPCCN)?.avps.resultCode?.result).toBe(4)
@@ -234,7 +237,7 @@ describe('RFC 2661 conformance (engine as DUT)', () => {
     const out = tp.send({
       tunnelId: sccrq?.avps.assignedTunnelId as number,
       sessionId: 0,
-      type: 2,
+      type: MT.SCCRP,
       avps: { ...sccrqAvps(7), protocolVersion: { ver: 2, rev: 0 } },
     })
     expect(out.find((m) => m.type === STOPCCN)?.avps.resultCode).toMatchObject({ result: 5, error: 0x0100 })
@@ -245,7 +248,7 @@ describe('RFC 2661 conformance (engine as DUT)', () => {
     const out = tp.send({
       tunnelId: 0,
       sessionId: 0,
-      type: 1,
+      type: MT.SCCRQ,
       avps: sccrqAvps(5),
       extra: [{ vendor: 0, type: 10, mandatory: true, value: new Uint8Array([0, 0]) }],
     })
@@ -285,7 +288,7 @@ describe('RFC 2661 conformance (engine as DUT)', () => {
   it('L2-53: a datagram for the tunnel from another port is dropped', () => {
     const tp = new Tp()
     const tid = tp.openTunnel()
-    const b = encodeControl({ tunnelId: tid, sessionId: 0, ns: tp.ns, nr: tp.nr, type: 6, avps: {} })
+    const b = encodeControl({ tunnelId: tid, sessionId: 0, ns: tp.ns, nr: tp.nr, type: MT.HELLO, avps: {} })
     expect(
       tp.input({ _tag: 'Datagram', from: { ...TP_ADDR, port: 40000 as typeof TP_ADDR.port }, bytes: b }),
     ).toEqual([])
@@ -307,13 +310,13 @@ describe('RFC 2661 conformance (engine as DUT)', () => {
     const [icrp] = tp.send({
       tunnelId: tid,
       sessionId: 0,
-      type: 10,
+      type: MT.ICRQ,
       avps: { assignedSessionId: 3, callSerialNumber: 1 },
     })
     const out = tp.send({
       tunnelId: tid,
       sessionId: icrp?.avps.assignedSessionId as number,
-      type: 11,
+      type: MT.ICRP,
       avps: { assignedSessionId: 3 },
     })
     expect(tp.types(out)).toContain(CDN)
@@ -325,13 +328,13 @@ describe('RFC 2661 conformance (engine as DUT)', () => {
     const [icrp] = tp.send({
       tunnelId: tid,
       sessionId: 0,
-      type: 10,
+      type: MT.ICRQ,
       avps: { assignedSessionId: 3, callSerialNumber: 1 },
     })
     tp.send({
       tunnelId: tid,
       sessionId: icrp?.avps.assignedSessionId as number,
-      type: 12,
+      type: MT.ICCN,
       avps: { txConnectSpeed: 1000, framingType: { sync: true, async: false } },
       extra: [{ vendor: 0, type: 38, mandatory: false, value: new Uint8Array([0, 1]) }],
     })
@@ -341,17 +344,17 @@ describe('RFC 2661 conformance (engine as DUT)', () => {
   it('while refusing new work (drain, or the outbox near full) new tunnels get StopCCN and new calls CDN 4; established ones stay', () => {
     const tp = new Tp()
     const tid = tp.openTunnel()
-    tp.dut.refuseNew = true
+    tp.input({ _tag: 'SetRefuseNew', reason: 'drain', on: true })
     const out = tp.send({
       tunnelId: tid,
       sessionId: 0,
-      type: 10,
+      type: MT.ICRQ,
       avps: { assignedSessionId: 3, callSerialNumber: 1 },
     })
     expect(out.find((m) => m.type === CDN)?.avps.resultCode).toMatchObject({ result: 4, error: 4 })
     expect(tp.dut.tunnels.get(tid)?.state).toBe('established')
     const other = new Tp({ refuseNew: true })
-    const [stop] = other.send({ tunnelId: 0, sessionId: 0, type: 1, avps: sccrqAvps(5) })
+    const [stop] = other.send({ tunnelId: 0, sessionId: 0, type: MT.SCCRQ, avps: sccrqAvps(5) })
     expect(stop?.type).toBe(STOPCCN)
     expect(stop?.avps.resultCode).toMatchObject({ result: 2, error: 4 })
   })
@@ -360,16 +363,16 @@ describe('RFC 2661 conformance (engine as DUT)', () => {
 describe('tunnel identity', () => {
   it('a peer that restarts and reuses a tunnel id we are still closing gets a new tunnel; a retransmitted SCCRQ does not', () => {
     const tp = new Tp()
-    const [sccrp] = tp.send({ tunnelId: 0, sessionId: 0, type: 1, avps: sccrqAvps(0x0909) })
+    const [sccrp] = tp.send({ tunnelId: 0, sessionId: 0, type: MT.SCCRQ, avps: sccrqAvps(0x0909) })
     const first = sccrp?.avps.assignedTunnelId as number
     tp.ns = 0
-    const again = tp.send({ tunnelId: 0, sessionId: 0, type: 1, avps: sccrqAvps(0x0909) })
-    expect(again.filter((m) => m.type === 2)).toHaveLength(0) // a duplicate: acked, not answered twice
+    const again = tp.send({ tunnelId: 0, sessionId: 0, type: MT.SCCRQ, avps: sccrqAvps(0x0909) })
+    expect(again.filter((m) => m.type === MT.SCCRP)).toHaveLength(0) // a duplicate: acked, not answered twice
     expect(tp.dut.tunnels.size).toBe(1)
     tp.input({ _tag: 'CloseTunnel', tunnelId: first, resultCode: 1, reason: null })
     tp.ns = 0
-    const fresh = tp.send({ tunnelId: 0, sessionId: 0, type: 1, avps: sccrqAvps(0x0909) })
-    const second = fresh.find((m) => m.type === 2)?.avps.assignedTunnelId
+    const fresh = tp.send({ tunnelId: 0, sessionId: 0, type: MT.SCCRQ, avps: sccrqAvps(0x0909) })
+    const second = fresh.find((m) => m.type === MT.SCCRP)?.avps.assignedTunnelId
     expect(second).toBeDefined()
     expect(second).not.toBe(first)
   })
@@ -383,7 +386,7 @@ describe('call teardown records', () => {
     tp.send({
       tunnelId: tid,
       sessionId: sid,
-      type: 14,
+      type: MT.CDN,
       avps: {
         assignedSessionId: 3,
         resultCode: { result: 2, error: 6, message: 'vendor' },
@@ -412,7 +415,7 @@ describe('tie breaker (RFC 2661 §4.4.3)', () => {
         sessionId: 0,
         ns: 0,
         nr: 0,
-        type: 1,
+        type: MT.SCCRQ,
         avps: { ...sccrqAvps(0x0c0c), ...(value ? { tieBreaker: value } : {}) },
       }),
     )

@@ -1,8 +1,10 @@
 // Two engines (our LAC and our LNS) talking through an in-process link on a fake clock.
+
 import { describe, expect, it } from 'vitest'
-import { type L2tpEvent, unsafe } from '../../../contracts/index.js'
 import type { EventBody } from '../../../nodes/engine/types.js'
-import { canonicalJson, emptyTable, evolve } from '../../../registry/index.js'
+import { MessageType as MT } from '../../../nodes/wire/index.js'
+import { canonicalJson } from '../../../registry/index.js'
+import { foldEvents } from '../../support/fold.js'
 import { addr, engineConfig, Sim } from '../../support/sim.js'
 
 const LNS = addr('127.0.0.2')
@@ -39,18 +41,7 @@ const types = (events: EventBody[]) => events.map((e) => e.type)
 
 /** Folds a node's emitted events into a table, as the node shell does. */
 const tableOf = (events: EventBody[], endpointId: string) =>
-  events.reduce(
-    (t, body, i) =>
-      evolve(t, {
-        ...body,
-        endpointId,
-        epoch: 1,
-        seq: i + 1,
-        at: 1,
-        nodeId: 'node-1',
-      } as unknown as L2tpEvent),
-    emptyTable(unsafe.endpointId(endpointId)),
-  )
+  foldEvents(events, { endpointId, nodeId: 'node-1' })
 
 describe('LAC <-> LNS engines', () => {
   for (const variant of [
@@ -88,7 +79,7 @@ describe('LAC <-> LNS engines', () => {
         const firstHidden = flags.findIndex((f) => f.hidden)
         expect(firstHidden).toBeGreaterThan(0)
         expect(flags.slice(0, firstHidden).some((f) => f.type === 36)).toBe(true)
-        expect(flags.find((f) => f.type === 14)?.hidden).toBe(true)
+        expect(flags.find((f) => f.type === MT.CDN)?.hidden).toBe(true)
         expect(tableOf(lns.events, 'lns-a').tunnels.size).toBe(1)
       }
     })

@@ -1,11 +1,13 @@
 // A scripted test peer (TP) around one engine under test (DUT): sends hand-built datagrams,
 // decodes what the DUT sends back. Fake clock; no sockets.
+
 import { createEngine, step } from '../../../nodes/engine/engine.js'
 import type { Effect, Engine, EngineConfig, Input, RecoverableTunnel } from '../../../nodes/engine/types.js'
 import {
   type ControlMessage,
   decodePacket,
   encodeControl,
+  MessageType as MT,
   type OutgoingControl,
   type RawAvp,
 } from '../../../nodes/wire/index.js'
@@ -72,11 +74,11 @@ export class Tp {
     const [sccrp] = this.send({
       tunnelId: 0,
       sessionId: 0,
-      type: 1,
+      type: MT.SCCRQ,
       avps: { ...sccrqAvps(tpTunnel), ...extraSccrq },
     })
     this.dutTunnel = sccrp?.avps.assignedTunnelId ?? 0
-    this.send({ tunnelId: this.dutTunnel, sessionId: 0, type: 3, avps: {} })
+    this.send({ tunnelId: this.dutTunnel, sessionId: 0, type: MT.SCCCN, avps: {} })
     return this.dutTunnel
   }
 
@@ -85,14 +87,14 @@ export class Tp {
     const [icrp] = this.send({
       tunnelId,
       sessionId: 0,
-      type: 10,
+      type: MT.ICRQ,
       avps: { assignedSessionId: tpSession, callSerialNumber },
     })
     const sid = icrp?.avps.assignedSessionId as number
     this.send({
       tunnelId,
       sessionId: sid,
-      type: 12,
+      type: MT.ICCN,
       avps: { txConnectSpeed: 1000, framingType: { sync: true, async: false } },
     })
     return sid
@@ -110,6 +112,18 @@ export const sccrqAvps = (tunnelId: number) => ({
   bearerCapabilities: { digital: true, analog: false },
   assignedTunnelId: tunnelId,
   receiveWindowSize: 4,
+})
+
+/**
+ * The AVPs of a recovery SCCRQ from TP (RFC 4951 §5.3): a new tunnel `tpTunnel` recovering the
+ * DUT's old tunnel `dutOld`, whose TP side was `tpOld`; Tie Breaker `tie` (FO-10).
+ */
+export const recoverySccrqAvps = (
+  o: { dutOld: number; tpOld?: number; tpTunnel?: number; tie?: Uint8Array } = { dutOld: 0 },
+) => ({
+  ...sccrqAvps(o.tpTunnel ?? 0x0a0a),
+  tieBreaker: o.tie ?? new Uint8Array(8),
+  tunnelRecovery: { recoverTunnelId: o.tpOld ?? 0x0909, recoverRemoteTunnelId: o.dutOld },
 })
 
 /** A Failover Capability with C and D (RFC 4951), 30 s Recovery Time. */

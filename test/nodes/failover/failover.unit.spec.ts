@@ -1,11 +1,12 @@
 // RFC 4951 between our engines on a fake clock: LNS-1 dies, LNS-2 (same address) rehydrates its
 // table from LNS-1's events and recovers every tunnel with our LAC as remote endpoint.
+
 import { describe, expect, it } from 'vitest'
-import { type L2tpEvent, unsafe } from '../../../contracts/index.js'
 import { recoveryPlan, toRecoverable } from '../../../nodes/engine/recoverable.js'
 import type { EventBody } from '../../../nodes/engine/types.js'
-import { decodePacket, encodeData } from '../../../nodes/wire/index.js'
-import { canonicalJson, type EndpointTable, emptyTable, evolve } from '../../../registry/index.js'
+import { decodePacket, encodeData, MessageType as MT } from '../../../nodes/wire/index.js'
+import { canonicalJson, type EndpointTable } from '../../../registry/index.js'
+import { foldEvents } from '../../support/fold.js'
 import { addr, engineConfig, Sim } from '../../support/sim.js'
 
 const LNS = addr('127.0.0.2')
@@ -13,19 +14,7 @@ const LAC = addr('127.0.0.3', 40000)
 const FAILOVER = { control: true, data: true, recoveryTimeMs: 20_000 }
 const secret = { ref: 'lab', secret: new TextEncoder().encode('s3cret') }
 
-const fold = (events: EventBody[], epoch = 1): EndpointTable =>
-  events.reduce(
-    (t, body, i) =>
-      evolve(t, {
-        ...body,
-        endpointId: 'lns-a',
-        epoch,
-        seq: i + 1,
-        at: 1,
-        nodeId: 'n',
-      } as unknown as L2tpEvent),
-    emptyTable(unsafe.endpointId('lns-a')),
-  )
+const fold = (events: EventBody[], epoch = 1): EndpointTable => foldEvents(events, { epoch })
 
 const setup = (
   o: { challenge?: boolean; lacFailover?: boolean; lnsRecoveryTimeMs?: number; sequencing?: boolean } = {},
@@ -82,7 +71,7 @@ const wireTypes = (sim: Sim, from: typeof LNS) =>
 describe('RFC 4951 failover between our engines', () => {
   it('FO-01, FO-04: Failover Capability is exchanged in SCCRQ/SCCRP and recorded per tunnel', () => {
     const { sim } = setup()
-    const sccrq = wireTypes(sim, LAC).find((m) => m.type === 1)
+    const sccrq = wireTypes(sim, LAC).find((m) => m.type === MT.SCCRQ)
     expect(sccrq?.avps.failoverCapability).toEqual(FAILOVER)
     const t = [...sim.node(LNS).engine.tunnels.values()][0]
     expect(t?.peerFailover).toEqual(FAILOVER)
@@ -96,7 +85,7 @@ describe('RFC 4951 failover between our engines', () => {
     expect(plan.recover).toHaveLength(1)
     sim.run(sim.now + 5000)
     const lns2 = sim.node(LNS)
-    const sccrq = wireTypes(sim, LNS).find((m) => m.type === 1 && m.avps.tunnelRecovery !== undefined)
+    const sccrq = wireTypes(sim, LNS).find((m) => m.type === MT.SCCRQ && m.avps.tunnelRecovery !== undefined)
     const old = plan.recover[0]
     expect(sccrq?.avps.tunnelRecovery).toEqual({
       recoverTunnelId: old?.localTunnelId,
@@ -106,12 +95,14 @@ describe('RFC 4951 failover between our engines', () => {
     expect(sccrq?.avps.failoverCapability).toBeUndefined()
     expect(sccrq?.avps.assignedTunnelId).not.toBe(old?.localTunnelId)
     const sccrp = wireTypes(sim, LAC).find(
-      (m) => m.type === 2 && m.avps.suggestedControlSequence !== undefined,
+      (m) => m.type === MT.SCCRP && m.avps.suggestedControlSequence !== undefined,
     )
     expect(sccrp?.avps.failoverCapability).toBeUndefined()
     // No StopCCN or CDN on the old tunnel from the remote endpoint during recovery (FO-28).
     expect(
-      wireTypes(sim, LAC).filter((m) => (m.type === 4 || m.type === 14) && m.tunnelId === old?.localTunnelId),
+      wireTypes(sim, LAC).filter(
+        (m) => (m.type === MT.StopCCN || m.type === MT.CDN) && m.tunnelId === old?.localTunnelId,
+      ),
     ).toEqual([])
     expect(lns2.events.map((e) => e.type)).toEqual([
       'TunnelRecoveryStarted',
@@ -175,21 +166,10 @@ describe('RFC 4951 failover between our engines', () => {
     const reconciled = lns2.events.find((e) => e.type === 'SessionsReconciled')
     expect(reconciled).toMatchObject({ kept: 8 })
     expect((reconciled as { clearedSessionIds: number[] }).clearedSessionIds).toHaveLength(2)
-    const cdns = wireTypes(sim, LNS).filter((m) => m.type === 14)
+    const cdns = wireTypes(sim, LNS).filter((m) => m.type === MT.CDN)
     expect(cdns).toEqual([])
     // Both sides agree, and the replacement's table (log + its events) has exactly the LAC's sessions.
-    const after = lns2.events.reduce(
-      (t, body, i) =>
-        evolve(t, {
-          ...body,
-          endpointId: 'lns-a',
-          epoch: 2,
-          seq: i + 1,
-          at: 1,
-          nodeId: 'n2',
-        } as unknown as L2tpEvent),
-      table,
-    )
+    const after = foldEvents(lns2.events, { epoch: 2, nodeId: 'n2', onto: table })
     const lacSessions = [...lacTunnel.sessions.values()].map((s) => s.peerId).sort()
     const lnsSessions = [...(after.tunnels.values().next().value?.sessions.keys() ?? [])].sort()
     expect(lnsSessions).toEqual(lacSessions)
@@ -212,7 +192,7 @@ describe('RFC 4951 failover between our engines', () => {
     const forced = [...table.tunnels.values()].map((t) => ({ ...toRecoverable(t) }))
     for (const r of forced) sim.input(LNS, { _tag: 'Recover', tunnel: r })
     sim.run(sim.now + 5000)
-    expect(wireTypes(sim, LAC).find((m) => m.type === 4)?.avps.resultCode?.message).toBe(
+    expect(wireTypes(sim, LAC).find((m) => m.type === MT.StopCCN)?.avps.resultCode?.message).toBe(
       'tunnel was not failover capable',
     )
     expect(sim.node(LNS).events.map((e) => e.type)).toEqual(['TunnelRecoveryStarted', 'TunnelRecoveryFailed'])
@@ -388,7 +368,7 @@ describe('both sides fail over at once (RFC 4951 §5.6)', () => {
     for (const r of lacPlan.recover) sim.input(LAC, { _tag: 'Recover', tunnel: r })
     sim.run(sim.now + 5000)
     const recoverySccrqs = [...wireTypes(sim, LNS), ...wireTypes(sim, LAC)].filter(
-      (m) => m.type === 1 && m.avps.tunnelRecovery !== undefined,
+      (m) => m.type === MT.SCCRQ && m.avps.tunnelRecovery !== undefined,
     )
     expect(recoverySccrqs).toHaveLength(2)
     const recovered = (a: typeof LNS) => sim.node(a).events.filter((e) => e.type === 'TunnelRecovered').length
@@ -414,12 +394,14 @@ describe('tunnels that cannot be recovered', () => {
     const tp = new Tp()
     tp.input({ _tag: 'Bury', tunnels: [{ localTunnelId: 77, remoteTunnelId: 0x0909, peer: TP_ADDR }] })
     const { encodeControl } = await import('../../../nodes/wire/index.js')
-    const out = tp.raw(encodeControl({ tunnelId: 77, sessionId: 0, ns: 5, nr: 3, type: 6, avps: {} }))
+    const out = tp.raw(encodeControl({ tunnelId: 77, sessionId: 0, ns: 5, nr: 3, type: MT.HELLO, avps: {} }))
     expect(out).toHaveLength(1)
-    expect(out[0]).toMatchObject({ type: 4, tunnelId: 0x0909, ns: 3, nr: 6 })
+    expect(out[0]).toMatchObject({ type: MT.StopCCN, tunnelId: 0x0909, ns: 3, nr: 6 })
     expect(out[0]?.avps).toMatchObject({ assignedTunnelId: 77, resultCode: { result: 1 } })
     // Anything else unknown is still just dropped.
-    expect(tp.raw(encodeControl({ tunnelId: 78, sessionId: 0, ns: 5, nr: 3, type: 6, avps: {} }))).toEqual([])
+    expect(
+      tp.raw(encodeControl({ tunnelId: 78, sessionId: 0, ns: 5, nr: 3, type: MT.HELLO, avps: {} })),
+    ).toEqual([])
   })
 })
 
@@ -435,7 +417,7 @@ describe('a buried tunnel closed by its peer', () => {
         sessionId: 0,
         ns: 9,
         nr: 4,
-        type: 4,
+        type: MT.StopCCN,
         avps: { assignedTunnelId: 0x0909, resultCode: { result: 1, error: null, message: null } },
       }),
     )
@@ -451,7 +433,7 @@ describe('RFC 4951 wire rules over a whole failover', () => {
     const all = [...wireTypes(sim, LNS), ...wireTypes(sim, LAC)]
     const recoveryIds = new Set(
       all
-        .filter((m) => m.type === 1 && m.avps.tunnelRecovery !== undefined)
+        .filter((m) => m.type === MT.SCCRQ && m.avps.tunnelRecovery !== undefined)
         .map((m) => m.avps.assignedTunnelId),
     )
     return { sim, plan, all, recoveryIds }
@@ -481,8 +463,8 @@ describe('RFC 4951 wire rules over a whole failover', () => {
 
   it('FO-36, FO-37, FO-38, FO-40, FO-41, FO-42: FSQ and FSR have Message Type M=0 and only FSS AVPs; every queried session is answered', () => {
     const { all } = run()
-    const fsq = all.filter((m) => m.type === 21)
-    const fsr = all.filter((m) => m.type === 22)
+    const fsq = all.filter((m) => m.type === MT.FSQ)
+    const fsr = all.filter((m) => m.type === MT.FSR)
     expect(fsq.length).toBeGreaterThan(0)
     expect(fsr.length).toBeGreaterThan(0)
     for (const m of [...fsq, ...fsr]) {
@@ -504,7 +486,7 @@ describe('RFC 4951 wire rules over a whole failover', () => {
     sim.input(LAC, { _tag: 'OpenSession', tunnelId: lacTunnel.localId, direction: 'incoming' })
     sim.run(sim.now + 2500)
     const icrqNs = wireTypes(sim, LAC)
-      .filter((m) => m.type === 10)
+      .filter((m) => m.type === MT.ICRQ)
       .at(-1)?.ns
     sim.add(
       LNS,
@@ -520,9 +502,9 @@ describe('RFC 4951 wire rules over a whole failover', () => {
       .map((w) => decodePacket(w.bytes))
       .flatMap((r) => (r._tag === 'Right' && r.right._tag === 'Control' ? [r.right.msg] : []))
     // The unacked ICRQ (its Ns) never goes out again on the old tunnel after the reset.
-    expect(after.filter((m) => m.type === 10 && m.ns === icrqNs && m.tunnelId !== 0)).toEqual([])
+    expect(after.filter((m) => m.type === MT.ICRQ && m.ns === icrqNs && m.tunnelId !== 0)).toEqual([])
     // The LAC's half-set-up call was cleared silently (Step I): no CDN on the wire.
-    expect(after.filter((m) => m.type === 14)).toEqual([])
+    expect(after.filter((m) => m.type === MT.CDN)).toEqual([])
     expect([...lacTunnel.sessions.values()].every((s) => s.state === 'established')).toBe(true)
   })
 })

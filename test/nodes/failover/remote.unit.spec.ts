@@ -1,7 +1,8 @@
 // RFC 4951 rules against a scripted test peer (TP); the engine is the DUT. Each test names its FO id.
+
 import { describe, expect, it } from 'vitest'
-import { encodeControl } from '../../../nodes/wire/index.js'
-import { FO, oldTunnel, sccrqAvps, Tp, withFailoverTunnel } from '../engine/tp.js'
+import { encodeControl, MessageType as MT } from '../../../nodes/wire/index.js'
+import { FO, oldTunnel, recoverySccrqAvps, sccrqAvps, Tp, withFailoverTunnel } from '../engine/tp.js'
 
 const withTunnel = () => withFailoverTunnel()
 
@@ -11,7 +12,7 @@ describe('RFC 4951 remote-endpoint rules (engine as DUT)', () => {
     tp.send({
       tunnelId: tid,
       sessionId: 0,
-      type: 4,
+      type: MT.StopCCN,
       avps: {
         assignedTunnelId: 0x0909,
         resultCode: { result: 1, error: null, message: null },
@@ -30,15 +31,11 @@ describe('RFC 4951 remote-endpoint rules (engine as DUT)', () => {
         sessionId: 0,
         ns: 0,
         nr: 0,
-        type: 1,
-        avps: {
-          ...sccrqAvps(0x0a0a),
-          tieBreaker: new Uint8Array(8),
-          tunnelRecovery: { recoverTunnelId: 0x4444, recoverRemoteTunnelId: 0x5555 },
-        },
+        type: MT.SCCRQ,
+        avps: recoverySccrqAvps({ dutOld: 0x5555, tpOld: 0x4444 }),
       }),
     )
-    expect(out.find((m) => m.type === 4)?.avps.resultCode?.message).toBe('no such tunnel to recover')
+    expect(out.find((m) => m.type === MT.StopCCN)?.avps.resultCode?.message).toBe('no such tunnel to recover')
   })
 
   it('FO-19, FO-23: a valid recovery SCCRQ gets SCCRP with SCS; after SCCCN the old tunnel runs at the mirrored Ns/Nr', () => {
@@ -49,12 +46,8 @@ describe('RFC 4951 remote-endpoint rules (engine as DUT)', () => {
         sessionId: 0,
         ns: 0,
         nr: 0,
-        type: 1,
-        avps: {
-          ...sccrqAvps(0x0a0a),
-          tieBreaker: new Uint8Array(8),
-          tunnelRecovery: { recoverTunnelId: 0x0909, recoverRemoteTunnelId: tid },
-        },
+        type: MT.SCCRQ,
+        avps: recoverySccrqAvps({ dutOld: tid }),
       }),
     )
     const scs = sccrp?.avps.suggestedControlSequence
@@ -66,12 +59,12 @@ describe('RFC 4951 remote-endpoint rules (engine as DUT)', () => {
         sessionId: 0,
         ns: 1,
         nr: 1,
-        type: 3,
+        type: MT.SCCCN,
         avps: {},
       }),
     )
     // The DUT now speaks on the old tunnel with Ns = Suggested Nr, Nr = Suggested Ns (its FSQ).
-    const fsq = tp.sent.find((m) => m.type === 21)
+    const fsq = tp.sent.find((m) => m.type === MT.FSQ)
     expect(fsq).toMatchObject({ tunnelId: 0x0909, ns: scs?.nr, nr: scs?.ns })
   })
 
@@ -80,7 +73,7 @@ describe('RFC 4951 remote-endpoint rules (engine as DUT)', () => {
     const out = tp.send({
       tunnelId: tid,
       sessionId: 0,
-      type: 21,
+      type: MT.FSQ,
       avps: {
         failoverSessionStates: [
           { sessionId: 0x0303, remoteSessionId: sid },
@@ -89,7 +82,7 @@ describe('RFC 4951 remote-endpoint rules (engine as DUT)', () => {
         ],
       },
     })
-    const fsr = out.find((m) => m.type === 22)?.avps.failoverSessionStates
+    const fsr = out.find((m) => m.type === MT.FSR)?.avps.failoverSessionStates
     expect(fsr).toEqual([
       { sessionId: sid, remoteSessionId: 0x0303 },
       { sessionId: 0, remoteSessionId: 0x0404 },
@@ -101,16 +94,16 @@ describe('RFC 4951 remote-endpoint rules (engine as DUT)', () => {
   it('FO-22: with no SCS in the recovery SCCRP, the recovery endpoint resets the old tunnel to Ns = Nr = 0', () => {
     const tp = new Tp({ failover: FO })
     tp.input({ _tag: 'Recover', tunnel: oldTunnel() })
-    const sccrq = tp.sent.find((m) => m.type === 1)
+    const sccrq = tp.sent.find((m) => m.type === MT.SCCRQ)
     expect(sccrq?.avps.tunnelRecovery).toEqual({ recoverTunnelId: 0x0707, recoverRemoteTunnelId: 0x0909 })
     tp.ns = 0
     tp.send({
       tunnelId: sccrq?.avps.assignedTunnelId as number,
       sessionId: 0,
-      type: 2,
+      type: MT.SCCRP,
       avps: sccrqAvps(0x0b0b),
     })
-    const fsq = tp.sent.find((m) => m.type === 21)
+    const fsq = tp.sent.find((m) => m.type === MT.FSQ)
     expect(fsq).toMatchObject({ tunnelId: 0x0909, ns: 0, nr: 0 })
   })
 })

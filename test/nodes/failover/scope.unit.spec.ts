@@ -11,7 +11,7 @@ import {
   type OutgoingControl,
 } from '../../../nodes/wire/index.js'
 import { addr } from '../../support/sim.js'
-import { FO, oldTunnel, sccrqAvps, TP_ADDR, Tp, withFailoverTunnel } from '../engine/tp.js'
+import { FO, oldTunnel, recoverySccrqAvps, sccrqAvps, TP_ADDR, Tp, withFailoverTunnel } from '../engine/tp.js'
 
 const SECRET = { ref: 'lab', secret: new TextEncoder().encode('s3cret') }
 const LOWEST = new Uint8Array(8) // a Tie Breaker nobody beats
@@ -45,12 +45,7 @@ const tpRecovers = (
       ns: 0,
       nr: 0,
       type: MessageType.SCCRQ,
-      avps: {
-        ...sccrqAvps(0x0a0a),
-        tieBreaker: o.tie ?? HIGHEST,
-        tunnelRecovery: { recoverTunnelId: 0x0909, recoverRemoteTunnelId: dutOld },
-        ...o.extra,
-      },
+      avps: { ...recoverySccrqAvps({ dutOld, tie: o.tie ?? HIGHEST }), ...o.extra },
     },
     o.from,
   )
@@ -254,11 +249,7 @@ describe('recovery SCCRQ checks (RFC 4951 §5.3, §5.4, §8)', () => {
       ns: 0,
       nr: 0,
       type: MessageType.SCCRQ,
-      avps: {
-        ...sccrqAvps(0x0a0a),
-        tieBreaker: HIGHEST,
-        tunnelRecovery: { recoverTunnelId: 0x0909, recoverRemoteTunnelId: tid },
-      },
+      avps: recoverySccrqAvps({ dutOld: tid, tie: HIGHEST }),
     })
     const v3 = Uint8Array.from(bytes)
     v3[1] = ((v3[1] as number) & 0xf0) | 3

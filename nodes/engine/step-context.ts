@@ -1,5 +1,6 @@
-// Small helpers shared by the tunnel and session handlers: sending through the channel with
-// hiding, emitting events, arming timers, picking unpredictable ids. Sans-IO.
+// The context of one step (engine state, clock, rng, effects out) and the helpers the tunnel and
+// session handlers share: sending through the channel with hiding, emitting events, arming
+// timers, picking unpredictable ids. Sans-IO: effects are pushed, nothing is performed here.
 import type { Address } from '../../contracts/index.js'
 import { nextDeadline, send } from '../control/channel.js'
 import { type Avps, encodeControl, type HideOptions, MessageType } from '../wire/index.js'
@@ -66,7 +67,9 @@ export const arm = (ctx: Ctx, t: Tunnel): void => {
   let at = nextDeadline(t.channel)
   if (t.forgetAt !== null && (at === null || t.forgetAt < at)) at = t.forgetAt
   if (t.recoveryDeadline !== null && (at === null || t.recoveryDeadline < at)) at = t.recoveryDeadline
-  ctx.fx.push({ _tag: 'Arm', tunnelId: t.localId, at })
+  ctx.fx.push(
+    at === null ? { _tag: 'Disarm', tunnelId: t.localId } : { _tag: 'Arm', tunnelId: t.localId, at },
+  )
 }
 
 const u16 = (b: Uint8Array): number => (((b[0] as number) << 8) | (b[1] as number)) & 0xffff
