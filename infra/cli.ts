@@ -2,11 +2,12 @@
 // Idempotent: up reuses brokers already answering; down stops only what infra started.
 // `--cluster` (or L2TP_CLUSTER=1): 3 Kafka brokers and 3 nats-servers instead of one each.
 
+import { topicNames } from '../contracts/index.js'
 import { ensureTopics } from '../registry/shell/topics.js'
 import { kafkaBrokers, loadInfraConfig, natsUrl } from './config.js'
-import { kafkaBrokerIds, kafkaDown, kafkaNodePaths, kafkaUp } from './kafka.js'
-import { leaseBucketInfo, natsAnswers, natsDown, natsServerAnswers, natsUp } from './nats.js'
 import { natsServerPaths } from './identities.js'
+import { kafkaBrokerIds, kafkaDown, kafkaNodePaths, kafkaUp, topicReplication } from './kafka.js'
+import { leaseBucketInfo, natsAnswers, natsDown, natsServerAnswers, natsUp } from './nats.js'
 
 export interface UpResult {
   readonly kafka: 'started' | 'reused'
@@ -36,12 +37,16 @@ const status = async (): Promise<number> => {
     console.log(
       `kafka ${ids.includes(n.id) ? 'up  ' : 'down'} node ${n.id}: 127.0.0.1:${n.port}  log: ${kafkaNodePaths(c, n).log}`,
     )
+  const events = ids.length === 0 ? null : await topicReplication(c, topicNames().events)
+  if (events !== null)
+    console.log(
+      `topic ${topicNames().events}: replication ${events.replicas}, in sync at least ${events.minInSync}, min.insync.replicas ${events.minIsr}`,
+    )
   const nats = await Promise.all(c.natsServers.map((s) => natsServerAnswers(c, s)))
-  c.natsServers.forEach((s, i) =>
+  for (const [i, s] of c.natsServers.entries())
     console.log(
       `nats  ${nats[i] === true ? 'up  ' : 'down'} ${s.name}: nats://127.0.0.1:${s.port}  log: ${natsServerPaths(c, s).log}`,
-    ),
-  )
+    )
   const lease = await leaseBucketInfo(c)
   if (lease !== null)
     console.log(

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Kafka, logLevel } from 'kafkajs'
+import kafkajs, { Kafka, logLevel } from 'kafkajs'
 import { type InfraConfig, infraDir, type KafkaNode } from './config.js'
 import { alive, portOpen, readPid, run, sleep, startDetached, stopPid, tail, which } from './proc.js'
 
@@ -90,7 +90,9 @@ const serverProperties = (c: InfraConfig, n: KafkaNode): string => {
 const javaArgs = (c: InfraConfig, n: KafkaNode, main: string, args: string[]): string[] => [
   // One node: 512 MiB-1 GiB. Three on a 2-core, 24 GiB machine: 256 MiB-768 MiB each, and
   // fewer GC threads so the three JVMs do not fight over the two cores.
-  ...(c.cluster ? ['-Xms256m', '-Xmx768m', '-XX:ParallelGCThreads=1', '-XX:ConcGCThreads=1'] : ['-Xms512m', '-Xmx1g']),
+  ...(c.cluster
+    ? ['-Xms256m', '-Xmx768m', '-XX:ParallelGCThreads=1', '-XX:ConcGCThreads=1']
+    : ['-Xms512m', '-Xmx1g']),
   '-XX:+UseG1GC',
   '-Djava.awt.headless=true',
   `-Dkafka.logs.file=${kafkaNodePaths(c, n).log}`,
@@ -246,7 +248,9 @@ export const kafkaUp = async (c: InfraConfig): Promise<StartResult> => {
         return 'started'
       } catch (e) {
         await stopStarted()
-        throw new Error(`kafka answered metadata but the round trip failed: ${String(e)}\n${logTails(c, missing)}`)
+        throw new Error(
+          `kafka answered metadata but the round trip failed: ${String(e)}\n${logTails(c, missing)}`,
+        )
       }
     }
     await sleep(500)
@@ -262,7 +266,37 @@ export const kafkaDown = async (c: InfraConfig): Promise<boolean> => {
   const pids = c.kafkaNodes.map((n) => [n, readPid(kafkaNodePaths(c, n).pid)] as const)
   if (pids.every(([, pid]) => pid === null)) return false
   await Promise.all(
-    pids.map(([n, pid]) => (pid === null ? Promise.resolve() : stopPid(pid, kafkaNodePaths(c, n).pid, 30_000))),
+    pids.map(([n, pid]) =>
+      pid === null ? Promise.resolve() : stopPid(pid, kafkaNodePaths(c, n).pid, 30_000),
+    ),
   )
   return true
+}
+
+/** Replicas, in-sync replicas (fewest over the partitions) and min.insync.replicas of a topic. */
+export const topicReplication = async (
+  c: InfraConfig,
+  topic: string,
+): Promise<{ replicas: number; minInSync: number; minIsr: string } | null> => {
+  const a = client(c, 'l2tp-infra', 0).admin()
+  try {
+    await a.connect()
+    const m = await a.fetchTopicMetadata({ topics: [topic] })
+    const parts = m.topics[0]?.partitions ?? []
+    const d = await a.describeConfigs({
+      resources: [
+        { type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas'] },
+      ],
+      includeSynonyms: false,
+    })
+    return {
+      replicas: Math.min(...parts.map((p) => p.replicas.length)),
+      minInSync: Math.min(...parts.map((p) => p.isr.length)),
+      minIsr: d.resources[0]?.configEntries[0]?.configValue ?? '?',
+    }
+  } catch {
+    return null
+  } finally {
+    await a.disconnect().catch(() => undefined)
+  }
 }

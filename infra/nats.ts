@@ -6,7 +6,14 @@ import { mkdirSync } from 'node:fs'
 import { connect, type NatsConnection } from 'nats'
 import { LEASE_BUCKET } from '../contracts/subjects.js'
 import type { InfraConfig, NatsServer } from './config.js'
-import { ensureStore, identityPaths, natsServerPaths, reloadNats, serverPid, storedIdentity } from './identities.js'
+import {
+  ensureStore,
+  identityPaths,
+  natsServerPaths,
+  reloadNats,
+  serverPid,
+  storedIdentity,
+} from './identities.js'
 import type { StartResult } from './kafka.js'
 import { alive, portOpen, run, sleep, startDetached, stopPid, tail, which } from './proc.js'
 
@@ -149,8 +156,7 @@ const natsStart = async (c: InfraConfig): Promise<StartResult> => {
   await ensureStore(c)
   const answering = await Promise.all(c.natsServers.map((s) => natsServerAnswers(c, s)))
   const missing = c.natsServers.filter((_, i) => answering[i] !== true)
-  if (missing.length < c.natsServers.length)
-    await reloadNats(c).catch(() => undefined) // reused and not started by us: keep its config
+  if (missing.length < c.natsServers.length) await reloadNats(c).catch(() => undefined) // reused and not started by us: keep its config
   if (missing.length === 0) return 'reused'
   const started = new Map<NatsServer, number>()
   for (const s of missing) started.set(s, await natsStartServer(c, s))
