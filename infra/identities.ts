@@ -59,6 +59,9 @@ const clusterBlock = (c: InfraConfig, s: NatsServer): string =>
         'cluster: {',
         '  name: "l2tp"',
         `  listen: "127.0.0.1:${s.routePort}"`,
+        // Clients use the servers they are given (NATS_URL) and are not told the others' client
+        // URLs: a drill's per-node proxy then sees every connection of that node.
+        '  no_advertise: true',
         `  routes: [${c.natsServers
           .filter((o) => o.id !== s.id && o.routePort !== null)
           .map((o) => JSON.stringify(`nats-route://127.0.0.1:${o.routePort}`))
