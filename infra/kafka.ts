@@ -41,18 +41,34 @@ export const ensureKafkaJars = (c: InfraConfig): void => {
 const replication = (c: InfraConfig) =>
   c.cluster ? { factor: c.kafkaNodes.length, minIsr: 2 } : { factor: 1, minIsr: 1 }
 
+/** Cut listeners of the cluster (drills): how many, and their ports. */
+export const CUT_LISTENERS = 2
+
+/**
+ * Listener `CUT<k>` of node `n`: the broker listens on `listen` and advertises `proxy`, where a
+ * drill's per-process proxy forwards to it. A client bootstrapped through the proxy ports is told
+ * only proxy addresses, so cutting the proxy cuts that one client from every broker
+ * (docs/drills.md). Nothing listens on the proxy ports outside a drill.
+ */
+export const cutListener = (c: InfraConfig, n: KafkaNode, k: number) => ({
+  name: `CUT${k}`,
+  listen: c.kafkaPort + 120 + 10 * (k - 1) + n.id - 1,
+  proxy: c.kafkaPort + 220 + 10 * (k - 1) + n.id - 1,
+})
+
 const serverProperties = (c: InfraConfig, n: KafkaNode): string => {
   const r = replication(c)
   const voters = c.kafkaNodes.map((v) => `${v.id}@127.0.0.1:${v.controllerPort}`).join(',')
+  const cuts = c.cluster ? Array.from({ length: CUT_LISTENERS }, (_, i) => cutListener(c, n, i + 1)) : []
   return [
     'process.roles=broker,controller',
     `node.id=${n.id}`,
     `controller.quorum.voters=${voters}`,
-    `listeners=PLAINTEXT://127.0.0.1:${n.port},CONTROLLER://127.0.0.1:${n.controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${n.port}`,
+    `listeners=${[`PLAINTEXT://127.0.0.1:${n.port}`, `CONTROLLER://127.0.0.1:${n.controllerPort}`, ...cuts.map((x) => `${x.name}://127.0.0.1:${x.listen}`)].join(',')}`,
+    `advertised.listeners=${[`PLAINTEXT://127.0.0.1:${n.port}`, ...cuts.map((x) => `${x.name}://127.0.0.1:${x.proxy}`)].join(',')}`,
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=PLAINTEXT',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    `listener.security.protocol.map=${['PLAINTEXT:PLAINTEXT', 'CONTROLLER:PLAINTEXT', ...cuts.map((x) => `${x.name}:PLAINTEXT`)].join(',')}`,
     `log.dirs=${kafkaNodePaths(c, n).storage}`,
     'num.partitions=1',
     'auto.create.topics.enable=false',

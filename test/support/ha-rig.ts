@@ -3,7 +3,7 @@
 // established sessions (lost = went down without the LAC closing them), the lease's owner, and
 // the log folded by the registry's own code. Shared by the cluster e2e test and the drills.
 import { type ChildProcess, spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type L2tpEvent, type TopicNames, unsafe } from '../../contracts/index.js'
 import type { Effect } from '../../nodes/engine/types.js'
@@ -28,6 +28,11 @@ export interface HaNodeSpec {
   readonly env?: Record<string, string>
   /** Extra config keys (lease, outbox). */
   readonly config?: Record<string, unknown>
+  /**
+   * Record every UDP send of the process (strace --seccomp-bpf, sendmsg/sendmmsg/sendto only, so
+   * the node runs at nearly full speed) into this file: who sent which datagram, and when.
+   */
+  readonly traceSends?: string
 }
 
 /** What a node process said about the endpoint, from its JSON log lines (time of reading). */
@@ -41,6 +46,8 @@ export interface NodeMark {
 export interface HaNode {
   readonly spec: HaNodeSpec
   proc: ChildProcess
+  /** The node's own pid (under strace, the traced child's), for signals. */
+  readonly pid: () => number
   readonly marks: NodeMark[]
   readonly alive: () => boolean
   readonly exited: () => Promise<void>
@@ -95,11 +102,36 @@ export const startHaNode = async (s: HaNodeSpec): Promise<HaNode> => {
     ...(s.env ?? {}),
   }
   const marks: NodeMark[] = []
-  const proc = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'nodes/cli/l2tp-node.ts', '--config', file, '--publish', '--ha', ...(s.flags ?? [])],
-    { env, stdio: ['ignore', 'pipe', 'inherit'] },
-  )
+  const args = [
+    '--import',
+    'tsx',
+    'nodes/cli/l2tp-node.ts',
+    '--config',
+    file,
+    '--publish',
+    '--ha',
+    ...(s.flags ?? []),
+  ]
+  const proc =
+    s.traceSends === undefined
+      ? spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] })
+      : spawn(
+          'strace',
+          [
+            ...[
+              '-f',
+              '--seccomp-bpf',
+              '-qq',
+              '-ttt',
+              '-e',
+              'trace=sendmsg,sendmmsg,sendto',
+              '-e',
+              'signal=none',
+            ],
+            ...['-o', s.traceSends, '--', process.execPath, ...args],
+          ],
+          { env, stdio: ['ignore', 'pipe', 'inherit'] },
+        )
   let buf = ''
   proc.stdout?.on('data', (b: Buffer) => {
     buf += b.toString()
@@ -110,9 +142,19 @@ export const startHaNode = async (s: HaNodeSpec): Promise<HaNode> => {
     }
   })
   const exit = new Promise<void>((r) => proc.once('exit', () => r()))
+  let nodePid: number | null = s.traceSends === undefined ? (proc.pid ?? null) : null
+  const pid = (): number => {
+    if (nodePid !== null) return nodePid
+    const children = readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, 'utf8').trim().split(/\s+/)
+    const first = Number(children[0])
+    if (!Number.isInteger(first) || first <= 0) throw new Error('the traced node has not started')
+    nodePid = first
+    return first
+  }
   return {
     spec: s,
     proc,
+    pid,
     marks,
     alive: () => proc.exitCode === null && proc.signalCode === null,
     exited: () => exit,
@@ -122,11 +164,40 @@ export const startHaNode = async (s: HaNodeSpec): Promise<HaNode> => {
 /** Is this node serving the endpoint, by its last mark? */
 export const serving = (n: HaNode): boolean => n.alive() && n.marks.at(-1)?.msg === 'serving endpoint'
 
+/** A signal to the node itself (never to strace: a tracee left by strace fails its syscalls). */
+export const signalNode = (n: HaNode, signal: NodeJS.Signals): void => {
+  try {
+    process.kill(n.pid(), signal)
+  } catch {
+    // already gone
+  }
+}
+
 export const killNode = async (n: HaNode, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> => {
   if (!n.alive()) return
-  n.proc.kill('SIGCONT')
-  n.proc.kill(signal)
+  signalNode(n, 'SIGCONT')
+  signalNode(n, signal)
   await n.exited()
+}
+
+/** UDP sends to `to` recorded by traceSends: their times (ms since the epoch). */
+export const tracedSends = (file: string, to: string): number[] => {
+  let text = ''
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch {
+    return []
+  }
+  const needle = `inet_addr("${to}")`
+  const out: number[] = []
+  for (const line of text.split('\n')) {
+    if (!line.includes(needle) || line.includes('= -1')) continue
+    const at = Number(line.split(' ')[1])
+    // sendmmsg carries several datagrams in one call.
+    const n = line.split(needle).length - 1
+    for (let i = 0; i < n; i++) out.push(at * 1000)
+  }
+  return out
 }
 
 /** The LAC: established sessions by its own ids (tunnel/session) and by the LNS's. */
@@ -298,6 +369,8 @@ export interface LogCheck {
   /** Missing seqs inside an epoch (1..last): events that never reached the log. */
   readonly seqGaps: number
   readonly epochs: number[]
+  /** Records of an epoch older than one already in the log before them: accepted from a replaced owner. */
+  readonly staleEpochRecords: number
   readonly owner: string | null
   readonly consistent: boolean
   /** Established sessions by the LNS's ids. */
@@ -309,7 +382,11 @@ export const checkLog = async (names: TopicNames, endpointId: string): Promise<L
   const table = foldHistory(endpointId, h.events)
   const seen = new Map<number, Set<number>>()
   let duplicates = 0
+  let staleEpochRecords = 0
+  let newest = 0
   for (const { event } of h.events) {
+    if (event.epoch < newest) staleEpochRecords++
+    newest = Math.max(newest, event.epoch)
     const s = seen.get(event.epoch) ?? new Set<number>()
     if (s.has(event.seq)) duplicates++
     s.add(event.seq)
@@ -322,6 +399,7 @@ export const checkLog = async (names: TopicNames, endpointId: string): Promise<L
     duplicates,
     seqGaps,
     epochs: [...seen.keys()].sort((a, b) => a - b),
+    staleEpochRecords,
     owner: table.owner,
     consistent: table.consistent,
     sessions: new Set(
