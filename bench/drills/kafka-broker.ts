@@ -57,6 +57,8 @@ export const kafkaBrokerDrill = async (argv: readonly string[]): Promise<void> =
           setupsDuringOutage: setups,
           sessionsLost: lost,
           eventsLost: v.eventsLost,
+          seqGaps: v.seqGaps,
+          tableMismatch: v.tableMismatch,
           duplicates: v.duplicates,
           moves: moved,
           servedThroughout: setups > 0 && lost === 0 && moved === 0,

@@ -66,6 +66,8 @@ export const killLoop = async (argv: readonly string[]): Promise<void> => {
         recoveredMs: ms,
         sessionsLost: ctx.lac.counts.lost - lost0,
         eventsLost: v.eventsLost,
+        seqGaps: v.seqGaps,
+        tableMismatch: v.tableMismatch,
         duplicates: v.duplicates,
         note: ms < 0 ? `${ctx.lac.counts.recovered - rec0}/${tunnels} recovered in 120 s` : '',
       })

@@ -63,6 +63,8 @@ export const natsServerDrill = async (argv: readonly string[]): Promise<void> =>
       owner: `${before?.node?.spec.nodeId ?? '-'}>${after?.node?.spec.nodeId ?? '-'}`,
       sessionsLost: ctx.lac.counts.lost - lost0,
       eventsLost: v.eventsLost,
+      seqGaps: v.seqGaps,
+      tableMismatch: v.tableMismatch,
       duplicates: v.duplicates,
       overlappingDatagrams: o.overlapping,
       silenceAtMoveMs: o.gapMs,

@@ -89,6 +89,8 @@ export const partitionDrill = async (argv: readonly string[]): Promise<void> => 
           silenceMs: firstNew === null || lastOld === null ? -1 : Math.round(firstNew - lastOld),
           sessionsLost: ctx.lac.counts.lost - lost0,
           eventsLost: v.eventsLost,
+          seqGaps: v.seqGaps,
+          tableMismatch: v.tableMismatch,
           duplicates: v.duplicates,
         })
         console.log(JSON.stringify(rows.at(-1)))
@@ -122,6 +124,8 @@ export const partitionDrill = async (argv: readonly string[]): Promise<void> => 
           setupsDuringCut: setups,
           sessionsLost: ctx.lac.counts.lost - lost0,
           eventsLost: v.eventsLost,
+          seqGaps: v.seqGaps,
+          tableMismatch: v.tableMismatch,
           duplicates: v.duplicates,
         })
         console.log(JSON.stringify(rows.at(-1)))

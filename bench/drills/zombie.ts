@@ -65,6 +65,8 @@ export const zombieDrill = async (argv: readonly string[]): Promise<void> => {
         staleEpochAccepted: v.staleEpochRecords,
         sessionsLost: ctx.lac.counts.lost - lost0,
         eventsLost: v.eventsLost,
+        seqGaps: v.seqGaps,
+        tableMismatch: v.tableMismatch,
         duplicates: v.duplicates,
         servedAtEnd: after?.node !== null && after?.node !== undefined && serving(after.node),
       })

@@ -97,6 +97,15 @@ describe('clustered Kafka and NATS', () => {
       expect(steps).toBeGreaterThan(100)
       await sleep(2000)
       const after = await lease.owner(EP)
+      console.log('cluster e2e', {
+        before,
+        after,
+        lost: lac.counts.lost,
+        marks: nodes.map((n) => ({
+          node: n.spec.nodeId,
+          marks: n.marks.map((m) => `${m.msg} ${m.epoch ?? ''} ${m.why ?? ''}`),
+        })),
+      })
       // No takeover: the same owner, the same epoch; the standby never served.
       expect(after).toEqual(before)
       expect(node2.marks.filter((m) => m.msg === 'serving endpoint')).toEqual([])
