@@ -58,9 +58,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const n of nodes) await killNode(n)
-  // A reused cluster (a developer's) is left whole; one started here is stopped.
-  for (const id of downKafka) await restartKafka(cluster.c, id).catch(() => undefined)
-  for (const id of downNats) await restartNats(cluster.c, id).catch(() => undefined)
+  // A reused cluster (a developer's) is left whole; one started here is just stopped.
+  if (cluster !== undefined && !cluster.startedHere) {
+    for (const id of downKafka) await restartKafka(cluster.c, id).catch(() => undefined)
+    for (const id of downNats) await restartNats(cluster.c, id).catch(() => undefined)
+  }
   await cluster?.stop()
 }, 300_000)
 

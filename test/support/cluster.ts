@@ -23,6 +23,8 @@ const CLIENT_ENV = ['KAFKA_BROKERS', 'NATS_URL', 'L2TP_CLUSTER'] as const
 export interface Cluster {
   readonly c: InfraConfig
   readonly brokers: string[]
+  /** Whether this process started any of it (then `stop` stops it; nothing needs restoring). */
+  readonly startedHere: boolean
   /** Stops what this process started and restores the environment. */
   readonly stop: () => Promise<void>
 }
@@ -43,6 +45,7 @@ export const useCluster = async (): Promise<Cluster> => {
   return {
     c,
     brokers,
+    startedHere: kafka === 'started' || nats === 'started',
     stop: async () => {
       if (process.env.L2TP_KEEP_BROKERS !== '1') {
         if (kafka === 'started') await kafkaDown(c)
