@@ -192,7 +192,7 @@ export const tracedSends = (file: string, to: string): number[] => {
   const out: number[] = []
   for (const line of text.split('\n')) {
     if (!line.includes(needle) || line.includes('= -1')) continue
-    const at = Number(line.split(' ')[1])
+    const at = Number(line.trim().split(/\s+/)[1])
     // sendmmsg carries several datagrams in one call.
     const n = line.split(needle).length - 1
     for (let i = 0; i < n; i++) out.push(at * 1000)
