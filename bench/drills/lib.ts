@@ -73,10 +73,17 @@ export const report = (
     for (const t of trials)
       console.log(`  ${cols.map((c, i) => String(t[c]).padStart(width[i] ?? 0)).join('  ')}`)
   }
-  for (const n of notes) console.log(`  note: ${n}`)
+  const all = [
+    ...notes,
+    'tableMismatch is the difference at the end of a trial: a mismatch not healed carries into the next rows, and the summary sums rows',
+  ]
+  for (const n of all) console.log(`  note: ${n}`)
   mkdirSync(resultsDir, { recursive: true })
   const file = join(resultsDir, `drill-${name}.json`)
-  writeFileSync(file, `${JSON.stringify({ drill: name, ...summary, notes, perTrial: trials }, null, 2)}\n`)
+  writeFileSync(
+    file,
+    `${JSON.stringify({ drill: name, ...summary, notes: all, perTrial: trials }, null, 2)}\n`,
+  )
   console.log(`\nwrote ${file}`)
   return file
 }
