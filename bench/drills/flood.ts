@@ -155,7 +155,7 @@ export const floodDrill = async (argv: readonly string[]): Promise<void> => {
       await sleep(5000) // the legitimate set-ups in flight finish
       legit = false
       await legitLoop
-      // A session in each new tunnel.
+      // legitSessionsUp: sessions the LAC's churn-free held tunnels opened meanwhile (none are asked for).
       const newTunnels = ctx.lac.counts.tunnelsUp - up0.t
       clearInterval(sampler)
       const m1 = await scrape(port)
