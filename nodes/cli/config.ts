@@ -6,7 +6,7 @@ import { Address, describeContractError, EndpointId, fromValidation, NodeId } fr
 import type { ChannelConfig } from '../control/channel.js'
 import { DEFAULT_DATA_RESYNC } from '../engine/data.js'
 import type { EngineConfig, SecretRef } from '../engine/types.js'
-import { DEFAULT_LEASE } from '../shell/lease.js'
+import { DEFAULT_LEASE, type LeaseOptions, leaseProblem } from '../shell/lease.js'
 import { DEFAULT_OUTBOX } from '../shell/outbox.js'
 import type { AvpField } from '../wire/index.js'
 
@@ -108,11 +108,14 @@ const OutboxConfig = exact(
   {},
   { capacity: PositiveInt, highWater: PositiveInt, batch: PositiveInt },
 )
-/** The endpoint lease under --ha (DEFAULT_LEASE when absent; --detection-ms overrides detectionMs). */
+/**
+ * The endpoint lease under --ha (DEFAULT_LEASE when absent; --detection-ms overrides
+ * detectionMs): detectionMs >= 2 x renewMs, every value above 0 (docs/lease.md).
+ */
 const LeaseConfig = exact(
   'LeaseConfig',
   {},
-  { renewMs: PositiveInt, detectionMs: PositiveInt, pollMs: PositiveInt },
+  { renewMs: PositiveInt, detectionMs: PositiveInt, pollMs: PositiveInt, marginMs: NonNegativeInt },
 )
 
 export const NodeConfig = exact(
@@ -163,9 +166,8 @@ export const parseConfig = (text: string): E.Either<string, NodeConfig> => {
   const ob = { ...DEFAULT_OUTBOX, ...r.right.outbox }
   if (ob.highWater > ob.capacity)
     return E.left('invalid config: at .outbox.highWater: must not exceed outbox.capacity')
-  const lease = { ...DEFAULT_LEASE, ...r.right.lease }
-  if (lease.renewMs >= lease.detectionMs)
-    return E.left('invalid config: at .lease.renewMs: must be below lease.detectionMs')
+  const lease = checkLease({ ...DEFAULT_LEASE, ...r.right.lease }, '.lease')
+  if (E.isLeft(lease)) return lease
   const ids = r.right.endpoints.map((e) => e.id)
   if (new Set(ids).size !== ids.length) return E.left('invalid config: endpoint ids must be unique')
   for (const ep of r.right.endpoints) {
@@ -181,6 +183,24 @@ export const parseConfig = (text: string): E.Either<string, NodeConfig> => {
   }
   return E.right(r.right)
 }
+
+/**
+ * The lease settings, or one line saying why they are refused (`where` names the setting:
+ * `.lease` in the file, `--detection-ms` on the command line).
+ */
+export const checkLease = (lease: LeaseOptions, where: string): E.Either<string, LeaseOptions> => {
+  const problem = leaseProblem(lease)
+  return problem === null ? E.right(lease) : E.left(`invalid config: at ${where}: ${problem}`)
+}
+
+/** The lease of a node: the file's, with --detection-ms (if given) over its detectionMs. */
+export const leaseOf = (
+  config: NodeConfig,
+  detectionMs: number | undefined,
+): E.Either<string, LeaseOptions> =>
+  detectionMs === undefined
+    ? checkLease({ ...DEFAULT_LEASE, ...config.lease }, '.lease')
+    : checkLease({ ...DEFAULT_LEASE, ...config.lease, detectionMs }, '--detection-ms')
 
 const HIDDEN: ReadonlySet<AvpField> = new Set([
   'assignedSessionId',

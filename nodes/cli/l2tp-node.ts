@@ -15,7 +15,7 @@ import { DEFAULT_LEASE } from '../shell/lease.js'
 import { type NodeSettings, startNode } from '../shell/node-root.js'
 import { DEFAULT_OUTBOX } from '../shell/outbox.js'
 import { Simulation } from '../shell/simulator.js'
-import { type NodeConfig, parseConfig } from './config.js'
+import { leaseOf, type NodeConfig, parseConfig } from './config.js'
 
 const HELP = `l2tp-node: an L2TPv2 edge node (RFC 2661 LAC or LNS)
 
@@ -40,7 +40,8 @@ Config file (JSON; an unknown key anywhere is refused, with its path):
   metricsPort            serve metrics (default 0 = off; --metrics-port overrides)
   outbox                 {capacity (${DEFAULT_OUTBOX.capacity}), highWater (${DEFAULT_OUTBOX.highWater}), batch (${DEFAULT_OUTBOX.batch})}: events held
                          while Kafka is away; above highWater new tunnels and sessions are refused
-  lease                  {renewMs (${DEFAULT_LEASE.renewMs}), detectionMs (${DEFAULT_LEASE.detectionMs}), pollMs (${DEFAULT_LEASE.pollMs})}: the --ha endpoint lease
+  lease                  {renewMs (${DEFAULT_LEASE.renewMs}), detectionMs (${DEFAULT_LEASE.detectionMs}), pollMs (${DEFAULT_LEASE.pollMs}), marginMs (detectionMs/10, at most 250)}:
+                         the --ha endpoint lease; detectionMs must be at least 2 x renewMs (docs/lease.md)
   stopTimeoutMs          bound on a graceful stop's waits (default 5000; --stop-timeout-ms overrides)
 
 Options:
@@ -55,7 +56,8 @@ Options:
   --ha                 own endpoints through the NATS KV lease (needs --publish and NATS_URL): stand by,
                        take over when the owner's lease is not renewed for the detection time, recover its
                        tunnels (RFC 4951), stop at once when the lease is lost; release on request
-  --detection-ms MS    standby detection time (overrides lease.detectionMs; default ${DEFAULT_LEASE.detectionMs})
+  --detection-ms MS    standby detection time (overrides lease.detectionMs; default ${DEFAULT_LEASE.detectionMs};
+                       at least 2 x lease.renewMs)
   --hook CMD           shell command run when this node gains or loses an endpoint (env L2TP_EVENT=gain|lose,
                        L2TP_ENDPOINT, L2TP_EPOCH, L2TP_ADDRESS): move the address with VRRP/BGP tooling
   --control            answer operator commands over NATS (NATS_URL): node status, and per endpoint
@@ -152,10 +154,10 @@ const plan = (v: Values): Plan => {
   if (v.ha && !v.publish) throw new Usage('--ha needs --publish (the replacement rehydrates from Kafka)')
   if (!v.ha && (v['detection-ms'] !== undefined || v.hook !== undefined))
     throw new Usage('--detection-ms and --hook need --ha')
-  const lease = { ...DEFAULT_LEASE, ...config.lease }
-  const detectionMs = int('detection-ms', v['detection-ms'], lease.detectionMs, 1)
-  if (detectionMs <= lease.renewMs)
-    throw new Usage(`--detection-ms must be above the lease renewal interval (${lease.renewMs} ms)`)
+  const detection = v['detection-ms'] === undefined ? undefined : int('detection-ms', v['detection-ms'], 0, 1)
+  const checked = leaseOf(config, detection)
+  if (E.isLeft(checked)) throw new Usage(checked.left)
+  const lease = checked.right
   const simulate = (() => {
     if (v.simulate === undefined) {
       if (v.peer !== undefined) throw new Usage('--peer needs --simulate')
@@ -187,7 +189,7 @@ const plan = (v: Values): Plan => {
       metricsPort: int('metrics-port', v['metrics-port'], config.metricsPort ?? 0, 0, 65535),
       stopTimeoutMs: int('stop-timeout-ms', v['stop-timeout-ms'], config.stopTimeoutMs ?? 5000, 1),
       outbox: { ...DEFAULT_OUTBOX, ...config.outbox },
-      lease: { ...lease, detectionMs },
+      lease,
     },
   }
 }

@@ -1,8 +1,10 @@
-// One endpoint under lease (DESIGN.md §5): standby until the lease is won; then bind its address,
-// fence the previous owner's producer, rehydrate from Kafka, recover tunnels (RFC 4951) and
-// serve; stop at once when the lease is lost; release on request (planned switchover).
-// A configured hook command runs when the node gains or loses the endpoint.
+// One endpoint under lease (DESIGN.md §5, docs/lease.md): a hot standby (table kept warm) until
+// the lease is won; then, in this order, fence the previous owner's producer, rehydrate (the
+// tail), run the gain hook, bind the address, recover tunnels (RFC 4951) and serve. Any stop of
+// serving (lease lost, guard tripped, writer fenced, bind or gain failed, release, shutdown)
+// hands the lease back. A configured hook command runs when the node gains or loses the endpoint.
 import { spawn } from 'node:child_process'
+import * as E from 'fp-ts/lib/Either.js'
 import type { Service } from 'nats'
 import {
   type Address,
@@ -18,20 +20,23 @@ import {
   SERVICE_NODE,
 } from '../../contracts/index.js'
 import {
+  describeInfraError,
   type EventLogDeps,
   issuedEndpoint,
   type KvBucket,
   type NatsConnection,
+  openEndpointWriter,
   serve,
   stopService,
 } from '../../registry/shell/index.js'
 import type { EngineConfig } from '../engine/types.js'
 import { audited, endpointCommands } from './commands.js'
-import { DEFAULT_LEASE, EndpointLease, type LeaseOptions } from './lease.js'
+import { DEFAULT_LEASE, EndpointLease, type LeaseClock, type LeaseOptions, systemClock } from './lease.js'
 import type { EndpointWatch } from './observe.js'
 import { DEFAULT_OUTBOX, type Outbox, type OutboxOptions } from './outbox.js'
-import { type Publishing, startPublishing } from './publishing.js'
+import { activate, attachOutbox, type Publishing, rehydrateOrRefuse } from './publishing.js'
 import { type EndpointHooks, UdpEndpoint } from './udp-endpoint.js'
+import { WarmTable } from './warm-table.js'
 
 type Log = (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void
 
@@ -43,11 +48,22 @@ export interface HaOptions {
   readonly outbox?: OutboxOptions
   /** Counts recovery progress across this node's takeovers of the endpoint. */
   readonly watch?: EndpointWatch
+  /** Keep the table warm while standing by (default true): a takeover then reads only the tail. */
+  readonly hot?: boolean
+  /** The lease's clock (tests pass a fake one). */
+  readonly clock?: LeaseClock
+  /** Longest wait for the gain hook before the takeover is given up (default 10 s). */
+  readonly hookTimeoutMs?: number
 }
+
+/** How long a takeover waits for the warm table to read the tail before reading it cold. */
+const TAIL_TIMEOUT_MS = 15_000
 
 export class HaEndpoint {
   private lease: EndpointLease
   private current: { ep: UdpEndpoint; publishing: Publishing; service: Service | null } | null = null
+  private readonly warm: WarmTable | null
+  private stopped = false
 
   constructor(
     private readonly config: EngineConfig,
@@ -65,7 +81,10 @@ export class HaEndpoint {
       identity.nodeId,
       { onAcquired: (epoch) => this.gain(epoch), onLost: (why) => this.lose(why), log },
       options.lease ?? DEFAULT_LEASE,
+      () => 0,
+      options.clock ?? systemClock,
     )
+    this.warm = options.hot === false ? null : new WarmTable(deps, identity.endpointId, log)
   }
 
   get endpoint(): UdpEndpoint | null {
@@ -86,45 +105,111 @@ export class HaEndpoint {
   }
 
   start(): void {
+    this.warm?.start()
     this.lease.start()
   }
 
-  private async gain(epoch: number): Promise<void> {
+  /** Throws when the lease went away during the takeover (its timers run on their own). */
+  private stillOwner(step: string): void {
+    if (!this.lease.isOwner || this.stopped) throw new Error(`lease lost during the takeover (${step})`)
+  }
+
+  /**
+   * The takeover, in this order: fence the old owner's producer (its last transaction is
+   * aborted, so the log's committed end is final); rehydrate (the warm table reads the tail);
+   * the gain hook (moves the address here); bind; record EndpointActivated and recover. A
+   * failure on the way undoes what was done and throws: the lease is handed back.
+   */
+  private async gain(leaseEpoch: number): Promise<void> {
+    const id = this.identity.endpointId
+    const t0 = performance.now()
+    const w = await openEndpointWriter(this.deps, id)()
+    if (E.isLeft(w)) {
+      this.warm?.start()
+      throw new Error(`cannot open the event writer of ${id}: ${describeInfraError(w.left)}`)
+    }
+    const writer = w.right
+    const fencedAt = performance.now()
+    const undo = async (lose: boolean, epoch: number) => {
+      await writer.close().catch(() => undefined)
+      if (lose) this.runHook('lose', epoch)
+      if (!this.stopped) this.warm?.start()
+    }
+    let table: Awaited<ReturnType<typeof rehydrateOrRefuse>>
+    let tailEvents: number | null = null
+    try {
+      this.stillOwner('fence')
+      const warm = (await this.warm?.take(TAIL_TIMEOUT_MS)) ?? null
+      tailEvents = warm?.tailEvents ?? null
+      table = warm?.table ?? (await rehydrateOrRefuse(this.deps, id))
+      this.stillOwner('rehydrate')
+    } catch (e) {
+      await undo(false, leaseEpoch)
+      throw e
+    }
+    const rehydratedAt = performance.now()
+    const epoch = Math.max(table.epoch + 1, leaseEpoch)
+    if (!(await this.awaitHook('gain', epoch)) || !this.lease.isOwner) {
+      await undo(true, epoch)
+      throw new Error('the gain hook failed (or the lease was lost meanwhile)')
+    }
     const ep = new UdpEndpoint(
       this.config,
       this.bind,
       { ...this.identity, epoch },
       {
         ...(this.options.endpointHooks ?? {}),
-        guard: () => this.lease.valid(Date.now()),
+        guard: () => this.lease.valid(),
         onGuardFailed: () =>
-          queueMicrotask(() => this.lose('lease lapsed (this process was stopped or cut off)')),
+          queueMicrotask(() => this.lose('lease validity ran out (this process was stopped or cut off)')),
         reuseAddr: true,
       },
     )
-    await ep.start()
-    const publishing = await startPublishing(
+    // The outbox is subscribed before the socket is bound: no event of the endpoint is missed.
+    const outbox = attachOutbox(
       ep,
       this.deps,
+      table,
+      epoch,
       this.log,
       this.options.outbox ?? DEFAULT_OUTBOX,
       () => this.lose('event writer fenced'),
-      256,
-      epoch,
+      writer,
     )
-    const service = this.nc === null ? null : await this.serveCommands(this.nc, ep)
-    this.current = { ep, publishing, service }
-    if (this.options.watch !== undefined) this.options.watch.recovery.queued += publishing.recovering
+    try {
+      await ep.start()
+      this.stillOwner('bind')
+    } catch (e) {
+      await ep.stop()
+      await outbox.close()
+      await undo(true, epoch)
+      throw new Error(`cannot serve ${id} on ${this.bind.host}:${this.bind.port}: ${String(e)}`)
+    }
+    const { rehydratedTunnels, recovering } = activate(ep, table)
+    const publishing: Publishing = { outbox, epoch, rehydratedTunnels, recovering }
+    this.current = { ep, publishing, service: null }
+    if (this.options.watch !== undefined) this.options.watch.recovery.queued += recovering
     this.log('info', 'serving endpoint', {
-      endpoint: this.identity.endpointId,
-      epoch: publishing.epoch,
-      recovering: publishing.recovering,
+      endpoint: id,
+      epoch,
+      recovering,
+      hot: tailEvents !== null,
+      tailEvents,
+      fenceMs: Math.round(fencedAt - t0),
+      rehydrateMs: Math.round(rehydratedAt - fencedAt),
+      bindMs: Math.round(performance.now() - rehydratedAt),
     })
-    this.runHook('gain', publishing.epoch)
+    const service = this.nc === null ? null : await this.serveCommands(this.nc, ep).catch(() => null)
+    if (this.current?.ep === ep) this.current = { ep, publishing, service }
+    else await stopService(service)
   }
 
-  /** Lost the lease or fenced: stop serving at once, send nothing more for this endpoint. */
+  /**
+   * Stop serving at once, send nothing more for this endpoint, and hand the lease back (it is
+   * never renewed again), whatever the reason: lease lost, guard tripped, writer fenced.
+   */
   private lose(why: string): void {
+    void this.lease.handBack()
     const c = this.current
     if (c === null) return
     this.current = null
@@ -133,6 +218,7 @@ export class HaEndpoint {
     void c.publishing.outbox.close()
     void c.ep.stop()
     this.runHook('lose', c.publishing.epoch)
+    if (!this.stopped) this.warm?.start()
   }
 
   /** Planned switchover: flush, record EndpointReleased, flush, release the lease, stop. */
@@ -154,6 +240,7 @@ export class HaEndpoint {
       reason,
     })
     this.runHook('lose', c.publishing.epoch)
+    if (!this.stopped) this.warm?.start()
     return true
   }
 
@@ -222,7 +309,12 @@ export class HaEndpoint {
   }
 
   private runHook(event: 'gain' | 'lose', epoch: number): void {
-    if (this.options.hook === undefined) return
+    void this.awaitHook(event, epoch)
+  }
+
+  /** Runs the hook and resolves true when it exited 0 (or there is none), false otherwise. */
+  private awaitHook(event: 'gain' | 'lose', epoch: number): Promise<boolean> {
+    if (this.options.hook === undefined) return Promise.resolve(true)
     const child = spawn(this.options.hook, {
       shell: true,
       stdio: 'ignore',
@@ -234,8 +326,22 @@ export class HaEndpoint {
         L2TP_ADDRESS: `${this.bind.host}:${this.bind.port}`,
       },
     })
-    child.on('exit', (code) => {
-      if (code !== 0) this.log('warn', 'endpoint hook failed', { event, code })
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.log('warn', 'endpoint hook timed out', { event })
+        child.kill('SIGKILL')
+        resolve(false)
+      }, this.options.hookTimeoutMs ?? 10_000)
+      child.on('error', (e) => {
+        clearTimeout(timer)
+        this.log('warn', 'endpoint hook failed', { event, error: String(e) })
+        resolve(false)
+      })
+      child.on('exit', (code) => {
+        clearTimeout(timer)
+        if (code !== 0) this.log('warn', 'endpoint hook failed', { event, code })
+        resolve(code === 0)
+      })
     })
   }
 
@@ -246,6 +352,9 @@ export class HaEndpoint {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true
+    await this.warm?.stop()
+    await this.lease.handBack()
     this.lease.stop()
     const c = this.current
     this.current = null

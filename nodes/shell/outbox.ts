@@ -1,10 +1,11 @@
 // The ordered event outbox of one endpoint (DESIGN.md §3): the L2TP loop pushes and never waits;
 // a flusher appends small transactions through the endpoint's transactional writer, in order,
 // one at a time. While Kafka is away events wait (bounded); near full, the endpoint refuses new
-// work; a fenced writer stops the endpoint (another owner took over).
+// work; a fenced writer stops the endpoint (another owner took over). Transactions are cut by
+// bytes under the broker's limit; an event too large for any transaction is dead-lettered.
 import * as E from 'fp-ts/lib/Either.js'
 import type * as TE from 'fp-ts/lib/TaskEither.js'
-import type { L2tpEvent } from '../../contracts/index.js'
+import { encodeEventBinary, type L2tpEvent } from '../../contracts/index.js'
 import { describeInfraError, type EndpointWriter, type InfraError } from '../../registry/shell/index.js'
 
 export interface OutboxOptions {
@@ -14,20 +15,44 @@ export interface OutboxOptions {
   readonly highWater: number
   /** Events per transaction. */
   readonly batch: number
+  /**
+   * Bytes per transaction (record values, keys and per-record overhead): well under the
+   * events topic's max.message.bytes (EVENTS_MAX_MESSAGE_BYTES, 1 MiB), which bounds one
+   * produce batch of a partition. An event above it alone is dead-lettered.
+   */
+  readonly batchBytes?: number
 }
 
-export const DEFAULT_OUTBOX: OutboxOptions = { capacity: 200_000, highWater: 150_000, batch: 500 }
+export const DEFAULT_OUTBOX: OutboxOptions = {
+  capacity: 200_000,
+  highWater: 150_000,
+  batch: 500,
+  batchBytes: 512 * 1024,
+}
+
+/** Bytes one event takes in a record batch: its binary value, its key, and record overhead. */
+export const recordBytes = (e: L2tpEvent): number =>
+  encodeEventBinary(e).byteLength + Buffer.byteLength(e.endpointId) + 32
+
+/** A broker's refusal of a batch or record for its size (kafkajs names and texts). */
+const isTooLarge = (detail: string): boolean =>
+  /MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE|too large|larger than/i.test(detail)
 
 export interface OutboxHooks {
   /** Called with true when the outbox crosses the high-water mark, false when it drained back. */
   readonly onPressure: (full: boolean) => void
   readonly onFenced: (e: InfraError) => void
+  /** An event no transaction can carry: kept on the dead-letter topic instead (best effort). */
+  readonly deadLetter?: (e: L2tpEvent, bytes: number, reason: string) => Promise<void>
   readonly log: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void
 }
 
 export class Outbox {
   private readonly queue: L2tpEvent[] = []
+  private readonly sizes: number[] = []
   private head = 0
+  /** Lowered when the broker refuses a batch for its size; never below one event. */
+  private bytesCap: number
   private writer: EndpointWriter | null = null
   private flushing = false
   private stopped = false
@@ -35,12 +60,16 @@ export class Outbox {
   private failures = 0
   appended = 0
   dropped = 0
+  /** Events too large for the event log, sent to the dead-letter topic instead. */
+  deadLettered = 0
 
   constructor(
     private readonly open: () => TE.TaskEither<InfraError, EndpointWriter>,
     private readonly options: OutboxOptions,
     private readonly hooks: OutboxHooks,
-  ) {}
+  ) {
+    this.bytesCap = options.batchBytes ?? DEFAULT_OUTBOX.batchBytes ?? 512 * 1024
+  }
 
   get pending(): number {
     return this.queue.length - this.head
@@ -65,6 +94,7 @@ export class Outbox {
       return
     }
     this.queue.push(e)
+    this.sizes.push(recordBytes(e))
     this.checkPressure()
     void this.flush()
   }
@@ -94,20 +124,41 @@ export class Outbox {
             await this.backoff(w.left)
             continue
           }
+          if (this.stopped) {
+            // Closed while it opened: nobody else will close this one.
+            await w.right.close().catch(() => undefined)
+            break
+          }
           this.writer = w.right
         }
-        const batch = this.queue.slice(this.head, this.head + this.options.batch)
-        const r = await this.writer.append(batch)()
+        // close() may clear this.writer while an append is in flight: use our own reference.
+        const writer = this.writer
+        const n = this.takeable()
+        if (n === 0) {
+          await this.deadLetterHead(
+            `event of ${this.sizes[this.head]} bytes exceeds the transaction limit of ${this.bytesCap}`,
+          )
+          continue
+        }
+        const batch = this.queue.slice(this.head, this.head + n)
+        const r = await writer.append(batch)()
+        if (E.isLeft(r) && r.left._tag !== 'Fenced' && isTooLarge(r.left.detail)) {
+          // The broker's limit is below ours: halve the cap; a lone event it refuses is dead-lettered.
+          if (n === 1) await this.deadLetterHead(`refused by the broker: ${r.left.detail}`)
+          else this.bytesCap = Math.max(1, Math.floor(this.bytesCap / 2))
+          this.hooks.log('warn', 'event batch refused for its size; cutting smaller', {
+            events: n,
+            bytesCap: this.bytesCap,
+          })
+          continue
+        }
         if (E.isRight(r)) {
           this.head += batch.length
           this.appended += batch.length
           if (this.failures > 0)
             this.hooks.log('info', 'event log reachable again', { pending: this.pending })
           this.failures = 0
-          if (this.head > 10_000) {
-            this.queue.splice(0, this.head)
-            this.head = 0
-          }
+          this.compact()
           this.checkPressure()
         } else if (r.left._tag === 'Fenced') {
           this.stopped = true
@@ -118,14 +169,55 @@ export class Outbox {
         } else {
           // The transaction was aborted; it may have committed anyway (lost response): the
           // registry drops the duplicates by seq. Reopen the writer after a pause.
-          await this.writer.close().catch(() => undefined)
-          this.writer = null
+          await writer.close().catch(() => undefined)
+          if (this.writer === writer) this.writer = null
           await this.backoff(r.left)
         }
       }
     } finally {
       this.flushing = false
     }
+  }
+
+  /** Events from the head that fit one transaction, by count and bytes (0: the head alone is too large). */
+  private takeable(): number {
+    const end = Math.min(this.queue.length, this.head + this.options.batch)
+    let bytes = 0
+    let i = this.head
+    for (; i < end; i++) {
+      const b = this.sizes[i] ?? 0
+      if (bytes + b > this.bytesCap) break
+      bytes += b
+    }
+    return i - this.head
+  }
+
+  private async deadLetterHead(reason: string): Promise<void> {
+    const e = this.queue[this.head]
+    const bytes = this.sizes[this.head] ?? 0
+    this.head++
+    this.compact()
+    if (e === undefined) return
+    this.deadLettered++
+    this.hooks.log('error', 'event too large for the event log: sent to the dead-letter topic', {
+      type: e.type,
+      seq: e.seq,
+      bytes,
+      reason,
+    })
+    await this.hooks
+      .deadLetter?.(e, bytes, reason)
+      .catch((err: unknown) =>
+        this.hooks.log('error', 'dead letter not written', { seq: e.seq, error: String(err) }),
+      )
+    this.checkPressure()
+  }
+
+  private compact(): void {
+    if (this.head <= 10_000) return
+    this.queue.splice(0, this.head)
+    this.sizes.splice(0, this.head)
+    this.head = 0
   }
 
   private async backoff(e: InfraError): Promise<void> {

@@ -4,7 +4,15 @@
 import { randomBytes } from 'node:crypto'
 import { createSocket, type Socket } from 'node:dgram'
 import { isIPv6 } from 'node:net'
-import { type Address, type EndpointId, type L2tpEvent, type NodeId, unsafe } from '../../contracts/index.js'
+import {
+  type Address,
+  boundText,
+  type EndpointId,
+  EVENT_TEXT_FIELDS,
+  type L2tpEvent,
+  type NodeId,
+  unsafe,
+} from '../../contracts/index.js'
 import { type EndpointTable, emptyTable, evolve } from '../../registry/index.js'
 import { createEngine, step } from '../engine/engine.js'
 import type { Effect, Engine, EngineConfig, EventBody, Input, Rng } from '../engine/types.js'
@@ -63,6 +71,8 @@ export class UdpEndpoint {
   private readonly now: () => number
   sent = 0
   sendErrors = 0
+  /** Text fields cut at the AVP maximum (a peer's strings decoded from bytes may grow in UTF-8). */
+  truncatedTexts = 0
   /** Why new tunnels and sessions are refused (drain, outbox pressure, release, shutdown). */
   readonly refusal: Refusal
 
@@ -128,14 +138,24 @@ export class UdpEndpoint {
 
   /** Records an event as the node's own: envelope, own table (same evolve as the registry). */
   record(body: EventBody): L2tpEvent {
-    const e = {
+    const fields: Record<string, unknown> = {
       ...body,
       endpointId: this.identity.endpointId,
       epoch: this.epoch,
       seq: ++this.seq,
       at: this.now(),
       nodeId: this.identity.nodeId,
-    } as unknown as L2tpEvent
+    }
+    for (const f of EVENT_TEXT_FIELDS[body.type] ?? []) {
+      const v = fields[f]
+      if (typeof v !== 'string') continue
+      const b = boundText(v)
+      if (b.truncated) {
+        fields[f] = b.text
+        this.truncatedTexts++
+      }
+    }
+    const e = fields as unknown as L2tpEvent
     evolve(this.table, e)
     this.hooks.onEvent?.(e)
     for (const l of this.listeners) l(e)

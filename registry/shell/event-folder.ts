@@ -10,6 +10,7 @@ import {
   unsafe,
 } from '../../contracts/index.js'
 import { evolveFleet, type Fleet, type Verdict } from '../domain/index.js'
+import { sendDeadLetters } from './dead-letters.js'
 import type { EventLogDeps } from './event-log.js'
 import { nextOf } from './partition-reader.js'
 
@@ -140,10 +141,7 @@ export const startEventFolder = async (deps: EventLogDeps, o: FolderOptions): Pr
       }
       if (dead.length > 0) {
         // Written before the batch is resolved: a crash here re-reads the batch, never loses it.
-        await dlq.send({
-          topic: deps.names.dead,
-          messages: dead.map((d) => ({ key: d.key, value: JSON.stringify(d) })),
-        })
+        await sendDeadLetters(dlq, deps.names.dead, dead)
         stats.deadLetters += dead.length
         for (const d of dead) o.onDeadLetter?.(d)
       }

@@ -146,7 +146,10 @@ export const rehydrateEndpoint =
     endpointId: string,
     loadSnapshot: SnapshotLoader,
     loadCheckpoint: CheckpointLoader = async () => null,
-  ): TE.TaskEither<InfraError, { table: EndpointTable; fromSnapshot: boolean; tailEvents: number }> =>
+  ): TE.TaskEither<
+    InfraError,
+    { table: EndpointTable; fromSnapshot: boolean; tailEvents: number; partition: number; nextOffset: Offset }
+  > =>
   async () => {
     const where = await endpointPartition(deps, endpointId)()
     if (E.isLeft(where)) return where
@@ -175,5 +178,7 @@ export const rehydrateEndpoint =
       table: foldHistory(endpointId, h.right.events, null, snap?.table),
       fromSnapshot: snap !== null,
       tailEvents: h.right.events.length,
+      partition,
+      nextOffset: h.right.nextOffset,
     })
   }

@@ -1,5 +1,6 @@
 // registry/shell: kafkajs and NATS adapters behind small ports.
 
+export * from './dead-letters.js'
 export * from './discovery.js'
 export * from './errors.js'
 export * from './event-folder.js'
@@ -12,6 +13,7 @@ export * from './liveness.js'
 export * from './nats-kv.js'
 export * from './nats-lifecycle.js'
 export * from './nats-port.js'
+export * from './partition-follower.js'
 export * from './partition-queries.js'
 export * from './partition-reader.js'
 export * from './partitions.js'

@@ -1,5 +1,12 @@
 // Creates the project's topics idempotently through the kafkajs admin API (DESIGN.md §3).
-import { EVENTS_PARTITIONS, EVENTS_RETENTION_MS, type TopicNames, topicNames } from '../../contracts/index.js'
+import {
+  DEAD_MAX_MESSAGE_BYTES,
+  EVENTS_MAX_MESSAGE_BYTES,
+  EVENTS_PARTITIONS,
+  EVENTS_RETENTION_MS,
+  type TopicNames,
+  topicNames,
+} from '../../contracts/index.js'
 import { type KafkaDeps, makeKafka } from './kafka-client.js'
 
 /** Largest snapshot record accepted on l2tp.snapshots. */
@@ -24,6 +31,8 @@ export const ensureTopics = async (o: TopicOptions): Promise<TopicNames> => {
         configEntries: [
           { name: 'cleanup.policy', value: 'delete' },
           { name: 'retention.ms', value: String(EVENTS_RETENTION_MS) },
+          // Set, not inherited from the broker: the node's outbox cuts its transactions under it.
+          { name: 'max.message.bytes', value: String(EVENTS_MAX_MESSAGE_BYTES) },
         ],
       },
       {
@@ -39,7 +48,11 @@ export const ensureTopics = async (o: TopicOptions): Promise<TopicNames> => {
       {
         topic: names.dead,
         numPartitions: 1,
-        configEntries: [{ name: 'retention.ms', value: String(EVENTS_RETENTION_MS) }],
+        configEntries: [
+          { name: 'retention.ms', value: String(EVENTS_RETENTION_MS) },
+          // A dead letter holds the raw record in base64 (4/3 of a record of up to 1 MiB).
+          { name: 'max.message.bytes', value: String(DEAD_MAX_MESSAGE_BYTES) },
+        ],
       },
     ].filter((t) => !existing.has(t.topic))
     if (wanted.length > 0) {

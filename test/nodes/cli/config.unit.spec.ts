@@ -1,6 +1,7 @@
 // The l2tp-node config: readable errors with the path of the fault; RFC rules enforced.
 import { describe, expect, it } from 'vitest'
-import { engineConfigOf, parseConfig } from '../../../nodes/cli/config.js'
+import { engineConfigOf, leaseOf, parseConfig } from '../../../nodes/cli/config.js'
+import { DEFAULT_LEASE, leaseProblem } from '../../../nodes/shell/lease.js'
 
 const base = {
   nodeId: 'node-1',
@@ -70,7 +71,18 @@ describe('l2tp-node config', () => {
     [
       'a lease renewed no faster than it is detected',
       JSON.stringify({ ...base, lease: { renewMs: 3000, detectionMs: 3000 } }),
-      /at \.lease\.renewMs/,
+      /at \.lease: detectionMs \(3000\) must be at least 2 x renewMs \(3000\)/,
+    ],
+    [
+      'a detection time below 2 x the renewal interval',
+      JSON.stringify({ ...base, lease: { renewMs: 1000, detectionMs: 1999 } }),
+      /at \.lease: detectionMs \(1999\) must be at least 2 x renewMs \(1000\)/,
+    ],
+    ['a detection time of 0', JSON.stringify({ ...base, lease: { detectionMs: 0 } }), /\.lease\.detectionMs/],
+    [
+      'a margin that leaves no renewal interval of validity',
+      JSON.stringify({ ...base, lease: { renewMs: 500, detectionMs: 1000, marginMs: 500 } }),
+      /at \.lease: marginMs \(500\)/,
     ],
   ])('refuses %s with a readable reason', (_name, text, want) => {
     const r = parseConfig(text)
@@ -137,5 +149,41 @@ describe('l2tp-node config', () => {
       }),
     )
     expect(r).toMatchObject({ _tag: 'Right', right: { outbox: { highWater: 800 }, lease: { renewMs: 500 } } })
+  })
+})
+
+describe('the lease of a node (--detection-ms over the file)', () => {
+  const config = (lease: object) => {
+    const r = parseConfig(
+      JSON.stringify({
+        nodeId: 'n1',
+        endpoints: [{ id: 'ep1', role: 'LNS', address: { host: '127.0.0.1', port: 1701 } }],
+        lease,
+      }),
+    )
+    if (r._tag === 'Left') throw new Error(r.left)
+    return r.right
+  }
+
+  it('takes the defaults, then the file, then --detection-ms', () => {
+    expect(leaseOf(config({}), undefined)).toMatchObject({ _tag: 'Right', right: DEFAULT_LEASE })
+    expect(leaseOf(config({ renewMs: 400 }), 1200)).toMatchObject({
+      _tag: 'Right',
+      right: { renewMs: 400, detectionMs: 1200 },
+    })
+  })
+
+  it('refuses a --detection-ms below 2 x renewMs, naming the flag', () => {
+    const r = leaseOf(config({ renewMs: 1000, detectionMs: 4000 }), 1500)
+    expect(r).toMatchObject({ _tag: 'Left' })
+    if (r._tag === 'Left')
+      expect(r.left).toBe(
+        'invalid config: at --detection-ms: detectionMs (1500) must be at least 2 x renewMs (1000): one failed renewal must not lose the lease',
+      )
+  })
+
+  it('the defaults obey the rule they enforce', () => {
+    expect(leaseProblem(DEFAULT_LEASE)).toBeNull()
+    expect(DEFAULT_LEASE.detectionMs).toBeGreaterThanOrEqual(2 * DEFAULT_LEASE.renewMs)
   })
 })

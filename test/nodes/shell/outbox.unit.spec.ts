@@ -2,7 +2,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import { type L2tpEvent, unsafe } from '../../../contracts/index.js'
-import { Outbox } from '../../../nodes/shell/outbox.js'
+import { Outbox, recordBytes } from '../../../nodes/shell/outbox.js'
 import type { EndpointWriter, InfraError } from '../../../registry/shell/index.js'
 import { history } from '../../support/history.js'
 
@@ -75,5 +75,50 @@ describe('event outbox', () => {
     await until(() => fenced === 1)
     o.push(events[1] as L2tpEvent)
     expect(state.written).toEqual([])
+  })
+})
+
+describe('event outbox bounded by bytes', () => {
+  it('cuts transactions by bytes, halves them when the broker refuses one for its size, dead-letters an event no transaction can carry', async () => {
+    const written: L2tpEvent[] = []
+    const sizes: number[] = []
+    const brokerLimit = 4000
+    const writer = () => async () => {
+      const w: EndpointWriter = {
+        endpointId: 'ep',
+        partition: 0,
+        append: (batch) => async () => {
+          const bytes = batch.reduce((n, e) => n + recordBytes(e), 0)
+          if (bytes > brokerLimit)
+            return E.left<InfraError>({ _tag: 'KafkaFailed', op: 'append', detail: 'MESSAGE_TOO_LARGE' })
+          sizes.push(bytes)
+          written.push(...batch)
+          return E.right({ partition: 0, firstOffset: unsafe.offset('0'), count: batch.length })
+        },
+        close: async () => undefined,
+      }
+      return E.right(w)
+    }
+    const dead: Array<{ seq: number; reason: string }> = []
+    const o = new Outbox(
+      writer,
+      { capacity: 1000, highWater: 900, batch: 500, batchBytes: 16_000 },
+      {
+        onPressure: () => undefined,
+        onFenced: () => undefined,
+        deadLetter: async (e, _b, reason) => void dead.push({ seq: e.seq, reason }),
+        log: () => undefined,
+      },
+    )
+    const huge = { ...(events[0] as L2tpEvent), type: 'EndpointReleased', v: 1, reason: 'x'.repeat(20_000) }
+    const sent = [...events.slice(0, 100), huge as L2tpEvent, ...events.slice(100, 200)]
+    for (const e of sent) o.push(e)
+    await until(() => o.pending === 0)
+    expect(dead).toHaveLength(1)
+    expect(dead[0]?.reason).toMatch(/exceeds the transaction limit/)
+    expect(o.deadLettered).toBe(1)
+    expect(written).toEqual(sent.filter((e) => e !== huge))
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(brokerLimit)
+    await o.close()
   })
 })
