@@ -35,7 +35,7 @@ import {
 
 // nats-server 2.9 elects a new Raft leader for an R3 stream within 2-5 s (its election timeout
 // range), and no lease write can land meanwhile: an owner rides through the loss of the lease
-// stream's leader only with a detection time above that. Measured with the 2 s default: the
+// stream's leader only with a detection time above that. Measured with the 3 s default: the
 // validity ran out ~2.3 s after the kill and the standby took over (docs/drills.md).
 const DETECTION_MS = 8000
 const RUN = Math.random().toString(36).slice(2, 8)
