@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { connect, nkeyAuthenticator, nkeys } from 'nats'
-import { type InfraConfig, infraDir } from './config.js'
+import { type InfraConfig, infraDir, type NatsServer } from './config.js'
 import {
   IDENTITY_NAME,
   type Identity,
@@ -17,14 +17,58 @@ import {
 } from './nats-auth.js'
 import { alive, readPid, sleep, tail } from './proc.js'
 
+/** Files of one nats-server; single-node keeps the historical names (nats.conf, nats.pid, ...). */
+export const natsServerPaths = (c: InfraConfig, s: NatsServer) =>
+  c.cluster
+    ? {
+        conf: join(c.dataDir, 'nats', `${s.name}.conf`),
+        pid: join(c.runDir, `${s.name}.pid`),
+        log: join(c.dataDir, `${s.name}.log`),
+        jetstream: join(c.dataDir, 'nats', `js-${s.id}`),
+      }
+    : {
+        conf: join(c.dataDir, 'nats', 'nats.conf'),
+        pid: join(c.runDir, 'nats.pid'),
+        log: join(c.dataDir, 'nats.log'),
+        jetstream: join(c.dataDir, 'nats'),
+      }
+
+const firstServer = (c: InfraConfig): NatsServer => {
+  const s = c.natsServers[0]
+  if (s === undefined) throw new Error('no nats-server configured')
+  return s
+}
+
 export const identityPaths = (c: InfraConfig) => ({
   store: join(c.dataDir, 'nats', 'identities.json'),
   lock: join(c.dataDir, 'nats', 'identities.lock'),
-  conf: join(c.dataDir, 'nats', 'nats.conf'),
   template: join(infraDir, 'nats', 'nats.conf'),
-  pid: join(c.runDir, 'nats.pid'),
-  log: join(c.dataDir, 'nats.log'),
+  // The first server's files (single-node: the only ones).
+  ...natsServerPaths(c, firstServer(c)),
 })
+
+/**
+ * The cluster block of a clustered server: routes to the others on loopback. JetStream in a
+ * cluster needs a unique server name; the lease bucket is then created with 3 replicas.
+ */
+const clusterBlock = (c: InfraConfig, s: NatsServer): string =>
+  s.routePort === null
+    ? ''
+    : [
+        `server_name: ${JSON.stringify(s.name)}`,
+        'cluster: {',
+        '  name: "l2tp"',
+        `  listen: "127.0.0.1:${s.routePort}"`,
+        // Clients use the servers they are given (NATS_URL) and are not told the others' client
+        // URLs: a drill's per-node proxy then sees every connection of that node.
+        '  no_advertise: true',
+        `  routes: [${c.natsServers
+          .filter((o) => o.id !== s.id && o.routePort !== null)
+          .map((o) => JSON.stringify(`nats-route://127.0.0.1:${o.routePort}`))
+          .join(', ')}]`,
+        '}',
+        '',
+      ].join('\n')
 
 type Store = Readonly<Record<string, Identity>>
 
@@ -72,8 +116,13 @@ const writeAtomic = (file: string, text: string) => {
 const save = (c: InfraConfig, store: Store) => {
   const p = identityPaths(c)
   writeAtomic(p.store, `${JSON.stringify(store, null, 2)}\n`)
-  const base = readFileSync(p.template, 'utf8').replaceAll('{{STORE_DIR}}', join(c.dataDir, 'nats'))
-  writeAtomic(p.conf, `${base}\n${renderAuthorization(Object.values(store))}`)
+  const template = readFileSync(p.template, 'utf8')
+  const authorization = renderAuthorization(Object.values(store))
+  for (const s of c.natsServers) {
+    const sp = natsServerPaths(c, s)
+    const base = template.replaceAll('{{STORE_DIR}}', sp.jetstream)
+    writeAtomic(sp.conf, `${base}\n${clusterBlock(c, s)}\n${authorization}`)
+  }
 }
 
 /** Serialises store changes across processes (test workers grant at the same time). */
@@ -183,22 +232,22 @@ export const grant = (c: InfraConfig, g: Grant): Promise<Identity> =>
     if (same(old, id)) return id
     store[g.name] = id
     save(c, store)
-    if (serverPid(c) !== null) {
+    if (c.natsServers.some((s) => serverPid(c, s) !== null)) {
       await reloadNats(c)
       await waitLogin(c, id)
     }
     return id
   })
 
-/** The pid of the nats-server infra started, when it still runs. */
-export const serverPid = (c: InfraConfig): number | null => {
-  const pid = readPid(identityPaths(c).pid)
+/** The pid of a nats-server infra started (the first when not named), when it still runs. */
+export const serverPid = (c: InfraConfig, s: NatsServer = firstServer(c)): number | null => {
+  const pid = readPid(natsServerPaths(c, s).pid)
   return pid !== null && alive(pid) ? pid : null
 }
 
-const configLoadTime = async (c: InfraConfig): Promise<string | null> => {
+const configLoadTime = async (s: NatsServer): Promise<string | null> => {
   try {
-    const r = await fetch(`http://127.0.0.1:${c.natsMonitorPort}/varz`)
+    const r = await fetch(`http://127.0.0.1:${s.monitorPort}/varz`)
     const v: unknown = await r.json()
     return typeof v === 'object' &&
       v !== null &&
@@ -211,28 +260,46 @@ const configLoadTime = async (c: InfraConfig): Promise<string | null> => {
   }
 }
 
-/** SIGHUP to our nats-server; resolves once its config load time moved (the reload took). */
-export const reloadNats = async (c: InfraConfig): Promise<void> => {
-  const pid = serverPid(c)
-  if (pid === null) throw new Error('nats-server is not running (infra/up)')
-  const before = await configLoadTime(c)
+/** SIGHUP to one server; resolves once its config load time moved (the reload took). */
+const reloadOne = async (c: InfraConfig, s: NatsServer, pid: number): Promise<void> => {
+  const before = await configLoadTime(s)
   process.kill(pid, 'SIGHUP')
   const until = Date.now() + 15_000
   while (Date.now() < until) {
-    const now = await configLoadTime(c)
+    const now = await configLoadTime(s)
     if (now !== null && now !== before) return
     await sleep(20)
   }
-  throw new Error(`nats-server did not reload its config; last log lines:\n${tail(identityPaths(c).log, 10)}`)
+  throw new Error(
+    `${s.name} did not reload its config; last log lines:\n${tail(natsServerPaths(c, s).log, 10)}`,
+  )
 }
 
-/** Waits until `id` can log in (connect and a ping round trip). */
+/**
+ * Reloads every running nats-server of ours (a cluster member that is down reads the new config
+ * when it starts). Fails when none runs.
+ */
+export const reloadNats = async (c: InfraConfig): Promise<void> => {
+  const running = c.natsServers.flatMap((s) => {
+    const pid = serverPid(c, s)
+    return pid === null ? [] : [{ s, pid }]
+  })
+  if (running.length === 0) throw new Error('nats-server is not running (infra/up)')
+  await Promise.all(running.map(({ s, pid }) => reloadOne(c, s, pid)))
+}
+
+/** Waits until `id` can log in (connect and a ping round trip) on every running server of ours. */
 export const waitLogin = async (c: InfraConfig, id: Identity): Promise<void> => {
+  const running = c.natsServers.filter((s) => serverPid(c, s) !== null)
+  await Promise.all(running.map((s) => waitLoginAt(s.port, id)))
+}
+
+const waitLoginAt = async (port: number, id: Identity): Promise<void> => {
   const until = Date.now() + 15_000
   for (;;) {
     try {
       const nc = await connect({
-        servers: `127.0.0.1:${c.natsPort}`,
+        servers: `127.0.0.1:${port}`,
         ...(id.nkey === undefined
           ? { user: id.name, pass: id.password }
           : {
@@ -248,7 +315,8 @@ export const waitLogin = async (c: InfraConfig, id: Identity): Promise<void> => 
       await nc.close()
       return
     } catch (e) {
-      if (Date.now() > until) throw new Error(`login as ${id.name} failed after the reload: ${String(e)}`)
+      if (Date.now() > until)
+        throw new Error(`login as ${id.name} on port ${port} failed after the reload: ${String(e)}`)
       await sleep(50)
     }
   }

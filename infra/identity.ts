@@ -18,6 +18,7 @@ Usage:
   infra/identity show NAME            print NATS_USER=... and NATS_PASS=... of an identity
   infra/identity list                 every identity: name, kind, endpoints
 
+--cluster (or L2TP_CLUSTER=1): the identities of the 3-server cluster (infra/up --cluster).
 Credentials live in <data>/nats/identities.json (L2TP_INFRA_DATA; dev/test only).
 Exit codes: 0 ok, 1 failure, 2 bad usage.`
 
@@ -76,7 +77,9 @@ const main = async (args: readonly string[]): Promise<number> => {
   }
 }
 
-main(process.argv.slice(2)).then(
+const argv = process.argv.slice(2)
+if (argv.includes('--cluster')) process.env.L2TP_CLUSTER = '1'
+main(argv.filter((x) => x !== '--cluster')).then(
   (code) => process.stdout.write('', () => process.exit(code)),
   (e: unknown) => {
     const usage = e instanceof Usage

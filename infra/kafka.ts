@@ -1,18 +1,32 @@
-// Apache Kafka (KRaft, combined broker+controller, one node) for dev/test: jars via Maven,
-// storage formatted once, broker started detached, readiness = metadata + transactional round trip.
+// Apache Kafka (KRaft, combined broker+controller) for dev/test: one node, or 3 with --cluster.
+// Jars via Maven, storage formatted once (one cluster id for all nodes), brokers started detached,
+// readiness = every broker in the metadata + a transactional round trip. Shell.
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Kafka, logLevel } from 'kafkajs'
-import { type InfraConfig, infraDir } from './config.js'
+import kafkajs, { Kafka, logLevel } from 'kafkajs'
+import { type InfraConfig, infraDir, type KafkaNode } from './config.js'
 import { alive, portOpen, readPid, run, sleep, startDetached, stopPid, tail, which } from './proc.js'
 
-export const kafkaPaths = (c: InfraConfig) => ({
-  storage: join(c.dataDir, 'kafka'),
-  log: join(c.dataDir, 'kafka.log'),
-  pid: join(c.runDir, 'kafka.pid'),
-  props: join(c.runDir, 'kafka.properties'),
-})
+/** Files of one Kafka node; single-node keeps the historical names (kafka.log, kafka.pid, ...). */
+export const kafkaNodePaths = (c: InfraConfig, n: KafkaNode) => {
+  const tag = c.cluster ? `kafka-${n.id}` : 'kafka'
+  return {
+    storage: join(c.dataDir, tag),
+    log: join(c.dataDir, `${tag}.log`),
+    pid: join(c.runDir, `${tag}.pid`),
+    props: join(c.runDir, `${tag}.properties`),
+  }
+}
+
+const firstNode = (c: InfraConfig): KafkaNode => {
+  const n = c.kafkaNodes[0]
+  if (n === undefined) throw new Error('no Kafka node configured')
+  return n
+}
+
+/** The first node's files (single-node: the only ones). */
+export const kafkaPaths = (c: InfraConfig) => kafkaNodePaths(c, firstNode(c))
 
 /** Resolves the broker jars from Maven Central into infra/kafka/lib (pom.xml pins the version). */
 export const ensureKafkaJars = (c: InfraConfig): void => {
@@ -23,41 +37,81 @@ export const ensureKafkaJars = (c: InfraConfig): void => {
   run('mvn', ['-q', '-B', 'dependency:copy-dependencies'], join(infraDir, 'kafka'))
 }
 
-const serverProperties = (c: InfraConfig): string =>
-  [
+/** Replication of the topics and internal topics: 1 on one node; 3 / min ISR 2 on the cluster. */
+const replication = (c: InfraConfig) =>
+  c.cluster ? { factor: c.kafkaNodes.length, minIsr: 2 } : { factor: 1, minIsr: 1 }
+
+/** Cut listeners of the cluster (drills): how many, and their ports. */
+export const CUT_LISTENERS = 2
+
+/**
+ * Listener `CUT<k>` of node `n`: the broker listens on `listen` and advertises `proxy`, where a
+ * drill's per-process proxy forwards to it. A client bootstrapped through the proxy ports is told
+ * only proxy addresses, so cutting the proxy cuts that one client from every broker
+ * (docs/drills.md). Nothing listens on the proxy ports outside a drill.
+ */
+export const cutListener = (c: InfraConfig, n: KafkaNode, k: number) => ({
+  name: `CUT${k}`,
+  listen: c.kafkaPort + 120 + 10 * (k - 1) + n.id - 1,
+  proxy: c.kafkaPort + 220 + 10 * (k - 1) + n.id - 1,
+})
+
+const serverProperties = (c: InfraConfig, n: KafkaNode): string => {
+  const r = replication(c)
+  const voters = c.kafkaNodes.map((v) => `${v.id}@127.0.0.1:${v.controllerPort}`).join(',')
+  const cuts = c.cluster ? Array.from({ length: CUT_LISTENERS }, (_, i) => cutListener(c, n, i + 1)) : []
+  return [
     'process.roles=broker,controller',
-    'node.id=1',
-    `controller.quorum.voters=1@127.0.0.1:${c.kafkaControllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${c.kafkaPort},CONTROLLER://127.0.0.1:${c.kafkaControllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${c.kafkaPort}`,
+    `node.id=${n.id}`,
+    `controller.quorum.voters=${voters}`,
+    `listeners=${[`PLAINTEXT://127.0.0.1:${n.port}`, `CONTROLLER://127.0.0.1:${n.controllerPort}`, ...cuts.map((x) => `${x.name}://127.0.0.1:${x.listen}`)].join(',')}`,
+    `advertised.listeners=${[`PLAINTEXT://127.0.0.1:${n.port}`, ...cuts.map((x) => `${x.name}://127.0.0.1:${x.proxy}`)].join(',')}`,
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=PLAINTEXT',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-    `log.dirs=${kafkaPaths(c).storage}`,
+    `listener.security.protocol.map=${['PLAINTEXT:PLAINTEXT', 'CONTROLLER:PLAINTEXT', ...cuts.map((x) => `${x.name}:PLAINTEXT`)].join(',')}`,
+    `log.dirs=${kafkaNodePaths(c, n).storage}`,
     'num.partitions=1',
     'auto.create.topics.enable=false',
-    // One node: internal topics and transactions must work with a single replica.
-    'offsets.topic.replication.factor=1',
+    // Topics created without a replication factor (registry/shell/topics.ts) get these.
+    `offsets.topic.replication.factor=${r.factor}`,
     'offsets.topic.num.partitions=12',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
+    `transaction.state.log.replication.factor=${r.factor}`,
+    `transaction.state.log.min.isr=${r.minIsr}`,
     'transaction.state.log.num.partitions=12',
-    'default.replication.factor=1',
-    'min.insync.replicas=1',
+    `default.replication.factor=${r.factor}`,
+    `min.insync.replicas=${r.minIsr}`,
+    'unclean.leader.election.enable=false',
     'group.initial.rebalance.delay.ms=0',
-    'share.coordinator.state.topic.replication.factor=1',
-    'share.coordinator.state.topic.min.isr=1',
+    `share.coordinator.state.topic.replication.factor=${r.factor}`,
+    `share.coordinator.state.topic.min.isr=${r.minIsr}`,
     'log.retention.hours=168',
-    'log.segment.bytes=268435456',
+    `log.segment.bytes=${c.cluster ? 67108864 : 268435456}`,
+    // Sized for a 2-core machine running three of these: few threads each.
+    ...(c.cluster
+      ? [
+          'num.network.threads=2',
+          'num.io.threads=2',
+          'num.replica.fetchers=1',
+          'background.threads=2',
+          'log.cleaner.threads=1',
+          // A killed broker is fenced (its partitions move) after this, not the 9 s default.
+          'broker.session.timeout.ms=6000',
+          'broker.heartbeat.interval.ms=1000',
+        ]
+      : []),
     '',
   ].join('\n')
+}
 
-const javaArgs = (c: InfraConfig, main: string, args: string[]): string[] => [
-  '-Xms512m',
-  '-Xmx1g',
+const javaArgs = (c: InfraConfig, n: KafkaNode, main: string, args: string[]): string[] => [
+  // One node: 512 MiB-1 GiB. Three on a 2-core, 24 GiB machine: 256 MiB-768 MiB each, and
+  // fewer GC threads so the three JVMs do not fight over the two cores.
+  ...(c.cluster
+    ? ['-Xms256m', '-Xmx768m', '-XX:ParallelGCThreads=1', '-XX:ConcGCThreads=1']
+    : ['-Xms512m', '-Xmx1g']),
   '-XX:+UseG1GC',
   '-Djava.awt.headless=true',
-  `-Dkafka.logs.file=${kafkaPaths(c).log}`,
+  `-Dkafka.logs.file=${kafkaNodePaths(c, n).log}`,
   `-Dlog4j2.configurationFile=${join(infraDir, 'kafka', 'log4j2.properties')}`,
   '-cp',
   `${c.kafkaLibDir}/*`,
@@ -65,55 +119,65 @@ const javaArgs = (c: InfraConfig, main: string, args: string[]): string[] => [
   ...args,
 ]
 
-const formatStorage = (c: InfraConfig): void => {
-  const p = kafkaPaths(c)
-  if (existsSync(join(p.storage, 'meta.properties'))) return
-  mkdirSync(p.storage, { recursive: true })
-  const uuid = spawnSync('java', javaArgs(c, 'kafka.tools.StorageTool', ['random-uuid']), {
+/** One cluster id for every node of this data dir (kept in <data>/kafka-cluster-id). */
+const clusterId = (c: InfraConfig): string => {
+  const file = join(c.dataDir, 'kafka-cluster-id')
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim()
+  const uuid = spawnSync('java', javaArgs(c, firstNode(c), 'kafka.tools.StorageTool', ['random-uuid']), {
     encoding: 'utf8',
   })
-  const clusterId = uuid.stdout.trim().split('\n').pop() ?? ''
-  if (uuid.status !== 0 || clusterId.length < 20) throw new Error(`kafka random-uuid failed: ${uuid.stderr}`)
+  const id = uuid.stdout.trim().split('\n').pop() ?? ''
+  if (uuid.status !== 0 || id.length < 20) throw new Error(`kafka random-uuid failed: ${uuid.stderr}`)
+  mkdirSync(c.dataDir, { recursive: true })
+  writeFileSync(file, `${id}\n`)
+  return id
+}
+
+const formatStorage = (c: InfraConfig, n: KafkaNode): void => {
+  const p = kafkaNodePaths(c, n)
+  if (existsSync(join(p.storage, 'meta.properties'))) return
+  mkdirSync(p.storage, { recursive: true })
   const r = spawnSync(
     'java',
-    javaArgs(c, 'kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', p.props]),
-    {
-      encoding: 'utf8',
-    },
+    javaArgs(c, n, 'kafka.tools.StorageTool', ['format', '-t', clusterId(c), '-c', p.props]),
+    { encoding: 'utf8' },
   )
   if (r.status !== 0) throw new Error(`kafka storage format failed: ${r.stdout}\n${r.stderr}`)
 }
 
-const admin = (c: InfraConfig) =>
+const client = (c: InfraConfig, clientId: string, retries?: number) =>
   new Kafka({
-    clientId: 'l2tp-infra',
-    brokers: [`127.0.0.1:${c.kafkaPort}`],
+    clientId,
+    brokers: c.kafkaNodes.map((n) => `127.0.0.1:${n.port}`),
     logLevel: logLevel.NOTHING,
-    retry: { retries: 0 },
-  }).admin()
+    ...(retries === undefined ? {} : { retry: { retries } }),
+  })
 
-/** True when a Kafka broker answers metadata on the configured port. */
-export const kafkaAnswers = async (c: InfraConfig): Promise<boolean> => {
-  if (!(await portOpen(c.kafkaPort))) return false
-  const a = admin(c)
+/** The node ids in the cluster's metadata (empty when no broker answers). */
+export const kafkaBrokerIds = async (c: InfraConfig): Promise<number[]> => {
+  const open = await Promise.all(c.kafkaNodes.map((n) => portOpen(n.port)))
+  if (!open.some((o) => o)) return []
+  const a = client(c, 'l2tp-infra', 0).admin()
   try {
     await a.connect()
     const d = await a.describeCluster()
-    return d.brokers.length > 0 && d.controller !== null
+    return d.controller === null ? [] : d.brokers.map((b) => b.nodeId).sort((x, y) => x - y)
   } catch {
-    return false
+    return []
   } finally {
     await a.disconnect().catch(() => undefined)
   }
 }
 
+/** True when every configured broker is in the metadata and a controller is elected. */
+export const kafkaAnswers = async (c: InfraConfig): Promise<boolean> => {
+  const ids = await kafkaBrokerIds(c)
+  return c.kafkaNodes.every((n) => ids.includes(n.id))
+}
+
 /** Produces one record in a transaction and consumes it back (read committed). */
 export const kafkaRoundTrip = async (c: InfraConfig): Promise<void> => {
-  const kafka = new Kafka({
-    clientId: 'l2tp-infra-probe',
-    brokers: [`127.0.0.1:${c.kafkaPort}`],
-    logLevel: logLevel.NOTHING,
-  })
+  const kafka = client(c, 'l2tp-infra-probe')
   const topic = 'l2tp.infra.probe'
   const a = kafka.admin()
   await a.connect()
@@ -158,44 +222,97 @@ export const kafkaRoundTrip = async (c: InfraConfig): Promise<void> => {
 
 export type StartResult = 'started' | 'reused'
 
+/** The pid of a node infra started, when it still runs. */
+export const kafkaNodePid = (c: InfraConfig, n: KafkaNode): number | null => {
+  const pid = readPid(kafkaNodePaths(c, n).pid)
+  return pid !== null && alive(pid) ? pid : null
+}
+
+/** Starts one node (its port must be free); does not wait for it. Returns its pid. */
+export const kafkaStartNode = async (c: InfraConfig, n: KafkaNode): Promise<number> => {
+  const p = kafkaNodePaths(c, n)
+  const old = kafkaNodePid(c, n)
+  if (old !== null) await stopPid(old, p.pid) // half-started leftover
+  if (await portOpen(n.port)) throw new Error(`port ${n.port} is taken by something that is not our Kafka`)
+  mkdirSync(c.runDir, { recursive: true })
+  writeFileSync(p.props, serverProperties(c, n))
+  formatStorage(c, n)
+  return startDetached('java', javaArgs(c, n, 'kafka.Kafka', [p.props]), p.log, p.pid)
+}
+
+const logTails = (c: InfraConfig, nodes: readonly KafkaNode[]): string =>
+  nodes.map((n) => `${kafkaNodePaths(c, n).log}:\n${tail(kafkaNodePaths(c, n).log, 20)}`).join('\n')
+
 export const kafkaUp = async (c: InfraConfig): Promise<StartResult> => {
-  const p = kafkaPaths(c)
-  if (await kafkaAnswers(c)) return 'reused'
-  const old = readPid(p.pid)
-  if (old !== null && alive(old)) await stopPid(old, p.pid) // half-started leftover
-  if (await portOpen(c.kafkaPort))
-    throw new Error(`port ${c.kafkaPort} is taken by something that is not Kafka`)
+  const ids = await kafkaBrokerIds(c)
+  const missing = c.kafkaNodes.filter((n) => !ids.includes(n.id))
+  if (missing.length === 0) return 'reused'
   if (!which('java'))
     throw new Error('java is needed to run Kafka: apt-get install -y openjdk-17-jre-headless')
   ensureKafkaJars(c)
-  mkdirSync(c.runDir, { recursive: true })
-  writeFileSync(p.props, serverProperties(c))
-  formatStorage(c)
-  const pid = startDetached('java', javaArgs(c, 'kafka.Kafka', [p.props]), p.log, p.pid)
-  const until = Date.now() + 120_000
+  const started = new Map<KafkaNode, number>()
+  for (const n of missing) started.set(n, await kafkaStartNode(c, n))
+  const stopStarted = async () => {
+    for (const [n, pid] of started) await stopPid(pid, kafkaNodePaths(c, n).pid)
+  }
+  const until = Date.now() + 180_000
   while (Date.now() < until) {
-    if (!alive(pid)) break
+    if ([...started.values()].some((pid) => !alive(pid))) break
     if (await kafkaAnswers(c)) {
       try {
         await kafkaRoundTrip(c)
         return 'started'
       } catch (e) {
-        await stopPid(pid, p.pid)
-        throw new Error(`kafka answered metadata but the round trip failed: ${String(e)}\n${tail(p.log)}`)
+        await stopStarted()
+        throw new Error(
+          `kafka answered metadata but the round trip failed: ${String(e)}\n${logTails(c, missing)}`,
+        )
       }
     }
     await sleep(500)
   }
-  await stopPid(pid, p.pid)
+  await stopStarted()
   throw new Error(
-    `kafka did not come up on 127.0.0.1:${c.kafkaPort}; last log lines of ${p.log}:\n${tail(p.log)}`,
+    `kafka did not come up on ${missing.map((n) => `127.0.0.1:${n.port}`).join(', ')}; last log lines:\n${logTails(c, missing)}`,
   )
 }
 
+/** Stops every node infra started (SIGTERM, then SIGKILL after the grace). */
 export const kafkaDown = async (c: InfraConfig): Promise<boolean> => {
-  const p = kafkaPaths(c)
-  const pid = readPid(p.pid)
-  if (pid === null) return false
-  await stopPid(pid, p.pid, 30_000)
+  const pids = c.kafkaNodes.map((n) => [n, readPid(kafkaNodePaths(c, n).pid)] as const)
+  if (pids.every(([, pid]) => pid === null)) return false
+  await Promise.all(
+    pids.map(([n, pid]) =>
+      pid === null ? Promise.resolve() : stopPid(pid, kafkaNodePaths(c, n).pid, 30_000),
+    ),
+  )
   return true
+}
+
+/** Replicas, in-sync replicas (fewest over the partitions) and min.insync.replicas of a topic. */
+export const topicReplication = async (
+  c: InfraConfig,
+  topic: string,
+): Promise<{ replicas: number; minInSync: number; minIsr: string } | null> => {
+  const a = client(c, 'l2tp-infra', 0).admin()
+  try {
+    await a.connect()
+    const m = await a.fetchTopicMetadata({ topics: [topic] })
+    const parts = m.topics[0]?.partitions ?? []
+    const d = await a.describeConfigs({
+      resources: [
+        { type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas'] },
+      ],
+      includeSynonyms: false,
+    })
+    return {
+      replicas: Math.min(...parts.map((p) => p.replicas.length)),
+      minInSync: Math.min(...parts.map((p) => p.isr.length)),
+      minIsr: d.resources[0]?.configEntries[0]?.configValue ?? '?',
+    }
+  } catch {
+    return null
+  } finally {
+    await a.disconnect().catch(() => undefined)
+  }
 }

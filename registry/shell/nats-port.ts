@@ -37,6 +37,7 @@ export interface NatsTls {
 }
 
 export interface NatsDeps {
+  /** One server or a comma list (NATS_URL of a cluster): nats.js gets them as a list. */
   readonly servers: string
   readonly name: string
   /**
@@ -95,7 +96,10 @@ export const connectNats = (d: NatsDeps): TE.TaskEither<InfraError, NatsConnecti
     : TE.tryCatch(
         async () => {
           const options: ConnectionOptions = {
-            servers: d.servers,
+            servers: d.servers
+              .split(',')
+              .map((x) => x.trim())
+              .filter((x) => x !== ''),
             name: d.name,
             inboxPrefix: `_INBOX.${d.user}`,
             maxReconnectAttempts: -1,

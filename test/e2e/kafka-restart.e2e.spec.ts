@@ -30,8 +30,11 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kafka-restart-'))
   c = {
     ...base,
-    kafkaPort: 29092,
-    kafkaControllerPort: 29093,
+    // Apart from the suite's broker (19092) and from the cluster's (29092-29094, 29192-29194).
+    kafkaPort: 39092,
+    kafkaControllerPort: 39093,
+    kafkaNodes: [{ id: 1, port: 39092, controllerPort: 39093 }],
+    cluster: false,
     dataDir: join(dir, 'data'),
     runDir: join(dir, 'run'),
   }
