@@ -171,6 +171,10 @@ export const parseConfig = (text: string): E.Either<string, NodeConfig> => {
   const ids = r.right.endpoints.map((e) => e.id)
   if (new Set(ids).size !== ids.length) return E.left('invalid config: endpoint ids must be unique')
   for (const ep of r.right.endpoints) {
+    if (ep.challenge === true && (ep.secrets ?? []).length === 0)
+      return E.left(
+        `invalid config: at .endpoints[${ep.id}].challenge: challenge needs at least one secret (it fails closed: every peer would be refused)`,
+      )
     for (const s of ep.secrets ?? []) {
       if (s.secret === undefined && s.secretEnv === undefined)
         return E.left(`invalid config: secret ${s.ref} of ${ep.id} needs secret or secretEnv`)

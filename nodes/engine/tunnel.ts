@@ -62,6 +62,9 @@ export const onSccrq = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
   if (m.avps.challenge !== undefined && t.secret === null) {
     return stopTunnel(ctx, t, StopCcnResult.NotAuthorized, null, 'challenged, but no secret for this peer')
   }
+  // `challenge: true` fails closed: a peer we have no secret for is refused, never let in
+  // unauthenticated (RFC 2661 §5.1.1: StopCCN result 4, not authorized).
+  if (ctx.engine.config.challenge && t.secret === null) return refuseUnauthenticated(ctx, t)
   t.ourChallenge = newChallenge(ctx, t)
   const response =
     m.avps.challenge && t.secret
@@ -74,6 +77,10 @@ export const onSccrq = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
   })
   t.state = 'wait-ctl-conn'
 }
+
+/** `challenge: true` and no secret for this peer: refused (StopCCN 4), never unauthenticated. */
+const refuseUnauthenticated = (ctx: Ctx, t: Tunnel): void =>
+  stopTunnel(ctx, t, StopCcnResult.NotAuthorized, null, 'challenge required, but no secret for this peer')
 
 /** Refuses another protocol version, naming the highest we speak (RFC 2661 §4.4.2: 1.0). */
 const badVersion = (ctx: Ctx, t: Tunnel): void =>
@@ -97,6 +104,7 @@ export const onSccrp = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
   if (m.avps.challenge !== undefined && t.secret === null) {
     return stopTunnel(ctx, t, StopCcnResult.NotAuthorized, null, 'challenged, but no secret for this peer')
   }
+  if (ctx.engine.config.challenge && t.secret === null) return refuseUnauthenticated(ctx, t)
   if (!responseOk(t, m, MessageType.SCCRP)) {
     return stopTunnel(ctx, t, StopCcnResult.NotAuthorized, null, 'challenge response does not match')
   }

@@ -173,6 +173,21 @@ describe('the lease of a node (--detection-ms over the file)', () => {
     })
   })
 
+  it('refuses challenge without any secret (challenge fails closed: every peer would be refused)', () => {
+    const r = parseConfig(JSON.stringify({ ...base, endpoints: [{ ...base.endpoints[0], challenge: true }] }))
+    expect(r).toMatchObject({ _tag: 'Left' })
+    if (r._tag === 'Left') expect(r.left).toMatch(/challenge needs at least one secret/)
+    const ok = parseConfig(
+      JSON.stringify({
+        ...base,
+        endpoints: [
+          { ...base.endpoints[0], challenge: true, secrets: [{ ref: 'x', peerHostName: '*', secret: 's' }] },
+        ],
+      }),
+    )
+    expect(ok).toMatchObject({ _tag: 'Right' })
+  })
+
   it('refuses a --detection-ms below 2 x renewMs, naming the flag', () => {
     const r = leaseOf(config({ renewMs: 1000, detectionMs: 4000 }), 1500)
     expect(r).toMatchObject({ _tag: 'Left' })

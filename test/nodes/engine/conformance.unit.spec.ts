@@ -231,6 +231,28 @@ describe('RFC 2661 conformance (engine as DUT)', () => {
     expect(tp.effects.some((f) => f._tag === 'TunnelUp')).toBe(false)
   })
 
+  it('L2-30: challenge required and no secret for the peer: StopCCN result 4, never established (fails closed)', () => {
+    const tp = new Tp({ challenge: true, secretFor: () => null })
+    const out = tp.send({ tunnelId: 0, sessionId: 0, type: MT.SCCRQ, avps: sccrqAvps(5) })
+    expect(tp.types(out)).not.toContain(MT.SCCRP)
+    expect(out.find((m) => m.type === STOPCCN)?.avps.resultCode?.result).toBe(4)
+    expect(tp.effects.some((f) => f._tag === 'TunnelUp')).toBe(false)
+  })
+
+  it('L2-30: our LAC with challenge required and no secret for the answering peer: StopCCN 4 on its SCCRP', () => {
+    const tp = new Tp({ role: 'LAC', challenge: true, secretFor: () => null })
+    const [sccrq] = tp.input({ _tag: 'OpenTunnel', peer: TP_ADDR })
+    const out = tp.send({
+      tunnelId: sccrq?.avps.assignedTunnelId as number,
+      sessionId: 0,
+      type: MT.SCCRP,
+      avps: sccrqAvps(7),
+    })
+    expect(tp.types(out)).not.toContain(MT.SCCCN)
+    expect(out.find((m) => m.type === STOPCCN)?.avps.resultCode?.result).toBe(4)
+    expect(tp.effects.some((f) => f._tag === 'TunnelUp')).toBe(false)
+  })
+
   it('L2-32: an SCCRP with an unsupported protocol version gets StopCCN result 5 with the highest version supported', () => {
     const tp = new Tp({ role: 'LAC' })
     const [sccrq] = tp.input({ _tag: 'OpenTunnel', peer: TP_ADDR })
