@@ -10,7 +10,7 @@ import { onDatagram } from './receive.js'
 import { awaitRecovery, startRecovery } from './recovery.js'
 import { closeSession, openSession } from './session.js'
 import { queryAll } from './session-sync.js'
-import { arm, type Ctx, transmit } from './step-context.js'
+import { arm, type Ctx, transmit, tunnelIdLeft } from './step-context.js'
 import { recoverQueued, takeOver } from './takeover.js'
 import { onDead, startTunnel, stopTunnel } from './tunnel.js'
 import type { Effect, Engine, EngineConfig, Input, Rng } from './types.js'
@@ -49,6 +49,11 @@ export const step = (engine: Engine, input: Input, now: number, rng: Rng): Effec
       onTimer(ctx, input.tunnelId)
       break
     case 'OpenTunnel': {
+      if (!tunnelIdLeft(engine)) {
+        engine.stats.discarded++
+        ctx.fx.push({ _tag: 'Dropped', reason: 'OpenTunnel refused: every tunnel id (1..65535) is in use' })
+        break
+      }
       const t = newTunnel(ctx, input.peer, 'local')
       startTunnel(ctx, t)
       break

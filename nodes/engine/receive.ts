@@ -21,7 +21,7 @@ import { discardTunnel, newTunnel } from './make.js'
 import { peerSpokeAgain } from './recovery.js'
 import { closeSession, findSession, onSessionMessage, refuse, sendRequest } from './session.js'
 import { onFsq, onFsr } from './session-sync.js'
-import { arm, type Ctx, peerKey, transmit } from './step-context.js'
+import { arm, type Ctx, peerKey, transmit, tunnelIdLeft } from './step-context.js'
 import { fsmError, onScccn, onSccrp, onSccrq, onStopCcn, stopTunnel } from './tunnel.js'
 import type { Tunnel } from './types.js'
 
@@ -89,6 +89,8 @@ export const onDatagram = (ctx: Ctx, from: Address, bytes: Uint8Array): void => 
     const print = sccrqPrint(bytes)
     if (t === undefined || t.state === 'closing' || t.sccrqPrint !== print) {
       if (t !== undefined && t.state === 'wait-ctl-conn') discardTunnel(ctx, t)
+      // Every tunnel id taken: refused (dropped and counted), never tunnel id 0.
+      if (!tunnelIdLeft(e)) return drop(ctx, 'SCCRQ refused: every tunnel id (1..65535) is in use')
       t = newTunnel(ctx, from, 'peer')
       t.sccrqPrint = print
       t.channel.peerTunnelId = m.avps.assignedTunnelId

@@ -75,6 +75,12 @@ export const arm = (ctx: Ctx, t: Tunnel): void => {
 const u16 = (b: Uint8Array): number => (((b[0] as number) << 8) | (b[1] as number)) & 0xffff
 
 /** A random, unused, non-zero 16-bit id (RFC 2661 §9.1: unpredictable ids, L2-07, L2-08). */
+/**
+ * True when a new tunnel can still get a local id: ids are 1..65535 (0 means "not assigned yet",
+ * RFC 2661 §5.1.1), and the ids of tunnels queued for recovery stay reserved (FO-11).
+ */
+export const tunnelIdLeft = (e: Ctx['engine']): boolean => e.tunnels.size + e.pending.size < 0xffff
+
 export const pickId = (rng: Rng, used: (id: number) => boolean): number => {
   for (let i = 0; i < 64; i++) {
     const id = u16(rng.bytes(2))

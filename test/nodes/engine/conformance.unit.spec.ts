@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest'
 import { encodeControl, MessageType as MT } from '../../../nodes/wire/index.js'
-import { sccrqAvps, TP_ADDR, Tp } from './tp.js'
+import { oldTunnel, sccrqAvps, TP_ADDR, Tp } from './tp.js'
 
 const STOPCCN = MT.StopCCN
 const CDN = MT.CDN
@@ -251,6 +251,29 @@ describe('RFC 2661 conformance (engine as DUT)', () => {
     expect(tp.types(out)).not.toContain(MT.SCCCN)
     expect(out.find((m) => m.type === STOPCCN)?.avps.resultCode?.result).toBe(4)
     expect(tp.effects.some((f) => f._tag === 'TunnelUp')).toBe(false)
+  })
+
+  it('L2-07: tunnel ids are never 0: with every id 1..65535 taken a new SCCRQ or OpenTunnel is refused, the last free id is handed out', () => {
+    const tp = new Tp()
+    // Ids reserved by the recovery queue count as taken (FO-11); only the keys matter here.
+    const reserved = oldTunnel()
+    for (let id = 1; id <= 0xffff; id++) if (id !== 4242) tp.dut.pending.set(id, reserved)
+    const [sccrp] = tp.send({ tunnelId: 0, sessionId: 0, type: MT.SCCRQ, avps: sccrqAvps(5) })
+    expect(sccrp?.type).toBe(MT.SCCRP)
+    expect(sccrp?.avps.assignedTunnelId).toBe(4242)
+    const before = tp.dut.stats.discarded
+    const refused = tp.send({ tunnelId: 0, sessionId: 0, type: MT.SCCRQ, avps: sccrqAvps(6) })
+    expect(refused).toEqual([])
+    expect(tp.dut.tunnels.has(0)).toBe(false)
+    expect(tp.input({ _tag: 'OpenTunnel', peer: TP_ADDR })).toEqual([])
+    expect(tp.dut.tunnels.has(0)).toBe(false)
+    expect(tp.dut.stats.discarded).toBe(before + 2)
+    expect(
+      tp.effects.filter((f) => f._tag === 'Dropped').map((f) => f._tag === 'Dropped' && f.reason),
+    ).toEqual([
+      'SCCRQ refused: every tunnel id (1..65535) is in use',
+      'OpenTunnel refused: every tunnel id (1..65535) is in use',
+    ])
   })
 
   it('L2-32: an SCCRP with an unsupported protocol version gets StopCCN result 5 with the highest version supported', () => {
