@@ -3,8 +3,8 @@
 // file of the run folder, its pid in <run>/pids. Metrics scraped over HTTP. Shell.
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { appendFileSync, closeSync, openSync, readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
+import { freePort } from '../infra/proc.js'
 import { parseMetrics, type Sample } from './prom.js'
 
 export interface Proc {
@@ -17,17 +17,7 @@ export interface Proc {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** A free TCP port on 127.0.0.1 (asked of the kernel, then released). */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      const port = typeof a === 'object' && a !== null ? a.port : 0
-      s.close(() => resolve(port))
-    })
-  })
+export { freePort }
 
 export class Fleet {
   readonly procs = new Map<string, Proc>()

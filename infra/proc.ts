@@ -2,7 +2,7 @@
 // Shell code (spawns, signals, sockets); no domain logic.
 import { spawn, spawnSync } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createConnection } from 'node:net'
+import { createConnection, createServer } from 'node:net'
 import { dirname } from 'node:path'
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
@@ -21,6 +21,18 @@ export const alive = (pid: number): boolean => {
     return false
   }
 }
+
+/** A TCP port on 127.0.0.1 the kernel handed out a moment ago (asked for, then released). */
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address()
+      const port = typeof a === 'object' && a !== null ? a.port : 0
+      s.close(() => resolve(port))
+    })
+  })
 
 export const portOpen = (port: number, host = '127.0.0.1'): Promise<boolean> =>
   new Promise((resolve) => {

@@ -71,6 +71,9 @@ export interface EndpointHooks {
   readonly reuseAddr?: boolean
 }
 
+/** Events without peer texts: one shared empty list, no allocation per recorded event. */
+const NO_TEXT_FIELDS: readonly string[] = []
+
 export class UdpEndpoint {
   readonly engine: Engine
   table: EndpointTable
@@ -165,7 +168,7 @@ export class UdpEndpoint {
     })
     // Peer-supplied texts bounded at the AVP maximum, cut ones marked (contracts/peer-text.ts).
     const fields: Record<string, unknown> = e
-    for (const f of EVENT_TEXT_FIELDS[body.type] ?? []) {
+    for (const f of EVENT_TEXT_FIELDS[body.type] ?? NO_TEXT_FIELDS) {
       const v = fields[f]
       if (typeof v !== 'string') continue
       const b = boundText(v)

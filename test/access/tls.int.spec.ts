@@ -3,13 +3,12 @@
 // certificate or without the CA it is refused.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { natsBinary } from '../../infra/nats.js'
-import { portOpen } from '../../infra/proc.js'
+import { freePort, portOpen } from '../../infra/proc.js'
 import { natsFromEnv } from '../../registry/cli/env.js'
 import { connectNats } from '../../registry/shell/index.js'
 import { sleep } from '../support/churn.js'
@@ -18,17 +17,6 @@ let dir: string
 let port: number
 let server: ChildProcess | null = null
 const saved = { ...process.env }
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      const p = typeof a === 'object' && a !== null ? a.port : 0
-      s.close(() => resolve(p))
-    })
-  })
 
 const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' })
 

@@ -2,9 +2,9 @@
 // file, their JSON log lines collected, their exit awaited; free TCP ports; /metrics and health.
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from '../../infra/proc.js'
 
 export interface Program {
   readonly proc: ChildProcess
@@ -45,17 +45,7 @@ export const writeConfig = (config: unknown): string => {
   return file
 }
 
-/** A TCP port free a moment ago on 127.0.0.1. */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      const port = typeof a === 'object' && a !== null ? a.port : 0
-      s.close(() => resolve(port))
-    })
-  })
+export { freePort }
 
 export const httpGet = async (port: number, path: string): Promise<{ status: number; body: string }> => {
   try {
