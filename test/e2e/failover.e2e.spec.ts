@@ -300,13 +300,18 @@ describe('takeover and RFC 4951 recovery', () => {
         endpoints: [{ endpointId: TAKE, epoch: epoch + 1 }],
         standbyFor: [],
       })
+      // The new owner records the takeover's audit after it answers: wait for it as for the owner.
+      const auditOf = (l: Awaited<ReturnType<typeof loggedSessions>>) =>
+        l.h.events.flatMap((e) => (e.event.type === 'CommandApplied' ? [e.event] : []))
+      const settled = (l: Awaited<ReturnType<typeof loggedSessions>>) =>
+        l.table.owner === 'take-2' && auditOf(l).some((c) => c.command === 'TakeOverEndpoint')
       let logged = await loggedSessions(TAKE)
-      for (let i = 0; i < 20 && logged.table.owner !== 'take-2'; i++) {
+      for (let i = 0; i < 20 && !settled(logged); i++) {
         await sleep(500)
         logged = await loggedSessions(TAKE)
       }
       expect(logged.sessions).toEqual(before)
-      const audit = logged.h.events.flatMap((e) => (e.event.type === 'CommandApplied' ? [e.event] : []))
+      const audit = auditOf(logged)
       // The owner records the release the standby asked for under its own identity; the new owner
       // records the takeover under the operator's.
       expect(audit).toMatchObject([
