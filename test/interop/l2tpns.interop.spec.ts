@@ -38,14 +38,18 @@ beforeAll(async () => {
       `set bind_address ${ns.nsAddress}`,
       'set cli_bind_address 127.0.0.1',
       'set ppp_keepalive no',
+      // A lone l2tpns serves no tunnel until it has elected itself cluster master, which by
+      // default takes 15 s of missed heartbeats; 2 s here, and beforeAll waits for the election.
+      'set cluster_hb_interval 5',
+      'set cluster_hb_timeout 20',
       '',
     ].join('\n'),
   )
   const [cmd, ...args] = ns.exec([L2TPNS, '-c', join(dir, 'startup-config')])
   // Own process group: l2tpns signals its whole group when it shuts down.
   l2tpns = spawn(cmd as string, args, { stdio: 'ignore', cwd: dir, detached: true })
-  const until = Date.now() + 15_000
-  while (!log().includes('IP address pool is')) {
+  const until = Date.now() + 30_000
+  while (!log().includes('I am declaring myself the master')) {
     if (Date.now() > until || l2tpns.exitCode !== null)
       throw new Error(`l2tpns cannot run here; its log:\n${log()}`)
     await new Promise((r) => setTimeout(r, 100))
