@@ -20,7 +20,7 @@ export const DeadLetter = t.type({
 })
 export type DeadLetter = t.TypeOf<typeof DeadLetter>
 
-/** v2: `origin` says who wrote it; a node's letter was never on l2tp.events (no offset). */
+/** v2: `origin` says who wrote it; a node's letter did not come from l2tp.events (no offset). */
 export const DeadLetterV2 = t.type({
   type: t.literal('DeadLetter'),
   v: t.literal(2),
