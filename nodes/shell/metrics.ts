@@ -123,6 +123,16 @@ export const nodeMetrics = (views: () => readonly MetricsView[], now: () => numb
     ep((e) => e.sent),
   )
   counter(
+    'l2tp_setups_shed_total',
+    'New tunnel requests shed while the set-up queue was full (existing tunnels go first)',
+    ep((e) => e.setupsShed),
+  )
+  gauge(
+    'l2tp_setups_queued',
+    'New tunnel requests waiting behind the traffic of existing tunnels',
+    ep((e) => e.setupsQueued),
+  )
+  counter(
     'l2tp_send_errors_total',
     'Datagrams the socket failed to send',
     ep((e) => e.sendErrors),

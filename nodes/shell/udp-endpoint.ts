@@ -71,6 +71,21 @@ export interface EndpointHooks {
   readonly reuseAddr?: boolean
 }
 
+/**
+ * A control message for tunnel 0 is a new SCCRQ (RFC 2661 §3.1 header: T bit, Tunnel ID after the
+ * optional Length; §5.1: tunnel set-up). Read from the header alone, before any decoding.
+ */
+export const isNewTunnelRequest = (b: Uint8Array): boolean => {
+  if (b.length < 6 || ((b[0] as number) & 0x80) === 0) return false
+  const at = ((b[0] as number) & 0x40) !== 0 ? 4 : 2
+  return b[at] === 0 && b[at + 1] === 0
+}
+
+/** New tunnel requests held behind the traffic of existing tunnels, at most this many. */
+export const SETUP_QUEUE_MAX = 1024
+/** New tunnel requests handled per turn of the event loop. */
+const SETUPS_PER_TURN = 64
+
 /** Events without peer texts: one shared empty list, no allocation per recorded event. */
 const NO_TEXT_FIELDS: readonly string[] = []
 
@@ -87,6 +102,10 @@ export class UdpEndpoint {
   private readonly now: () => number
   sent = 0
   sendErrors = 0
+  /** New tunnel requests shed because SETUP_QUEUE_MAX were already waiting (the peer retransmits). */
+  setupsShed = 0
+  private readonly setups: Array<{ from: Address; bytes: Uint8Array }> = []
+  private setupsScheduled = false
   /** Text fields cut at the AVP maximum (a peer's strings decoded from bytes may grow in UTF-8). */
   truncatedTexts = 0
   /** Why new tunnels and sessions are refused (drain, outbox pressure, release, shutdown). */
@@ -118,11 +137,9 @@ export class UdpEndpoint {
       lookup: literalFirst,
     })
     socket.on('message', (msg, rinfo) => {
-      this.input({
-        _tag: 'Datagram',
-        from: { host: rinfo.address, port: unsafe.port(rinfo.port) },
-        bytes: msg,
-      })
+      const from = { host: rinfo.address, port: unsafe.port(rinfo.port) }
+      if (isNewTunnelRequest(msg)) this.queueSetup(from, msg)
+      else this.input({ _tag: 'Datagram', from, bytes: msg })
     })
     socket.on('error', () => {
       this.sendErrors++
@@ -143,9 +160,47 @@ export class UdpEndpoint {
     if (this.timer !== null) clearTimeout(this.timer)
     this.timer = null
     this.timerAt = null
+    this.setups.length = 0
     const s = this.socket
     this.socket = null
     if (s !== null) await new Promise<void>((r) => s.close(() => r()))
+  }
+
+  /**
+   * Under load, the traffic of existing tunnels (HELLO, ZLB acks, StopCCN, session messages) goes
+   * ahead of new tunnels: a new SCCRQ waits for the check phase of the event loop, after every
+   * datagram libuv read in this poll; past SETUP_QUEUE_MAX waiting, it is shed and counted (the
+   * peer retransmits it, RFC 2661 §5.8). Requests from one source keep their order.
+   */
+  private queueSetup(from: Address, bytes: Uint8Array): void {
+    if (this.setups.length >= SETUP_QUEUE_MAX) {
+      this.setupsShed++
+      return
+    }
+    this.setups.push({ from, bytes })
+    if (!this.setupsScheduled) {
+      this.setupsScheduled = true
+      setImmediate(this.drainSetups)
+    }
+  }
+
+  private readonly drainSetups = (): void => {
+    this.setupsScheduled = false
+    const n = Math.min(SETUPS_PER_TURN, this.setups.length)
+    const batch = this.setups.splice(0, n)
+    for (const d of batch) {
+      if (this.socket === null) return
+      this.input({ _tag: 'Datagram', from: d.from, bytes: d.bytes })
+    }
+    if (this.setups.length > 0 && !this.setupsScheduled) {
+      this.setupsScheduled = true
+      setImmediate(this.drainSetups)
+    }
+  }
+
+  /** New tunnel requests waiting behind existing tunnels' traffic. */
+  get setupsQueued(): number {
+    return this.setups.length
   }
 
   /** Feeds one input through the engine and carries out its effects. */
