@@ -20,6 +20,7 @@ export const createEngine = (config: EngineConfig, local: Address): Engine => ({
   local,
   tunnels: new Map(),
   byPeer: new Map(),
+  opening: new Map(),
   nextCallSerial: 1,
   refusing: new Set(config.refuseNew ? ['drain'] : []),
   refuseNew: config.refuseNew,

@@ -25,8 +25,30 @@ const equal = (a: Uint8Array, b: Uint8Array): boolean =>
 const newChallenge = (ctx: Ctx, t: Tunnel): Uint8Array | null =>
   ctx.engine.config.challenge && t.secret !== null ? ctx.rng.bytes(16) : null
 
+/** Our normal tunnels to `host` still awaiting the SCCRP (tie-breaker rivals), stale ones pruned. */
+const openingTo = (ctx: Ctx, host: string): Tunnel[] => {
+  const e = ctx.engine
+  const list = e.opening.get(host)
+  if (list === undefined) return []
+  const live = list.filter(
+    (x) =>
+      e.tunnels.get(x.localId) === x &&
+      x.originator === 'local' &&
+      x.state === 'wait-ctl-reply' &&
+      x.recoveryOf === null,
+  )
+  if (live.length === 0) e.opening.delete(host)
+  else if (live.length !== list.length) e.opening.set(host, live)
+  return live
+}
+
 /** Initiator: sends SCCRQ (Tunnel ID 0 in the header until the peer assigns one; L2-05). */
 export const startTunnel = (ctx: Ctx, t: Tunnel): void => {
+  if (t.recoveryOf === null) {
+    const list = ctx.engine.opening.get(t.peer.host)
+    if (list === undefined) ctx.engine.opening.set(t.peer.host, [t])
+    else if (list.push(t) % 256 === 0) openingTo(ctx, t.peer.host) // stale entries pruned, amortised
+  }
   t.ourChallenge = newChallenge(ctx, t)
   t.ourTieBreaker = ctx.engine.config.tieBreaker === true ? ctx.rng.bytes(8) : null
   sendControl(ctx, t, MessageType.SCCRQ, {
@@ -249,14 +271,7 @@ const tieLost = (ctx: Ctx, t: Tunnel, m: ControlMessage): boolean => {
   const theirs = m.avps.tieBreaker ?? null
   // Neither side sends one: two tunnels, no search (this runs for every SCCRQ).
   if (theirs === null && ctx.engine.config.tieBreaker !== true) return false
-  const rival = [...ctx.engine.tunnels.values()].find(
-    (x) =>
-      x !== t &&
-      x.originator === 'local' &&
-      x.state === 'wait-ctl-reply' &&
-      x.recoveryOf === null &&
-      x.peer.host === t.peer.host,
-  )
+  const rival = openingTo(ctx, t.peer.host).find((x) => x !== t)
   const ours = rival?.ourTieBreaker ?? null
   if (rival === undefined || (ours === null && theirs === null)) return false
   const order = tieOrder(ours, theirs)

@@ -126,6 +126,11 @@ export interface Engine {
   readonly tunnels: Map<number, Tunnel>
   /** `${host}:${port}/${peerTunnelId}` -> local id: a retransmitted SCCRQ finds its tunnel. */
   readonly byPeer: Map<string, number>
+  /**
+   * Our own SCCRQs awaiting a reply, by peer host: the Tie Breaker's rivals (RFC 2661 §4.4.3),
+   * found without a scan of every tunnel; entries that left that state are pruned when read.
+   */
+  readonly opening: Map<string, Tunnel[]>
   nextCallSerial: number
   /**
    * Why new tunnels and sessions are refused (operator drain, outbox pressure, release,
