@@ -4,6 +4,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { Address, describeContractError, EndpointId, fromValidation, NodeId } from '../../contracts/index.js'
 import type { ChannelConfig } from '../control/channel.js'
+import { DEFAULT_MAX_TUNNELS, DEFAULT_SESSION_SETUP_MS } from '../engine/admission.js'
 import { DEFAULT_DATA_RESYNC } from '../engine/data.js'
 import type { EngineConfig, SecretRef } from '../engine/types.js'
 import { DEFAULT_LEASE, type LeaseOptions, leaseProblem } from '../shell/lease.js'
@@ -61,6 +62,9 @@ const ExactAddress = exact('Address', { host: Address.props.host, port: Address.
 const PositiveInt = t.refinement(t.Int, (n) => n > 0, 'PositiveInt')
 const NonNegativeInt = t.refinement(t.Int, (n) => n >= 0, 'NonNegativeInt')
 
+/** A token bucket: new requests per second, and how many may arrive at once (burst >= 1). */
+const AdmissionRate = exact('AdmissionRate', { perSecond: PositiveInt, burst: PositiveInt }, {})
+
 export const EndpointConfig = exact(
   'EndpointConfig',
   { id: EndpointId, role: t.keyof({ LAC: null, LNS: null }), address: ExactAddress },
@@ -82,6 +86,10 @@ export const EndpointConfig = exact(
     ),
     helloIntervalMs: NonNegativeInt,
     maxSessionsPerTunnel: PositiveInt,
+    /** Overload limits (issue 12): tunnels of the endpoint, SCCRQ/ICRQ token buckets, set-up timeout. */
+    maxTunnels: t.refinement(t.Int, (n) => n >= 1 && n <= 65535, 'TunnelCount'),
+    admission: exact('Admission', {}, { sccrq: AdmissionRate, icrq: AdmissionRate }),
+    sessionSetupMs: NonNegativeInt,
     /** Tie Breaker in our SCCRQs (RFC 2661 §4.4.3): one tunnel per peer when both open at once. */
     tieBreaker: t.boolean,
     /** RFC 4951 §6: in-sequence "old" data packets after which the receiver adopts their Ns. */
@@ -146,6 +154,9 @@ export const CONFIG_KEYS = {
     'retransmit',
     'helloIntervalMs',
     'maxSessionsPerTunnel',
+    'maxTunnels',
+    'admission',
+    'sessionSetupMs',
     'tieBreaker',
     'dataResyncPackets',
     'failover',
@@ -250,5 +261,8 @@ export const engineConfigOf = (ep: EndpointConfig): EngineConfig => {
     refuseNew: false,
     tieBreaker: ep.tieBreaker ?? false,
     dataResyncPackets: ep.dataResyncPackets ?? DEFAULT_DATA_RESYNC,
+    maxTunnels: ep.maxTunnels ?? DEFAULT_MAX_TUNNELS,
+    admission: ep.admission ?? {},
+    sessionSetupMs: ep.sessionSetupMs ?? DEFAULT_SESSION_SETUP_MS,
   }
 }

@@ -34,6 +34,9 @@ Config file (JSON; an unknown key anywhere is refused, with its path):
     retransmit           {initialMs (1000), maxMs >= 8000 (8000), retries (5)}
     helloIntervalMs      HELLO interval, 0 = off (default 60000)
     maxSessionsPerTunnel (default 65535)
+    maxTunnels           tunnels of the endpoint, any state; a new SCCRQ beyond gets StopCCN 2/4 (default 65535)
+    admission            {sccrq, icrq}: {perSecond, burst} token buckets; refused: StopCCN / CDN 2/4 (default: none)
+    sessionSetupMs       a session not established in time is cleared with CDN 10, 0 = never (default 60000)
     tieBreaker           send a Tie Breaker AVP in SCCRQ (RFC 2661 §4.4.3, default false)
     dataResyncPackets    RFC 4951 §6: in-sequence old data packets before adopting their Ns (default ${DEFAULT_DATA_RESYNC})
     failover             {control, data, recoveryTimeMs} RFC 4951 capability, or null

@@ -3,6 +3,7 @@
 // (commands decided in decide.ts, takeovers in takeover.ts). Sans-IO.
 import type { Address } from '../../contracts/index.js'
 import { tick } from '../control/channel.js'
+import { bucket, expiredSetups, SETUP_TIMEOUT } from './admission.js'
 import { sendData } from './data.js'
 import { queryable, syncCapable } from './decide.js'
 import { discardTunnel, newTunnel } from './make.js'
@@ -37,7 +38,12 @@ export const createEngine = (config: EngineConfig, local: Address): Engine => ({
     dataDelivered: 0,
     dataDropped: 0,
     hiddenReceived: 0,
+    refusedTunnelCap: 0,
+    refusedSccrqRate: 0,
+    refusedIcrqRate: 0,
+    sessionSetupTimeouts: 0,
   },
+  admission: { sccrq: bucket(config.admission?.sccrq), icrq: bucket(config.admission?.icrq) },
 })
 
 export const step = (engine: Engine, input: Input, now: number, rng: Rng): Effect[] => {
@@ -150,6 +156,9 @@ const onTimer = (ctx: Ctx, tunnelId: number): void => {
     t.recoveryDeadline = null
     onDead(ctx, t)
   }
+  // Sessions whose set-up ran out of time (issue 12): cleared with CDN 10 (RFC 2661 §4.4.2).
+  for (const s of expiredSetups(ctx, t))
+    closeSession(ctx, t, s, SETUP_TIMEOUT.result, null, SETUP_TIMEOUT.message)
   if (
     t.forgetAt !== null &&
     ctx.now >= t.forgetAt &&

@@ -11,11 +11,13 @@ import {
   type DataMessage,
   decodePacket,
   describeWireError,
+  ErrorCode,
   encodeControl,
   MessageType,
   messageTypeName,
   StopCcnResult,
 } from '../wire/index.js'
+import { refuseSccrq } from './admission.js'
 import { receiveData } from './data.js'
 import { discardTunnel, newTunnel } from './make.js'
 import { peerSpokeAgain } from './recovery.js'
@@ -91,6 +93,8 @@ export const onDatagram = (ctx: Ctx, from: Address, bytes: Uint8Array): void => 
       if (t !== undefined && t.state === 'wait-ctl-conn') discardTunnel(ctx, t)
       // Every tunnel id taken: refused (dropped and counted), never tunnel id 0.
       if (!tunnelIdLeft(e)) return drop(ctx, 'SCCRQ refused: every tunnel id (1..65535) is in use')
+      const overload = refuseSccrq(e, ctx.now)
+      if (overload !== null) return refuseStateless(ctx, from, m, overload)
       t = newTunnel(ctx, from, 'peer')
       t.sccrqPrint = print
       t.channel.peerTunnelId = m.avps.assignedTunnelId
@@ -114,6 +118,32 @@ export const onDatagram = (ctx: Ctx, from: Address, bytes: Uint8Array): void => 
     if (!t.channel.dead) deliver(ctx, t, msg)
   }
   arm(ctx, t)
+}
+
+/**
+ * An SCCRQ refused for overload (tunnel cap, admission rate): one StopCCN 2/4 (RFC 2661 §4.4.2),
+ * sent once and not kept: no tunnel, no retransmission, nothing for a flood (possibly from
+ * spoofed sources) to hold, and the answer is no bigger than the request. A real peer that
+ * misses it retransmits its SCCRQ and is answered again.
+ */
+const refuseStateless = (ctx: Ctx, from: Address, m: ControlMessage, why: string): void => {
+  ctx.engine.stats.discarded++
+  ctx.fx.push({ _tag: 'Dropped', reason: why })
+  ctx.fx.push({
+    _tag: 'Send',
+    to: from,
+    bytes: encodeControl({
+      tunnelId: m.avps.assignedTunnelId ?? 0,
+      sessionId: 0,
+      ns: 0,
+      nr: (m.ns + 1) & 0xffff,
+      type: MessageType.StopCCN,
+      avps: {
+        assignedTunnelId: 0,
+        resultCode: { result: StopCcnResult.GeneralError, error: ErrorCode.NoResources, message: why },
+      },
+    }),
+  })
 }
 
 /** One in-order control message on a tunnel: judge its AVPs, then the FSMs. */

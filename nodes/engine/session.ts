@@ -2,6 +2,7 @@
 // outgoing calls OCRQ/OCRP/OCCN on the LAC and the LNS side, CDN, WEN and SLI. Sans-IO.
 import { sessionClosed, sessionEstablished, setupRejected } from '../../contracts/index.js'
 import { CdnResult, type ControlMessage, ErrorCode, MessageType } from '../wire/index.js'
+import { refuseIcrq, startSetupClock } from './admission.js'
 import { type Ctx, emit, pickId, sendControl } from './step-context.js'
 import { type OpenSessionParams, REFUSED, type Session, type Tunnel } from './types.js'
 
@@ -99,6 +100,7 @@ export const openSession = (
   s.txConnectSpeed = p.txConnectSpeed ?? 100_000_000
   s.sequencing = p.sequencing === true
   t.sessions.set(id, s)
+  startSetupClock(ctx, t, s)
   // Not on a tunnel awaiting its RFC 4951 reset: the call waits for Step I (FO-35).
   if (t.state === 'established' && !t.recovering) sendRequest(ctx, t, s)
   return id
@@ -140,13 +142,15 @@ export const closeSession = (
   message: string | null,
   closedBy: 'local' | 'operator' = 'local',
 ): void => {
-  sendControl(
-    ctx,
-    t,
-    MessageType.CDN,
-    { resultCode: { result: resultCode, error: errorCode, message }, assignedSessionId: s.localId },
-    s.peerId,
-  )
+  // A call still waiting for its tunnel was never announced to the peer: nothing to clear there.
+  if (s.state !== 'wait-tunnel')
+    sendControl(
+      ctx,
+      t,
+      MessageType.CDN,
+      { resultCode: { result: resultCode, error: errorCode, message }, assignedSessionId: s.localId },
+      s.peerId,
+    )
   gone(ctx, t, s, resultCode, errorCode, message, closedBy)
 }
 
@@ -267,6 +271,9 @@ export const onSessionMessage = (ctx: Ctx, t: Tunnel, m: ControlMessage): void =
     if (t.sessions.size >= ctx.engine.config.maxSessionsPerTunnel) {
       return refuse(ctx, t, m, CdnResult.NoFacilitiesTemporary, ErrorCode.NoResources, REFUSED.sessionLimit)
     }
+    // Overload (issue 12): past the ICRQ admission rate, CDN 2/4 (RFC 2661 §4.4.2).
+    const overload = m.type === MessageType.ICRQ ? refuseIcrq(ctx.engine, ctx.now) : null
+    if (overload !== null) return refuse(ctx, t, m, CdnResult.ErrorCode, ErrorCode.NoResources, overload)
     return m.type === MessageType.ICRQ ? onIcrq(ctx, t, m) : onOcrq(ctx, t, m)
   }
   const s = findSession(t, m)
@@ -343,6 +350,7 @@ const onIcrq = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
   s.physicalChannelId = m.avps.physicalChannelId ?? null
   s.state = 'wait-connect'
   t.sessions.set(id, s)
+  startSetupClock(ctx, t, s)
   sendControl(ctx, t, MessageType.ICRP, { assignedSessionId: id }, s.peerId)
 }
 
@@ -380,6 +388,7 @@ const onOcrq = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
   s.calledNumber = m.avps.calledNumber ?? null
   s.txConnectSpeed = m.avps.maximumBps ?? 0
   t.sessions.set(id, s)
+  startSetupClock(ctx, t, s)
   sendControl(ctx, t, MessageType.OCRP, { assignedSessionId: id }, s.peerId)
   sendControl(ctx, t, MessageType.OCCN, connectAvps(s), s.peerId)
   established(ctx, t, s)

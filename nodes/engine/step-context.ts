@@ -67,6 +67,8 @@ export const arm = (ctx: Ctx, t: Tunnel): void => {
   let at = nextDeadline(t.channel)
   if (t.forgetAt !== null && (at === null || t.forgetAt < at)) at = t.forgetAt
   if (t.recoveryDeadline !== null && (at === null || t.recoveryDeadline < at)) at = t.recoveryDeadline
+  const setup = t.setupCheckAt
+  if (setup != null && (at === null || setup < at)) at = setup
   ctx.fx.push(
     at === null ? { _tag: 'Disarm', tunnelId: t.localId } : { _tag: 'Arm', tunnelId: t.localId, at },
   )

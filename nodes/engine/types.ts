@@ -15,6 +15,18 @@ export interface SecretRef {
   readonly secret: Uint8Array
 }
 
+/** Admissions per second and how many may come at once (a token bucket, admission.ts). */
+export interface Rate {
+  readonly perSecond: number
+  readonly burst: number
+}
+
+export interface Bucket {
+  tokens: number
+  at: number
+  readonly rate: Rate
+}
+
 export interface EngineConfig {
   readonly role: 'LAC' | 'LNS'
   readonly hostName: string
@@ -41,6 +53,12 @@ export interface EngineConfig {
   readonly tieBreaker?: boolean
   /** RFC 4951 §6: consecutive in-sequence "old" data packets after which a receiver adopts them. */
   readonly dataResyncPackets?: number
+  /** Tunnels of every state this endpoint holds at most; a new SCCRQ beyond is refused (default 65,535). */
+  readonly maxTunnels?: number
+  /** Token buckets for new SCCRQs and ICRQs (none: unlimited); refused ones get StopCCN / CDN 2/4. */
+  readonly admission?: { readonly sccrq?: Rate; readonly icrq?: Rate }
+  /** A session not established within this many ms is cleared with CDN 10 (0: never; default 60 s). */
+  readonly sessionSetupMs?: number
 }
 
 export type TunnelState = 'wait-ctl-reply' | 'wait-ctl-conn' | 'established' | 'closing'
@@ -74,6 +92,8 @@ export interface Session {
   oldNext: number
   /** RFC 4951 §5.9: paired with another remote id in a peer's FSQ; we query it ourselves (FO-44). */
   stale?: boolean
+  /** While being set up: when its set-up times out (admission.ts). */
+  setupBy?: number
 }
 
 export interface Tunnel {
@@ -91,6 +111,8 @@ export interface Tunnel {
   peerFailover: FailoverCapability | null
   /** Our challenge, awaiting the peer's response (RFC 2661 §5.1.1). */
   ourChallenge: Uint8Array | null
+  /** Earliest set-up deadline of its sessions still being set up (admission.ts), if any. */
+  setupCheckAt?: number | null
   /** The Tie Breaker we sent in our SCCRQ (RFC 2661 §4.4.3), if any. */
   ourTieBreaker?: Uint8Array | null
   /** The peer's Assigned Tunnel ID, once known. */
@@ -148,6 +170,8 @@ export interface Engine {
   /** Tunnels of a previous owner that cannot be recovered: their peer gets a StopCCN when it speaks. */
   readonly tombstones: Map<number, { readonly peer: Address; readonly remoteTunnelId: number }>
   readonly stats: EngineStats
+  /** The SCCRQ and ICRQ token buckets (null: unlimited). */
+  readonly admission: { readonly sccrq: Bucket | null; readonly icrq: Bucket | null }
 }
 
 export type { RefusalReason }
@@ -172,6 +196,11 @@ export interface EngineStats {
   dataDropped: number
   /** AVPs that arrived hidden and were un-hidden (RFC 2661 §4.3). */
   hiddenReceived: number
+  /** Overload refusals (admission.ts): tunnel cap, SCCRQ and ICRQ rates; set-ups that timed out. */
+  refusedTunnelCap: number
+  refusedSccrqRate: number
+  refusedIcrqRate: number
+  sessionSetupTimeouts: number
 }
 
 /** An event without its envelope (contracts/event-builders.ts); the shell adds the envelope. */

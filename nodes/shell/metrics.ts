@@ -123,6 +123,26 @@ export const nodeMetrics = (views: () => readonly MetricsView[], now: () => numb
     ep((e) => e.sent),
   )
   counter(
+    'l2tp_refused_tunnel_cap_total',
+    'New SCCRQs refused: the endpoint holds maxTunnels tunnels',
+    ep((e) => e.engine.stats.refusedTunnelCap),
+  )
+  counter(
+    'l2tp_refused_sccrq_rate_total',
+    'New SCCRQs refused by the SCCRQ admission rate',
+    ep((e) => e.engine.stats.refusedSccrqRate),
+  )
+  counter(
+    'l2tp_refused_icrq_rate_total',
+    'ICRQs refused by the ICRQ admission rate',
+    ep((e) => e.engine.stats.refusedIcrqRate),
+  )
+  counter(
+    'l2tp_session_setup_timeouts_total',
+    'Sessions cleared because their set-up did not finish within sessionSetupMs',
+    ep((e) => e.engine.stats.sessionSetupTimeouts),
+  )
+  counter(
     'l2tp_setups_shed_total',
     'New tunnel requests shed while the set-up queue was full (existing tunnels go first)',
     ep((e) => e.setupsShed),

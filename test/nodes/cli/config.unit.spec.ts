@@ -23,6 +23,8 @@ describe('l2tp-node config', () => {
       helloIntervalMs: 60_000,
     })
     expect(c.hostName).toBe('lns-a')
+    // Overload limits: 65,535 tunnels, no admission buckets, sessions set up within 60 s.
+    expect(c).toMatchObject({ maxTunnels: 65_535, admission: {}, sessionSetupMs: 60_000 })
   })
 
   it.each([
@@ -33,6 +35,22 @@ describe('l2tp-node config', () => {
       withEp({ address: { host: '127.0.0.2', port: 70000 } }),
       /at \.endpoints\.0\.address\.port/,
     ],
+    [
+      'a tunnel cap past the 16-bit id space',
+      withEp({ maxTunnels: 70_000 }),
+      /at \.endpoints\.0\.maxTunnels: expected TunnelCount/,
+    ],
+    [
+      'an admission bucket with burst 0',
+      withEp({ admission: { sccrq: { perSecond: 10, burst: 0 } } }),
+      /at \.endpoints\.0\.admission\.sccrq\.burst: expected PositiveInt/,
+    ],
+    [
+      'an admission rate without its burst',
+      withEp({ admission: { icrq: { perSecond: 10 } } }),
+      /at \.endpoints\.0\.admission\.icrq\.burst/,
+    ],
+    ['a negative set-up timeout', withEp({ sessionSetupMs: -1 }), /at \.endpoints\.0\.sessionSetupMs/],
     [
       'a backoff cap under 8 s (RFC 2661 §5.8)',
       withEp({ retransmit: { maxMs: 4000 } }),
@@ -141,6 +159,9 @@ describe('l2tp-node config', () => {
             retransmit: { initialMs: 500, maxMs: 8000, retries: 3 },
             helloIntervalMs: 0,
             maxSessionsPerTunnel: 10,
+            maxTunnels: 100,
+            admission: { sccrq: { perSecond: 50, burst: 100 }, icrq: { perSecond: 500, burst: 1000 } },
+            sessionSetupMs: 20_000,
             tieBreaker: true,
             dataResyncPackets: 4,
             failover: { control: true, data: true, recoveryTimeMs: 1000 },

@@ -1,0 +1,75 @@
+// Overload limits (issue 12): what a new tunnel or call must pass before any work is spent on it.
+// Token buckets for SCCRQ and ICRQ admission, a cap on tunnels per endpoint, a set-up timeout for
+// sessions. Sans-IO: the buckets refill from the step's `now`, never from a clock.
+import { CdnResult } from '../wire/index.js'
+import type { Ctx } from './step-context.js'
+import type { Bucket, Engine, Rate, Session, Tunnel } from './types.js'
+
+export const bucket = (rate: Rate | undefined): Bucket | null =>
+  rate === undefined ? null : { tokens: rate.burst, at: Number.NEGATIVE_INFINITY, rate }
+
+/** Takes one token if there is one (refilled at `perSecond` since the last take, up to `burst`). */
+export const take = (b: Bucket | null, now: number): boolean => {
+  if (b === null) return true
+  const refill = b.at === Number.NEGATIVE_INFINITY ? 0 : ((now - b.at) * b.rate.perSecond) / 1000
+  b.tokens = Math.min(b.rate.burst, b.tokens + Math.max(0, refill))
+  b.at = now
+  if (b.tokens < 1) return false
+  b.tokens -= 1
+  return true
+}
+
+export const DEFAULT_MAX_TUNNELS = 0xffff
+export const DEFAULT_SESSION_SETUP_MS = 60_000
+
+/**
+ * Why a new SCCRQ is refused before a tunnel is made for it, or null: the endpoint's tunnel cap
+ * (`maxTunnels`, tunnels of every state count), then the SCCRQ token bucket.
+ */
+export const refuseSccrq = (e: Engine, now: number): string | null => {
+  if (e.tunnels.size >= (e.config.maxTunnels ?? DEFAULT_MAX_TUNNELS)) {
+    e.stats.refusedTunnelCap++
+    return `SCCRQ refused: tunnel limit of the endpoint (${e.config.maxTunnels}) reached`
+  }
+  if (!take(e.admission.sccrq, now)) {
+    e.stats.refusedSccrqRate++
+    return 'SCCRQ refused: admission rate exceeded'
+  }
+  return null
+}
+
+/** Why an ICRQ is refused by the ICRQ token bucket, or null. */
+export const refuseIcrq = (e: Engine, now: number): string | null => {
+  if (take(e.admission.icrq, now)) return null
+  e.stats.refusedIcrqRate++
+  return 'ICRQ refused: admission rate exceeded'
+}
+
+/** A session being set up must be established within `sessionSetupMs` (0: no limit). */
+export const startSetupClock = (ctx: Ctx, t: Tunnel, s: Session): void => {
+  const ms = ctx.engine.config.sessionSetupMs ?? DEFAULT_SESSION_SETUP_MS
+  if (ms <= 0 || s.state === 'established') return
+  s.setupBy = ctx.now + ms
+  if (t.setupCheckAt == null || s.setupBy < t.setupCheckAt) t.setupCheckAt = s.setupBy
+}
+
+/**
+ * The sessions of `t` whose set-up ran out of time (the tunnel's timer fired at or after
+ * `setupCheckAt`); the next check is set to the earliest set-up still running.
+ */
+export const expiredSetups = (ctx: Ctx, t: Tunnel): Session[] => {
+  if (t.setupCheckAt == null || ctx.now < t.setupCheckAt) return []
+  const out: Session[] = []
+  let next: number | null = null
+  for (const s of t.sessions.values()) {
+    if (s.state === 'established' || s.setupBy === undefined) continue
+    if (s.setupBy <= ctx.now) out.push(s)
+    else if (next === null || s.setupBy < next) next = s.setupBy
+  }
+  t.setupCheckAt = next
+  ctx.engine.stats.sessionSetupTimeouts += out.length
+  return out
+}
+
+/** RFC 2661 §4.4.2: CDN result 10, "call was not established within time allotted". */
+export const SETUP_TIMEOUT = { result: CdnResult.Timeout, message: 'session set-up timed out' } as const
