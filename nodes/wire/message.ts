@@ -91,6 +91,13 @@ export const decodePacket = (d: Uint8Array, secretFor: SecretLookup = null): Dec
   return 'left' in body ? left(body.left) : { _tag: 'Right', right: { _tag: 'Control', msg: body } }
 }
 
+/**
+ * Hidden AVPs one message may carry (each costs an MD5 per 16 octets to reveal, RFC 2661 §4.3).
+ * The most any message of RFC 2661/4951 hides is a handful (SCCCN/ICRQ/ICCN: under 10); a message
+ * past this is malformed and dropped before the next reveal.
+ */
+export const MAX_HIDDEN_AVPS = 32
+
 const decodeAvps = (
   d: Uint8Array,
   header: Header,
@@ -105,6 +112,7 @@ const decodeAvps = (
   let typeMandatory = true
   let randomVector: Uint8Array | null = null
   let at = header.bodyOffset
+  let hiddenSeen = 0
   while (at < header.end) {
     if (at + AVP_HEADER_LEN > header.end)
       return { left: { _tag: 'MalformedAvp', offset: at, avpType: null, reason: 'truncated AVP header' } }
@@ -147,6 +155,15 @@ const decodeAvps = (
     }
     let plain: Uint8Array | null = value
     if ((flags & AVP_H) !== 0) {
+      if (++hiddenSeen > MAX_HIDDEN_AVPS)
+        return {
+          left: {
+            _tag: 'MalformedAvp',
+            offset: at - len,
+            avpType: attr,
+            reason: `more than ${MAX_HIDDEN_AVPS} hidden AVPs in one message`,
+          },
+        }
       plain = secret === null || randomVector === null ? null : revealValue(value, attr, secret, randomVector)
       if (plain === null) {
         malformed.push({

@@ -7,6 +7,7 @@ import {
   decodePacket,
   encodeControl,
   hideValue,
+  MAX_HIDDEN_AVPS,
   revealValue,
 } from '../../../nodes/wire/index.js'
 import { FIXTURES, fixtureHex } from './fixtures.js'
@@ -114,6 +115,41 @@ describe('hidden AVPs (RFC 2661 §4.3)', () => {
     expect(m.hidden).toEqual([14, 15])
     // Without the secret the hidden mandatory AVPs are malformed (and the FSM refuses the call).
     expect(control(e).malformed.map((x) => x.type)).toEqual([14, 15])
+  })
+  it(`more than MAX_HIDDEN_AVPS (${MAX_HIDDEN_AVPS}) hidden AVPs in one message: malformed, with the reason`, () => {
+    const e = encodeControl(
+      {
+        tunnelId: 1,
+        sessionId: 0,
+        ns: 0,
+        nr: 0,
+        type: 10,
+        avps: { assignedSessionId: 0x4242, callSerialNumber: 7 },
+      },
+      { secret, randomVector: rv, fields: new Set(['assignedSessionId']) },
+    )
+    // The hidden Assigned Session ID AVP, found by its H bit (RFC 2661 §4.1), repeated.
+    let at = 12
+    let avp: Uint8Array | null = null
+    while (at < e.length) {
+      const len = (((e[at] as number) << 8) | (e[at + 1] as number)) & 0x3ff
+      if (((e[at] as number) & 0x40) !== 0) avp = e.slice(at, at + len)
+      at += len
+    }
+    if (avp === null) throw new Error('no hidden AVP')
+    const withHidden = (n: number): Uint8Array => {
+      const out = new Uint8Array(e.length + (n - 1) * avp.length)
+      out.set(e)
+      for (let i = 1; i < n; i++) out.set(avp, e.length + (i - 1) * avp.length)
+      out[2] = out.length >> 8
+      out[3] = out.length & 0xff
+      return out
+    }
+    expect(decodePacket(withHidden(MAX_HIDDEN_AVPS), secret)._tag).toBe('Right')
+    expect(decodePacket(withHidden(MAX_HIDDEN_AVPS + 1), secret)).toMatchObject({
+      _tag: 'Left',
+      left: { _tag: 'MalformedAvp', reason: `more than ${MAX_HIDDEN_AVPS} hidden AVPs in one message` },
+    })
   })
   it('L2-20: AVPs that MUST NOT be hidden are sent in clear even when asked', () => {
     const e = encodeControl(
