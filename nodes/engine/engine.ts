@@ -8,7 +8,7 @@ import { sendData } from './data.js'
 import { queryable, syncCapable } from './decide.js'
 import { discardTunnel, newTunnel } from './make.js'
 import { onDatagram } from './receive.js'
-import { awaitRecovery, startRecovery } from './recovery.js'
+import { awaitRecovery, recoveryPending, startRecovery } from './recovery.js'
 import { closeSession, openSession } from './session.js'
 import { queryAll } from './session-sync.js'
 import { arm, type Ctx, transmit, tunnelIdLeft } from './step-context.js'
@@ -151,6 +151,7 @@ const onTimer = (ctx: Ctx, tunnelId: number): void => {
     ctx.now >= t.recoveryDeadline &&
     t.channel.dead &&
     !t.recovering &&
+    !recoveryPending(ctx, t) &&
     t.state !== 'closing'
   ) {
     t.recoveryDeadline = null

@@ -156,8 +156,10 @@ export const onRecoverySccrq = (ctx: Ctx, rt: Tunnel, m: ControlMessage): void =
     queued !== undefined &&
     queued.remoteTunnelId === rec.recoverTunnelId &&
     queued.peer.host === rt.peer.host
-  )
+  ) {
+    if (queued.peer.port !== rt.peer.port) return wrongPort(ctx, rt, queued.localTunnelId)
     ours = restoreOld(ctx, queued)
+  }
   const old = ours ?? e.tunnels.get(rec.recoverRemoteTunnelId)
   if (old === undefined || old.peerAssignedId !== rec.recoverTunnelId || old.recoveryOf !== null) {
     return refuse('no such tunnel to recover')
@@ -166,6 +168,9 @@ export const onRecoverySccrq = (ctx: Ctx, rt: Tunnel, m: ControlMessage): void =
   if (old.peer.host !== rt.peer.host) {
     return refuse('recovery not allowed from this address')
   }
+  // And only from its own UDP port: the recovered tunnel keeps its UDP addressing (§5.5), so a
+  // genuine recovery endpoint speaks from the old port; any other port is a spoof (FO-54, L2-53).
+  if (old.peer.port !== rt.peer.port) return wrongPort(ctx, rt, old.localId)
   if (old.state !== 'established') return refuse('tunnel is not established')
   // The recovery tunnel working on this old tunnel so far, ours or a previous peer's.
   const current = old.recoveryTunnel === null ? undefined : e.tunnels.get(old.recoveryTunnel)
@@ -185,7 +190,7 @@ export const onRecoverySccrq = (ctx: Ctx, rt: Tunnel, m: ControlMessage): void =
       openRecoveryTunnel(ctx, old)
       return
     }
-  } else if (old.recovering && other !== undefined) {
+  } else if (other !== undefined && (old.recovering || other.originator === 'peer')) {
     // Double failover: the recovery endpoint died during recovery and a newer one asks now.
     // The newer recovery supersedes the unfinished one (whose recovery tunnel is forgotten).
     discardTunnel(ctx, other)
@@ -197,7 +202,10 @@ export const onRecoverySccrq = (ctx: Ctx, rt: Tunnel, m: ControlMessage): void =
   old.recoveryTunnel = rt.localId
   rt.secret = old.secret
   rt.recoveryStartedAt = ctx.now
-  old.recovering = true
+  // The old tunnel is not frozen yet (§8): it keeps answering HELLO and carrying its sessions
+  // until the recovery tunnel has authenticated, on a valid SCCCN, where its reset follows at
+  // once (recoveredAsResponder). A recovery SCCRQ that fails its challenge or times out leaves it
+  // as it was. (When we were a recovery endpoint for it too, `ours`, it stays frozen.)
   old.recoveryStartedAt = ctx.now
   if (m.avps.challenge !== undefined && rt.secret === null)
     return refuse('challenged, but no secret for this peer')
@@ -221,6 +229,30 @@ export const onRecoverySccrq = (ctx: Ctx, rt: Tunnel, m: ControlMessage): void =
     ...(response ? { challengeResponse: response } : {}),
   })
   rt.state = 'wait-ctl-conn'
+}
+
+/**
+ * A recovery SCCRQ from the old tunnel's peer address but another UDP port: silently discarded and
+ * counted, like any control packet from a wrong source (RFC 2661 §8.1, L2-53). No StopCCN: the
+ * sender is not the peer, and an answer would confirm the tunnel ids to a prober (RFC 4951 §8).
+ * The old tunnel (or the queued one) is untouched.
+ */
+const wrongPort = (ctx: Ctx, rt: Tunnel, oldId: number): void => {
+  discardTunnel(ctx, rt)
+  ctx.engine.stats.discarded++
+  ctx.fx.push({
+    _tag: 'Dropped',
+    reason: `recovery SCCRQ for tunnel ${oldId} from a wrong source port ${rt.peer.host}:${rt.peer.port}`,
+  })
+}
+
+/**
+ * Remote endpoint: a recovery tunnel of the peer's is working on `t` and has not failed yet; the
+ * Recovery timer of §5.2 does not clear `t` meanwhile.
+ */
+export const recoveryPending = (ctx: Ctx, t: Tunnel): boolean => {
+  const rt = t.recoveryTunnel === null ? undefined : ctx.engine.tunnels.get(t.recoveryTunnel)
+  return rt !== undefined && rt.recoveryOf === t.localId && rt.state !== 'closing'
 }
 
 /** Remote endpoint, valid SCCCN on the recovery tunnel: mirror reset of the old tunnel (FO-23). */
