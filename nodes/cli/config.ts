@@ -88,6 +88,7 @@ export const EndpointConfig = exact(
     maxSessionsPerTunnel: PositiveInt,
     /** Overload limits (issue 12): tunnels of the endpoint, SCCRQ/ICRQ token buckets, set-up timeout. */
     maxTunnels: t.refinement(t.Int, (n) => n >= 1 && n <= 65535, 'TunnelCount'),
+    maxHalfOpenPerSource: PositiveInt,
     admission: exact('Admission', {}, { sccrq: AdmissionRate, icrq: AdmissionRate }),
     sessionSetupMs: NonNegativeInt,
     /** Tie Breaker in our SCCRQs (RFC 2661 §4.4.3): one tunnel per peer when both open at once. */
@@ -155,6 +156,7 @@ export const CONFIG_KEYS = {
     'helloIntervalMs',
     'maxSessionsPerTunnel',
     'maxTunnels',
+    'maxHalfOpenPerSource',
     'admission',
     'sessionSetupMs',
     'tieBreaker',
@@ -262,6 +264,7 @@ export const engineConfigOf = (ep: EndpointConfig): EngineConfig => {
     tieBreaker: ep.tieBreaker ?? false,
     dataResyncPackets: ep.dataResyncPackets ?? DEFAULT_DATA_RESYNC,
     maxTunnels: ep.maxTunnels ?? DEFAULT_MAX_TUNNELS,
+    ...(ep.maxHalfOpenPerSource === undefined ? {} : { maxHalfOpenPerSource: ep.maxHalfOpenPerSource }),
     admission: ep.admission ?? {},
     sessionSetupMs: ep.sessionSetupMs ?? DEFAULT_SESSION_SETUP_MS,
   }

@@ -26,16 +26,48 @@ export const DEFAULT_SESSION_SETUP_MS = 60_000
  * Why a new SCCRQ is refused before a tunnel is made for it, or null: the endpoint's tunnel cap
  * (`maxTunnels`, tunnels of every state count), then the SCCRQ token bucket.
  */
-export const refuseSccrq = (e: Engine, now: number): string | null => {
+export const refuseSccrq = (e: Engine, now: number, source: string): string | null => {
   if (e.tunnels.size >= (e.config.maxTunnels ?? DEFAULT_MAX_TUNNELS)) {
     e.stats.refusedTunnelCap++
     return `SCCRQ refused: tunnel limit of the endpoint (${e.config.maxTunnels}) reached`
+  }
+  const perSource = e.config.maxHalfOpenPerSource
+  if (perSource !== undefined && halfOpenFrom(e, source).length >= perSource) {
+    e.stats.refusedHalfOpen++
+    return `SCCRQ refused: ${perSource} half-open tunnels from ${source} already`
   }
   if (!take(e.admission.sccrq, now)) {
     e.stats.refusedSccrqRate++
     return 'SCCRQ refused: admission rate exceeded'
   }
   return null
+}
+
+/** A peer's tunnel still awaiting its SCCCN (half-open), and still this engine's. */
+const halfOpen = (e: Engine, t: Tunnel): boolean =>
+  t.state === 'wait-ctl-conn' && t.originator === 'peer' && e.tunnels.get(t.localId) === t
+
+/** The half-open tunnels from `source` (entries that left that state pruned as they are read). */
+const halfOpenFrom = (e: Engine, source: string): Tunnel[] => {
+  const list = e.halfOpen.get(source)
+  if (list === undefined) return []
+  const live = list.filter((t) => halfOpen(e, t))
+  if (live.length === 0) e.halfOpen.delete(source)
+  else if (live.length !== list.length) e.halfOpen.set(source, live)
+  return live
+}
+
+/**
+ * Notes a new peer tunnel under its source (only when `maxHalfOpenPerSource` is set). Sources
+ * that never speak again are swept once they outnumber the tunnels, so the index stays bounded.
+ */
+export const noteHalfOpen = (e: Engine, t: Tunnel): void => {
+  if (e.config.maxHalfOpenPerSource === undefined) return
+  const list = e.halfOpen.get(t.peer.host)
+  if (list === undefined) e.halfOpen.set(t.peer.host, [t])
+  else list.push(t)
+  if (e.halfOpen.size > 1024 && e.halfOpen.size > 2 * e.tunnels.size)
+    for (const source of [...e.halfOpen.keys()]) halfOpenFrom(e, source)
 }
 
 /** Why an ICRQ is refused by the ICRQ token bucket, or null. */

@@ -17,7 +17,7 @@ import {
   messageTypeName,
   StopCcnResult,
 } from '../wire/index.js'
-import { refuseSccrq } from './admission.js'
+import { noteHalfOpen, refuseSccrq } from './admission.js'
 import { receiveData } from './data.js'
 import { discardTunnel, newTunnel } from './make.js'
 import { peerSpokeAgain } from './recovery.js'
@@ -93,9 +93,10 @@ export const onDatagram = (ctx: Ctx, from: Address, bytes: Uint8Array): void => 
       if (t !== undefined && t.state === 'wait-ctl-conn') discardTunnel(ctx, t)
       // Every tunnel id taken: refused (dropped and counted), never tunnel id 0.
       if (!tunnelIdLeft(e)) return drop(ctx, 'SCCRQ refused: every tunnel id (1..65535) is in use')
-      const overload = refuseSccrq(e, ctx.now)
+      const overload = refuseSccrq(e, ctx.now, from.host)
       if (overload !== null) return refuseStateless(ctx, from, m, overload)
       t = newTunnel(ctx, from, 'peer')
+      noteHalfOpen(e, t)
       t.sccrqPrint = print
       t.channel.peerTunnelId = m.avps.assignedTunnelId
       e.byPeer.set(peerKey(from, m.avps.assignedTunnelId), t.localId)

@@ -55,6 +55,8 @@ export interface EngineConfig {
   readonly dataResyncPackets?: number
   /** Tunnels of every state this endpoint holds at most; a new SCCRQ beyond is refused (default 65,535). */
   readonly maxTunnels?: number
+  /** Half-open tunnels (SCCRQ answered, no SCCCN yet) one source address may hold (none: no limit). */
+  readonly maxHalfOpenPerSource?: number
   /** Token buckets for new SCCRQs and ICRQs (none: unlimited); refused ones get StopCCN / CDN 2/4. */
   readonly admission?: { readonly sccrq?: Rate; readonly icrq?: Rate }
   /** A session not established within this many ms is cleared with CDN 10 (0: never; default 60 s). */
@@ -153,6 +155,8 @@ export interface Engine {
    * found without a scan of every tunnel; entries that left that state are pruned when read.
    */
   readonly opening: Map<string, Tunnel[]>
+  /** Peers' half-open tunnels by source host, when maxHalfOpenPerSource is set (admission.ts). */
+  readonly halfOpen: Map<string, Tunnel[]>
   nextCallSerial: number
   /**
    * Why new tunnels and sessions are refused (operator drain, outbox pressure, release,
@@ -198,6 +202,7 @@ export interface EngineStats {
   hiddenReceived: number
   /** Overload refusals (admission.ts): tunnel cap, SCCRQ and ICRQ rates; set-ups that timed out. */
   refusedTunnelCap: number
+  refusedHalfOpen: number
   refusedSccrqRate: number
   refusedIcrqRate: number
   sessionSetupTimeouts: number

@@ -128,6 +128,11 @@ export const nodeMetrics = (views: () => readonly MetricsView[], now: () => numb
     ep((e) => e.engine.stats.refusedTunnelCap),
   )
   counter(
+    'l2tp_refused_half_open_total',
+    'New SCCRQs refused: their source holds maxHalfOpenPerSource half-open tunnels',
+    ep((e) => e.engine.stats.refusedHalfOpen),
+  )
+  counter(
     'l2tp_refused_sccrq_rate_total',
     'New SCCRQs refused by the SCCRQ admission rate',
     ep((e) => e.engine.stats.refusedSccrqRate),

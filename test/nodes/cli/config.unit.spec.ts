@@ -50,6 +50,7 @@ describe('l2tp-node config', () => {
       withEp({ admission: { icrq: { perSecond: 10 } } }),
       /at \.endpoints\.0\.admission\.icrq\.burst/,
     ],
+    ['a zero half-open cap', withEp({ maxHalfOpenPerSource: 0 }), /at \.endpoints\.0\.maxHalfOpenPerSource/],
     ['a negative set-up timeout', withEp({ sessionSetupMs: -1 }), /at \.endpoints\.0\.sessionSetupMs/],
     [
       'a backoff cap under 8 s (RFC 2661 §5.8)',
@@ -160,6 +161,7 @@ describe('l2tp-node config', () => {
             helloIntervalMs: 0,
             maxSessionsPerTunnel: 10,
             maxTunnels: 100,
+            maxHalfOpenPerSource: 8,
             admission: { sccrq: { perSecond: 50, burst: 100 }, icrq: { perSecond: 500, burst: 1000 } },
             sessionSetupMs: 20_000,
             tieBreaker: true,

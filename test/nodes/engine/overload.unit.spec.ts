@@ -51,6 +51,25 @@ describe('overload limits', () => {
     expect(s.engine.stats.refusedTunnelCap).toBe(1)
   })
 
+  it('maxHalfOpenPerSource: a source holding its cap of half-open tunnels is refused; another source and an SCCCN free room', () => {
+    const A = addr('127.0.0.51', 1701)
+    const A2 = addr('127.0.0.51', 1702) // same host, another port: the same source address
+    const s = given({ ...LNS, maxHalfOpenPerSource: 2 }, sccrqFrom(1, A), sccrqFrom(2, A2))
+    s.when(sccrqFrom(3, addr('127.0.0.51', 1703))).then(
+      sends(MT.StopCCN, refusedWith24(3)),
+      sendsNo(MT.SCCRP),
+    )
+    expect(s.engine.stats.refusedHalfOpen).toBe(1)
+    s.when(sccrqFrom(4, addr('127.0.0.52'))).then(sends(MT.SCCRP)) // another source
+    // The first tunnel from A completes (SCCCN): A holds one half-open tunnel, room for one more.
+    const first = [...s.engine.tunnels.values()].find((t) => t.channel.peerTunnelId === 1)
+    if (first === undefined) throw new Error('no tunnel')
+    s.when(datagram({ tunnelId: first.localId, sessionId: 0, ns: 1, nr: 1, type: MT.SCCCN, avps: {} }, A))
+    expect(first.state).toBe('established')
+    s.when(sccrqFrom(5, addr('127.0.0.51', 1705))).then(sends(MT.SCCRP))
+    expect(s.engine.stats.refusedHalfOpen).toBe(1)
+  })
+
   it('SCCRQ token bucket: the burst passes, the next is refused (StopCCN 2/4), time refills it', () => {
     const s = given({ ...LNS, admission: { sccrq: { perSecond: 10, burst: 3 } } })
     for (let i = 1; i <= 3; i++) s.when(sccrqFrom(i, addr(`127.0.0.${40 + i}`))).then(sends(MT.SCCRP))
