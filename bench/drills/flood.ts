@@ -13,6 +13,11 @@ import { type Figures, parseArgs, report, since, startHa } from './lib.js'
 const MESSAGES = 100_000
 const SOURCES = 64
 const METRICS_PORT = 29_501
+/** The overload limits the endpoint runs with (README config reference); the drill reports their counters. */
+const LIMITS = {
+  maxHalfOpenPerSource: 64,
+  admission: { sccrq: { perSecond: 500, burst: 1000 }, icrq: { perSecond: 5000, burst: 10_000 } },
+}
 
 const rssMiB = (pid: number): number => {
   try {
@@ -122,7 +127,7 @@ export const floodDrill = async (argv: readonly string[]): Promise<void> => {
     sessions: a.sessions,
     lnsHost,
     lacHost: '127.0.0.139',
-    spec: (i) => ({ flags: ['--metrics-port', String(METRICS_PORT + i)] }),
+    spec: (i) => ({ flags: ['--metrics-port', String(METRICS_PORT + i)], endpoint: LIMITS }),
   })
   const rows: Figures[] = []
   const flooders = await startFlooders(lnsHost)
@@ -178,6 +183,10 @@ export const floodDrill = async (argv: readonly string[]): Promise<void> => {
         malformed: d('l2tp_malformed_total'),
         discarded: d('l2tp_discarded_total'),
         refused: d('l2tp_refused_total'),
+        refusedSccrqRate: d('l2tp_refused_sccrq_rate_total'),
+        refusedIcrqRate: d('l2tp_refused_icrq_rate_total'),
+        refusedHalfOpen: d('l2tp_refused_half_open_total'),
+        setupsShed: d('l2tp_setups_shed_total'),
         tunnelsAtEnd: m1.l2tp_tunnels ?? -1,
       })
       console.log(JSON.stringify(rows.at(-1)))

@@ -28,6 +28,8 @@ export interface HaNodeSpec {
   readonly env?: Record<string, string>
   /** Extra config keys (lease, outbox). */
   readonly config?: Record<string, unknown>
+  /** Extra keys of the endpoint's config (overload limits). */
+  readonly endpoint?: Record<string, unknown>
   /**
    * Record every UDP send of the process (strace --seccomp-bpf, sendmsg/sendmmsg/sendto only, so
    * the node runs at nearly full speed) into this file: who sent which datagram, and when.
@@ -90,6 +92,7 @@ export const startHaNode = async (s: HaNodeSpec): Promise<HaNode> => {
           address: { host: s.host, port: 1701 },
           failover: FAILOVER,
           hideAvps: false,
+          ...(s.endpoint ?? {}),
         },
       ],
       ...(s.config ?? {}),
