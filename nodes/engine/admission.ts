@@ -1,7 +1,7 @@
 // Overload limits (issue 12): what a new tunnel or call must pass before any work is spent on it.
 // Token buckets for SCCRQ and ICRQ admission, a cap on tunnels per endpoint, a set-up timeout for
 // sessions. Sans-IO: the buckets refill from the step's `now`, never from a clock.
-import { CdnResult } from '../wire/index.js'
+import { CdnResult, ErrorCode } from '../wire/index.js'
 import type { Ctx } from './step-context.js'
 import type { Bucket, Engine, Rate, Session, Tunnel } from './types.js'
 
@@ -103,5 +103,12 @@ export const expiredSetups = (ctx: Ctx, t: Tunnel): Session[] => {
   return out
 }
 
-/** RFC 2661 §4.4.2: CDN result 10, "call was not established within time allotted". */
-export const SETUP_TIMEOUT = { result: CdnResult.Timeout, message: 'session set-up timed out' } as const
+/**
+ * The CDN of a set-up that ran out of time. RFC 2661 §4.4.2 gives result 10 ("call was not
+ * established within time allotted by LAC") to the LAC; an LNS says 2 (see error code) with
+ * error 6 (vendor-specific), the message naming the cause.
+ */
+export const setupTimeoutCdn = (role: 'LAC' | 'LNS') =>
+  role === 'LAC'
+    ? { result: CdnResult.Timeout, error: null, message: 'session set-up timed out' }
+    : { result: CdnResult.ErrorCode, error: ErrorCode.VendorSpecific, message: 'session set-up timed out' }

@@ -3,7 +3,7 @@
 // (commands decided in decide.ts, takeovers in takeover.ts). Sans-IO.
 import type { Address } from '../../contracts/index.js'
 import { tick } from '../control/channel.js'
-import { bucket, expiredSetups, SETUP_TIMEOUT } from './admission.js'
+import { bucket, expiredSetups, setupTimeoutCdn } from './admission.js'
 import { sendData } from './data.js'
 import { queryable, syncCapable } from './decide.js'
 import { discardTunnel, newTunnel } from './make.js'
@@ -159,9 +159,9 @@ const onTimer = (ctx: Ctx, tunnelId: number): void => {
     t.recoveryDeadline = null
     onDead(ctx, t)
   }
-  // Sessions whose set-up ran out of time (issue 12): cleared with CDN 10 (RFC 2661 §4.4.2).
-  for (const s of expiredSetups(ctx, t))
-    closeSession(ctx, t, s, SETUP_TIMEOUT.result, null, SETUP_TIMEOUT.message)
+  // Sessions whose set-up ran out of time (issue 12): cleared with a CDN (RFC 2661 §4.4.2).
+  const cdn = setupTimeoutCdn(ctx.engine.config.role)
+  for (const s of expiredSetups(ctx, t)) closeSession(ctx, t, s, cdn.result, cdn.error, cdn.message)
   if (
     t.forgetAt !== null &&
     ctx.now >= t.forgetAt &&

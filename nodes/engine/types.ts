@@ -59,7 +59,7 @@ export interface EngineConfig {
   readonly maxHalfOpenPerSource?: number
   /** Token buckets for new SCCRQs and ICRQs (none: unlimited); refused ones get StopCCN / CDN 2/4. */
   readonly admission?: { readonly sccrq?: Rate; readonly icrq?: Rate }
-  /** A session not established within this many ms is cleared with CDN 10 (0: never; default 60 s). */
+  /** A session not established within this many ms is cleared with a CDN (LAC 10, LNS 2/6) (0: never; default 60 s). */
   readonly sessionSetupMs?: number
 }
 

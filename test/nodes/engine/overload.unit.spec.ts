@@ -101,13 +101,13 @@ describe('overload limits', () => {
     s.when(icrq(5, 0x104), 1000).then(sends(MT.ICRP))
   })
 
-  it('session set-up timeout: a call left at ICRP is cleared with CDN 10 when its time is up', () => {
+  it('session set-up timeout: a call left at ICRP is cleared with CDN 2/6 (an LNS; 10 is the LAC\'s) when its time is up', () => {
     const zlb = (e: Parameters<typeof onlyTunnel>[0]) =>
       datagram({ tunnelId: onlyTunnel(e), sessionId: 0, ns: 3, nr: 2, type: null, avps: {} })
     const s = given({ ...LNS, sessionSetupMs: 5000 }, ...peerOpensTunnel(), icrq(2, 0x201), zlb)
     expect([...s.engine.tunnels.values()][0]?.sessions.size).toBe(1)
     s.whenTimersUntil((o) => o.sent.some((m) => m.type === MT.CDN)).then(
-      sends(MT.CDN, (m) => expect(m.avps.resultCode).toMatchObject({ result: 10 })),
+      sends(MT.CDN, (m) => expect(m.avps.resultCode).toMatchObject({ result: 2, error: 6 })),
     )
     expect(s.now).toBeGreaterThanOrEqual(5000)
     expect([...s.engine.tunnels.values()][0]?.sessions.size).toBe(0)
