@@ -101,7 +101,7 @@ describe('overload limits', () => {
     s.when(icrq(5, 0x104), 1000).then(sends(MT.ICRP))
   })
 
-  it('session set-up timeout: a call left at ICRP is cleared with CDN 2/6 (an LNS; 10 is the LAC\'s) when its time is up', () => {
+  it("session set-up timeout: a call left at ICRP is cleared with CDN 2/6 (an LNS; 10 is the LAC's) when its time is up", () => {
     const zlb = (e: Parameters<typeof onlyTunnel>[0]) =>
       datagram({ tunnelId: onlyTunnel(e), sessionId: 0, ns: 3, nr: 2, type: null, avps: {} })
     const s = given({ ...LNS, sessionSetupMs: 5000 }, ...peerOpensTunnel(), icrq(2, 0x201), zlb)
