@@ -2,6 +2,7 @@
 // Token buckets for SCCRQ and ICRQ admission, a cap on tunnels per endpoint, a set-up timeout for
 // sessions. Sans-IO: the buckets refill from the step's `now`, never from a clock.
 import { CdnResult, ErrorCode } from '../wire/index.js'
+import { fileUnder, liveUnder } from './host-index.js'
 import type { Ctx } from './step-context.js'
 import type { Bucket, Engine, Rate, Session, Tunnel } from './types.js'
 
@@ -27,12 +28,13 @@ export const DEFAULT_SESSION_SETUP_MS = 60_000
  * (`maxTunnels`, tunnels of every state count), then the SCCRQ token bucket.
  */
 export const refuseSccrq = (e: Engine, now: number, source: string): string | null => {
-  if (e.tunnels.size >= (e.config.maxTunnels ?? DEFAULT_MAX_TUNNELS)) {
+  const cap = e.config.maxTunnels ?? DEFAULT_MAX_TUNNELS
+  if (e.tunnels.size >= cap) {
     e.stats.refusedTunnelCap++
-    return `SCCRQ refused: tunnel limit of the endpoint (${e.config.maxTunnels}) reached`
+    return `SCCRQ refused: tunnel limit of the endpoint (${cap}) reached`
   }
   const perSource = e.config.maxHalfOpenPerSource
-  if (perSource !== undefined && halfOpenFrom(e, source).length >= perSource) {
+  if (perSource !== undefined && liveUnder(e, e.halfOpen, source, halfOpen).length >= perSource) {
     e.stats.refusedHalfOpen++
     return `SCCRQ refused: ${perSource} half-open tunnels from ${source} already`
   }
@@ -47,27 +49,9 @@ export const refuseSccrq = (e: Engine, now: number, source: string): string | nu
 const halfOpen = (e: Engine, t: Tunnel): boolean =>
   t.state === 'wait-ctl-conn' && t.originator === 'peer' && e.tunnels.get(t.localId) === t
 
-/** The half-open tunnels from `source` (entries that left that state pruned as they are read). */
-const halfOpenFrom = (e: Engine, source: string): Tunnel[] => {
-  const list = e.halfOpen.get(source)
-  if (list === undefined) return []
-  const live = list.filter((t) => halfOpen(e, t))
-  if (live.length === 0) e.halfOpen.delete(source)
-  else if (live.length !== list.length) e.halfOpen.set(source, live)
-  return live
-}
-
-/**
- * Notes a new peer tunnel under its source (only when `maxHalfOpenPerSource` is set). Sources
- * that never speak again are swept once they outnumber the tunnels, so the index stays bounded.
- */
+/** Notes a new peer tunnel under its source (only when `maxHalfOpenPerSource` is set). */
 export const noteHalfOpen = (e: Engine, t: Tunnel): void => {
-  if (e.config.maxHalfOpenPerSource === undefined) return
-  const list = e.halfOpen.get(t.peer.host)
-  if (list === undefined) e.halfOpen.set(t.peer.host, [t])
-  else list.push(t)
-  if (e.halfOpen.size > 1024 && e.halfOpen.size > 2 * e.tunnels.size)
-    for (const source of [...e.halfOpen.keys()]) halfOpenFrom(e, source)
+  if (e.config.maxHalfOpenPerSource !== undefined) fileUnder(e, e.halfOpen, t, halfOpen)
 }
 
 /** Why an ICRQ is refused by the ICRQ token bucket, or null. */
@@ -85,12 +69,15 @@ export const startSetupClock = (ctx: Ctx, t: Tunnel, s: Session): void => {
   if (t.setupCheckAt == null || s.setupBy < t.setupCheckAt) t.setupCheckAt = s.setupBy
 }
 
+/** No set-up expired: one shared empty list, no allocation per timer firing. */
+const NONE_EXPIRED: readonly Session[] = []
+
 /**
  * The sessions of `t` whose set-up ran out of time (the tunnel's timer fired at or after
  * `setupCheckAt`); the next check is set to the earliest set-up still running.
  */
-export const expiredSetups = (ctx: Ctx, t: Tunnel): Session[] => {
-  if (t.setupCheckAt == null || ctx.now < t.setupCheckAt) return []
+export const expiredSetups = (ctx: Ctx, t: Tunnel): readonly Session[] => {
+  if (t.setupCheckAt == null || ctx.now < t.setupCheckAt) return NONE_EXPIRED
   const out: Session[] = []
   let next: number | null = null
   for (const s of t.sessions.values()) {

@@ -160,8 +160,11 @@ const onTimer = (ctx: Ctx, tunnelId: number): void => {
     onDead(ctx, t)
   }
   // Sessions whose set-up ran out of time (issue 12): cleared with a CDN (RFC 2661 §4.4.2).
-  const cdn = setupTimeoutCdn(ctx.engine.config.role)
-  for (const s of expiredSetups(ctx, t)) closeSession(ctx, t, s, cdn.result, cdn.error, cdn.message)
+  const expired = expiredSetups(ctx, t)
+  if (expired.length > 0) {
+    const cdn = setupTimeoutCdn(ctx.engine.config.role)
+    for (const s of expired) closeSession(ctx, t, s, cdn.result, cdn.error, cdn.message)
+  }
   if (
     t.forgetAt !== null &&
     ctx.now >= t.forgetAt &&

@@ -8,6 +8,7 @@ import {
   MessageType,
   StopCcnResult,
 } from '../wire/index.js'
+import { fileUnder, liveUnder } from './host-index.js'
 import { discardTunnel, tieOrder } from './make.js'
 import {
   onRecoverySccrq,
@@ -16,7 +17,7 @@ import {
   recoveryTunnelClosed,
 } from './recovery.js'
 import { arm, type Ctx, emit, sendControl, startAvps } from './step-context.js'
-import { REFUSED, type Tunnel } from './types.js'
+import { type Engine, REFUSED, type Tunnel } from './types.js'
 import { DEFAULT_WINDOW, setPeerWindowOf } from './window.js'
 
 const equal = (a: Uint8Array, b: Uint8Array): boolean =>
@@ -25,30 +26,16 @@ const equal = (a: Uint8Array, b: Uint8Array): boolean =>
 const newChallenge = (ctx: Ctx, t: Tunnel): Uint8Array | null =>
   ctx.engine.config.challenge && t.secret !== null ? ctx.rng.bytes(16) : null
 
-/** Our normal tunnels to `host` still awaiting the SCCRP (tie-breaker rivals), stale ones pruned. */
-const openingTo = (ctx: Ctx, host: string): Tunnel[] => {
-  const e = ctx.engine
-  const list = e.opening.get(host)
-  if (list === undefined) return []
-  const live = list.filter(
-    (x) =>
-      e.tunnels.get(x.localId) === x &&
-      x.originator === 'local' &&
-      x.state === 'wait-ctl-reply' &&
-      x.recoveryOf === null,
-  )
-  if (live.length === 0) e.opening.delete(host)
-  else if (live.length !== list.length) e.opening.set(host, live)
-  return live
-}
+/** Our normal tunnel still awaiting its SCCRP: a tie-breaker rival (RFC 2661 §4.4.3). */
+const awaitingReply = (e: Engine, x: Tunnel): boolean =>
+  e.tunnels.get(x.localId) === x &&
+  x.originator === 'local' &&
+  x.state === 'wait-ctl-reply' &&
+  x.recoveryOf === null
 
 /** Initiator: sends SCCRQ (Tunnel ID 0 in the header until the peer assigns one; L2-05). */
 export const startTunnel = (ctx: Ctx, t: Tunnel): void => {
-  if (t.recoveryOf === null) {
-    const list = ctx.engine.opening.get(t.peer.host)
-    if (list === undefined) ctx.engine.opening.set(t.peer.host, [t])
-    else if (list.push(t) % 256 === 0) openingTo(ctx, t.peer.host) // stale entries pruned, amortised
-  }
+  if (t.recoveryOf === null) fileUnder(ctx.engine, ctx.engine.opening, t, awaitingReply)
   t.ourChallenge = newChallenge(ctx, t)
   t.ourTieBreaker = ctx.engine.config.tieBreaker === true ? ctx.rng.bytes(8) : null
   sendControl(ctx, t, MessageType.SCCRQ, {
@@ -271,7 +258,7 @@ const tieLost = (ctx: Ctx, t: Tunnel, m: ControlMessage): boolean => {
   const theirs = m.avps.tieBreaker ?? null
   // Neither side sends one: two tunnels, no search (this runs for every SCCRQ).
   if (theirs === null && ctx.engine.config.tieBreaker !== true) return false
-  const rival = openingTo(ctx, t.peer.host).find((x) => x !== t)
+  const rival = liveUnder(ctx.engine, ctx.engine.opening, t.peer.host, awaitingReply).find((x) => x !== t)
   const ours = rival?.ourTieBreaker ?? null
   if (rival === undefined || (ours === null && theirs === null)) return false
   const order = tieOrder(ours, theirs)

@@ -4,6 +4,7 @@ import type { Address, EventBody, RefusalReason } from '../../contracts/index.js
 import type { EndpointTable } from '../../registry/index.js'
 import type { Channel, ChannelConfig } from '../control/channel.js'
 import type { AvpField, BearerBits, FailoverCapability, FramingBits } from '../wire/index.js'
+import type { HostIndex } from './host-index.js'
 
 /** Randomness comes in from the shell (crypto) or a test (seeded). */
 export interface Rng {
@@ -152,11 +153,11 @@ export interface Engine {
   readonly byPeer: Map<string, number>
   /**
    * Our own SCCRQs awaiting a reply, by peer host: the Tie Breaker's rivals (RFC 2661 §4.4.3),
-   * found without a scan of every tunnel; entries that left that state are pruned when read.
+   * found without a scan of every tunnel (host-index.ts).
    */
-  readonly opening: Map<string, Tunnel[]>
+  readonly opening: HostIndex
   /** Peers' half-open tunnels by source host, when maxHalfOpenPerSource is set (admission.ts). */
-  readonly halfOpen: Map<string, Tunnel[]>
+  readonly halfOpen: HostIndex
   nextCallSerial: number
   /**
    * Why new tunnels and sessions are refused (operator drain, outbox pressure, release,

@@ -192,7 +192,8 @@ export class UdpEndpoint {
       if (this.socket === null) return
       this.input({ _tag: 'Datagram', from: d.from, bytes: d.bytes })
     }
-    if (this.setups.length > 0 && !this.setupsScheduled) {
+    // Inputs are synchronous: nothing was queued meanwhile, the rest waits for the next turn.
+    if (this.setups.length > 0) {
       this.setupsScheduled = true
       setImmediate(this.drainSetups)
     }

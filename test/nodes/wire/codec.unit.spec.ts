@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   AVP_TABLE,
+  type AvpField,
   type Avps,
   challengeResponse,
   decodePacket,
@@ -81,6 +82,19 @@ describe('hex fixtures, both directions (every message type)', () => {
 describe('hidden AVPs (RFC 2661 §4.3)', () => {
   const secret = new TextEncoder().encode('s3cret')
   const rv = Uint8Array.from({ length: 16 }, (_, i) => i)
+  /** An ICRQ (Assigned Session ID 0x4242, Call Serial Number 7) with `fields` hidden. */
+  const hiddenIcrq = (fields: AvpField[]) =>
+    encodeControl(
+      {
+        tunnelId: 1,
+        sessionId: 0,
+        ns: 0,
+        nr: 0,
+        type: 10,
+        avps: { assignedSessionId: 0x4242, callSerialNumber: 7 },
+      },
+      { secret, randomVector: rv, fields: new Set(fields) },
+    )
   // Vectors computed independently (Python hashlib) from the RFC's formulas.
   it('L2-19: one chunk: Assigned Tunnel ID 0x1234 hides to dcd6787c', () => {
     expect(hex(hideValue(bytes('1234'), 9, secret, rv))).toBe('dcd6787c')
@@ -98,17 +112,7 @@ describe('hidden AVPs (RFC 2661 §4.3)', () => {
     expect(hex(revealValue(bytes(want), 14, secret, rv) ?? new Uint8Array())).toBe('beef')
   })
   it('L2-18: a hidden Assigned Session ID in a message is un-hidden with the nearest Random Vector', () => {
-    const e = encodeControl(
-      {
-        tunnelId: 1,
-        sessionId: 0,
-        ns: 0,
-        nr: 0,
-        type: 10,
-        avps: { assignedSessionId: 0x4242, callSerialNumber: 7 },
-      },
-      { secret, randomVector: rv, fields: new Set(['assignedSessionId', 'callSerialNumber']) },
-    )
+    const e = hiddenIcrq(['assignedSessionId', 'callSerialNumber'])
     const m = control(e, secret)
     expect(m.avps.assignedSessionId).toBe(0x4242)
     expect(m.avps.callSerialNumber).toBe(7)
@@ -117,17 +121,7 @@ describe('hidden AVPs (RFC 2661 §4.3)', () => {
     expect(control(e).malformed.map((x) => x.type)).toEqual([14, 15])
   })
   it(`more than MAX_HIDDEN_AVPS (${MAX_HIDDEN_AVPS}) hidden AVPs in one message: malformed, with the reason`, () => {
-    const e = encodeControl(
-      {
-        tunnelId: 1,
-        sessionId: 0,
-        ns: 0,
-        nr: 0,
-        type: 10,
-        avps: { assignedSessionId: 0x4242, callSerialNumber: 7 },
-      },
-      { secret, randomVector: rv, fields: new Set(['assignedSessionId']) },
-    )
+    const e = hiddenIcrq(['assignedSessionId'])
     // The hidden Assigned Session ID AVP, found by its H bit (RFC 2661 §4.1), repeated.
     let at = 12
     let avp: Uint8Array | null = null
