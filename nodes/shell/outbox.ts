@@ -5,7 +5,7 @@
 // bytes under the broker's limit; an event too large for any transaction is dead-lettered.
 import * as E from 'fp-ts/lib/Either.js'
 import type * as TE from 'fp-ts/lib/TaskEither.js'
-import { encodeEventBinary, type L2tpEvent } from '../../contracts/index.js'
+import { encodeEventBinary, type L2tpEvent, type Offset, unsafe } from '../../contracts/index.js'
 import { describeInfraError, type EndpointWriter, type InfraError } from '../../registry/shell/index.js'
 
 export interface OutboxOptions {
@@ -38,6 +38,9 @@ export const recordBytes = (e: L2tpEvent): number =>
 const isTooLarge = (detail: string): boolean =>
   /MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE|too large|larger than/i.test(detail)
 
+const offsetAfter = (first: Offset, count: number): Offset =>
+  unsafe.offset((BigInt(first) + BigInt(count)).toString())
+
 export interface OutboxHooks {
   /** Called with true when the outbox crosses the high-water mark, false when it drained back. */
   readonly onPressure: (full: boolean) => void
@@ -58,7 +61,16 @@ export class Outbox {
   private stopped = false
   private pressure = false
   private failures = 0
+  /**
+   * Every append of ours that may have committed lies at or after this offset of the
+   * endpoint's partition (null until the first writer opens).
+   */
+  private scanFrom: Offset | null = null
+  /** An append failed without being fenced: what it committed is unknown until checked. */
+  private unsure = false
   appended = 0
+  /** Events found committed after an ambiguous failure, so not sent again. */
+  recoveredAfterAmbiguous = 0
   dropped = 0
   /** Events too large for the event log, sent to the dead-letter topic instead. */
   deadLettered = 0
@@ -130,9 +142,11 @@ export class Outbox {
             break
           }
           this.writer = w.right
+          this.scanFrom ??= w.right.openedAt
         }
         // close() may clear this.writer while an append is in flight: use our own reference.
         const writer = this.writer
+        if (this.unsure && !(await this.skipCommitted(writer))) continue
         const n = this.takeable()
         if (n === 0) {
           await this.deadLetterHead(
@@ -153,6 +167,7 @@ export class Outbox {
           continue
         }
         if (E.isRight(r)) {
+          this.scanFrom = offsetAfter(r.right.firstOffset, r.right.count)
           this.head += batch.length
           this.appended += batch.length
           if (this.failures > 0)
@@ -167,8 +182,10 @@ export class Outbox {
           })
           this.hooks.onFenced(r.left)
         } else {
-          // The transaction was aborted; it may have committed anyway (lost response): the
-          // registry drops the duplicates by seq. Reopen the writer after a pause.
+          // The transaction was aborted, or committed with its response lost: reopen the writer
+          // (InitProducerId settles the transaction either way) and read what landed before
+          // resending, so the log never holds an event twice.
+          this.unsure = true
           await writer.close().catch(() => undefined)
           if (this.writer === writer) this.writer = null
           await this.backoff(r.left)
@@ -177,6 +194,45 @@ export class Outbox {
     } finally {
       this.flushing = false
     }
+  }
+
+  /**
+   * After an ambiguous failure: drops from the head the events the partition already holds
+   * committed. False when the read failed (the writer is reopened after a pause).
+   */
+  private async skipCommitted(writer: EndpointWriter): Promise<boolean> {
+    const head = this.queue[this.head]
+    if (head === undefined || this.scanFrom === null) {
+      this.unsure = false
+      return true
+    }
+    const r = await writer.committedSeqSince(this.scanFrom, head.epoch)()
+    if (E.isLeft(r)) {
+      await writer.close().catch(() => undefined)
+      if (this.writer === writer) this.writer = null
+      await this.backoff(r.left)
+      return false
+    }
+    const last = r.right
+    let skipped = 0
+    while (last !== null && this.pending > 0) {
+      const e = this.queue[this.head]
+      if (e === undefined || e.epoch !== head.epoch || e.seq > last) break
+      this.head++
+      skipped++
+    }
+    this.unsure = false
+    if (skipped > 0) {
+      this.appended += skipped
+      this.recoveredAfterAmbiguous += skipped
+      this.hooks.log('info', 'events of a failed append were committed after all: not sent again', {
+        events: skipped,
+        lastSeq: last,
+      })
+      this.compact()
+      this.checkPressure()
+    }
+    return true
   }
 
   /** Events from the head that fit one transaction, by count and bytes (0: the head alone is too large). */

@@ -7,11 +7,13 @@ import {
   encodeEventBinary,
   type L2tpEvent,
   type Offset,
+  parseEvent,
   type TopicNames,
   transactionalIdOf,
   unsafe,
 } from '../../contracts/index.js'
 import { type InfraError, kafkaError, withRetry } from './errors.js'
+import { partitionOffsets, readPartition } from './partition-reader.js'
 
 export interface EventLogDeps {
   readonly kafka: Kafka
@@ -30,6 +32,15 @@ export interface EndpointWriter {
   readonly partition: number
   /** Appends the events in one transaction, in order. Fenced is sticky: the writer is done. */
   readonly append: (events: readonly L2tpEvent[]) => TE.TaskEither<InfraError, Appended>
+  /** Where this writer's appends can begin: the partition's committed end when it opened. */
+  readonly openedAt: Offset
+  /**
+   * The highest seq among this endpoint's committed events of `epoch` at or after `from` (null:
+   * none). An append that failed without being fenced may have committed anyway (a lost commit
+   * response, a broker killed mid-commit): before resending, the outbox asks a freshly opened
+   * writer (whose InitProducerId settled the old transaction, committed or aborted) what landed.
+   */
+  readonly committedSeqSince: (from: Offset, epoch: number) => TE.TaskEither<InfraError, number | null>
   readonly close: () => Promise<void>
 }
 
@@ -85,7 +96,13 @@ export const openEndpointWriter = (
       // the writer is what fences the previous owner (not its first append).
       const init = await producer.transaction()
       await init.abort()
-      return writer(deps, producer, endpointId, partition, transactionalId)
+      const offsets = await partitionOffsets(deps, deps.names.events)()
+      if (E.isLeft(offsets)) {
+        await producer.disconnect().catch(() => undefined)
+        throw new Error(offsets.left.detail)
+      }
+      const openedAt = offsets.right.find((o) => o.partition === partition)?.high ?? unsafe.offset('0')
+      return writer(deps, producer, endpointId, partition, transactionalId, openedAt)
     },
     kafkaError('openEndpointWriter', transactionalId),
   )
@@ -97,6 +114,7 @@ const writer = (
   endpointId: string,
   partition: number,
   transactionalId: string,
+  openedAt: Offset,
 ): EndpointWriter => {
   let fenced: InfraError | null = null
   const toError = kafkaError('append', transactionalId)
@@ -127,5 +145,19 @@ const writer = (
     if (e._tag === 'Fenced') fenced = e
     return e
   }
-  return { endpointId, partition, append, close: () => producer.disconnect() }
+  const committedSeqSince =
+    (from: Offset, epoch: number): TE.TaskEither<InfraError, number | null> =>
+    async () => {
+      let max: number | null = null
+      const read = await readPartition(deps, { topic: deps.names.events, partition, from }, (records) => {
+        for (const r of records) {
+          if (r.key !== endpointId || r.value === null) continue
+          const e = parseEvent(r.value)
+          if (E.isRight(e) && e.right.epoch === epoch && (max === null || e.right.seq > max))
+            max = e.right.seq
+        }
+      })()
+      return E.isLeft(read) ? read : E.right(max)
+    }
+  return { endpointId, partition, openedAt, append, committedSeqSince, close: () => producer.disconnect() }
 }

@@ -20,6 +20,8 @@ const scripted = (state: { mode: 'down' | 'up' | 'fenced'; written: L2tpEvent[] 
       state.written.push(...batch)
       return E.right({ partition: 0, firstOffset: unsafe.offset('0'), count: batch.length })
     },
+    openedAt: unsafe.offset('0'),
+    committedSeqSince: () => async () => E.right(null),
     close: async () => undefined,
   }
   return E.right(w)
@@ -78,6 +80,91 @@ describe('event outbox', () => {
   })
 })
 
+describe('event outbox after an ambiguous failure', () => {
+  // The log as a list of (offset, event); a commit whose response is lost still lands.
+  const ambiguousLog = (loseResponseOf: Set<number>) => {
+    const log: Array<{ offset: number; e: L2tpEvent }> = []
+    let appends = 0
+    let opened = 0
+    let readFails = 1
+    const open = () => async () => {
+      opened++
+      const w: EndpointWriter = {
+        endpointId: 'ep',
+        partition: 0,
+        openedAt: unsafe.offset(String(log.length)),
+        append: (batch) => async () => {
+          const first = log.length
+          for (const e of batch) log.push({ offset: log.length, e })
+          if (loseResponseOf.has(appends++))
+            return E.left<InfraError>({
+              _tag: 'KafkaFailed',
+              op: 'append',
+              detail: 'broker killed mid-commit',
+            })
+          return E.right({ partition: 0, firstOffset: unsafe.offset(String(first)), count: batch.length })
+        },
+        committedSeqSince: (from, epoch) => async () => {
+          // The first read after a failure fails too (the broker is still away).
+          if (readFails-- > 0)
+            return E.left<InfraError>({ _tag: 'KafkaFailed', op: 'readPartition', detail: 'away' })
+          const seqs = log.filter((r) => r.offset >= Number(from) && r.e.epoch === epoch).map((r) => r.e.seq)
+          return E.right(seqs.length === 0 ? null : Math.max(...seqs))
+        },
+        close: async () => undefined,
+      }
+      return E.right(w)
+    }
+    return { log, open, opened: () => opened }
+  }
+
+  it('reads what landed before resending: every event is in the log exactly once, in order', async () => {
+    const { log, open, opened } = ambiguousLog(new Set([1, 3]))
+    const o = new Outbox(
+      open,
+      { capacity: 1000, highWater: 900, batch: 50 },
+      { onPressure: () => undefined, onFenced: () => undefined, log: () => undefined },
+    )
+    for (const e of events) o.push(e)
+    await until(() => o.pending === 0)
+    expect(log.map((r) => r.e.seq)).toEqual(events.map((e) => e.seq))
+    expect(o.appended).toBe(events.length)
+    expect(o.recoveredAfterAmbiguous).toBe(100)
+    expect(opened()).toBeGreaterThanOrEqual(3)
+    await o.close()
+  })
+
+  it('an append that truly failed (nothing landed) is sent again', async () => {
+    const { log, open } = ambiguousLog(new Set())
+    let failNext = true
+    const flaky = () => async () => {
+      const w = await open()()
+      if (E.isLeft(w)) return w
+      const real = w.right
+      return E.right<InfraError, EndpointWriter>({
+        ...real,
+        append: (batch) => async () => {
+          if (failNext) {
+            failNext = false
+            return E.left<InfraError>({ _tag: 'KafkaFailed', op: 'append', detail: 'refused' })
+          }
+          return real.append(batch)()
+        },
+      })
+    }
+    const o = new Outbox(
+      flaky,
+      { capacity: 1000, highWater: 900, batch: 50 },
+      { onPressure: () => undefined, onFenced: () => undefined, log: () => undefined },
+    )
+    for (const e of events.slice(0, 120)) o.push(e)
+    await until(() => o.pending === 0)
+    expect(log.map((r) => r.e.seq)).toEqual(events.slice(0, 120).map((e) => e.seq))
+    expect(o.recoveredAfterAmbiguous).toBe(0)
+    await o.close()
+  })
+})
+
 describe('event outbox bounded by bytes', () => {
   it('cuts transactions by bytes, halves them when the broker refuses one for its size, dead-letters an event no transaction can carry', async () => {
     const written: L2tpEvent[] = []
@@ -95,6 +182,8 @@ describe('event outbox bounded by bytes', () => {
           written.push(...batch)
           return E.right({ partition: 0, firstOffset: unsafe.offset('0'), count: batch.length })
         },
+        openedAt: unsafe.offset('0'),
+        committedSeqSince: () => async () => E.right(null),
         close: async () => undefined,
       }
       return E.right(w)
