@@ -69,6 +69,8 @@ export const recoveryBench = async (): Promise<void> => {
     const p = spawn(
       process.execPath,
       [
+        // BENCH_NODE_ARGS: extra node flags for the nodes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+        ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
         '--import',
         'tsx',
         'nodes/cli/l2tp-node.ts',
