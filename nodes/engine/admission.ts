@@ -9,15 +9,36 @@ import type { Bucket, Engine, Rate, Session, Tunnel } from './types.js'
 export const bucket = (rate: Rate | undefined): Bucket | null =>
   rate === undefined ? null : { tokens: rate.burst, at: Number.NEGATIVE_INFINITY, rate }
 
-/** Takes one token if there is one (refilled at `perSecond` since the last take, up to `burst`). */
+/** Refills at `perSecond` since the last look, up to `burst`. */
+const refill = (b: Bucket, now: number): void => {
+  const add = b.at === Number.NEGATIVE_INFINITY ? 0 : ((now - b.at) * b.rate.perSecond) / 1000
+  b.tokens = Math.min(b.rate.burst, b.tokens + Math.max(0, add))
+  b.at = now
+}
+
+/** Takes one token if there is one. */
 export const take = (b: Bucket | null, now: number): boolean => {
   if (b === null) return true
-  const refill = b.at === Number.NEGATIVE_INFINITY ? 0 : ((now - b.at) * b.rate.perSecond) / 1000
-  b.tokens = Math.min(b.rate.burst, b.tokens + Math.max(0, refill))
-  b.at = now
+  refill(b, now)
   if (b.tokens < 1) return false
   b.tokens -= 1
   return true
+}
+
+/**
+ * Milliseconds until the SCCRQ bucket holds a token (0: one is there, or there is no bucket).
+ * The shell's set-up queue hands the engine a new SCCRQ only then, so that under a flood
+ * requests wait their turn (fair across sources) instead of being refused first come first served.
+ */
+export const sccrqWaitMs = (e: Engine, now: number): number => waitMs(e.admission.sccrq, now)
+
+/** The same for the ICRQ bucket: under overload, the shell queues ICRQs fairly by source. */
+export const icrqWaitMs = (e: Engine, now: number): number => waitMs(e.admission.icrq, now)
+
+const waitMs = (b: Bucket | null, now: number): number => {
+  if (b === null) return 0
+  refill(b, now)
+  return b.tokens >= 1 ? 0 : Math.max(1, Math.ceil(((1 - b.tokens) * 1000) / b.rate.perSecond))
 }
 
 export const DEFAULT_MAX_TUNNELS = 0xffff

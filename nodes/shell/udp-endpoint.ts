@@ -16,9 +16,11 @@ import {
   withEnvelope,
 } from '../../contracts/index.js'
 import { type EndpointTable, emptyTable, evolve } from '../../registry/index.js'
+import { icrqWaitMs, sccrqWaitMs } from '../engine/admission.js'
 import { createEngine, step } from '../engine/engine.js'
 import type { Effect, Engine, EngineConfig, EventBody, Input, Rng } from '../engine/types.js'
 import { Refusal } from './refusal.js'
+import { PacedQueue, type WaitingSetup } from './setup-queue.js'
 import { TimerHeap } from './timer-heap.js'
 
 /** Crypto randomness from a 64 KiB pool: one getrandom call per ~16,000 ids, not one per id. */
@@ -81,10 +83,24 @@ export const isNewTunnelRequest = (b: Uint8Array): boolean => {
   return b[at] === 0 && b[at + 1] === 0
 }
 
+/**
+ * An ICRQ (RFC 2661 §3.1 control header with L and S set: 12 bytes; §4.1: the Message Type AVP,
+ * never hidden, comes first: attribute 0 of vendor 0, value 10). Read without decoding.
+ */
+export const isIncomingCallRequest = (b: Uint8Array): boolean =>
+  b.length >= 20 &&
+  ((b[0] as number) & 0xca) === 0xc8 &&
+  b[14] === 0 &&
+  b[15] === 0 &&
+  b[16] === 0 &&
+  b[17] === 0 &&
+  b[18] === 0 &&
+  b[19] === 10
+
 /** New tunnel requests held behind the traffic of existing tunnels, at most this many. */
 export const SETUP_QUEUE_MAX = 1024
-/** New tunnel requests handled per turn of the event loop. */
-const SETUPS_PER_TURN = 64
+/** ... and at most this many from one source host (a LAC asks for a few at a time). */
+export const SETUP_QUEUE_PER_SOURCE = 64
 
 /** Events without peer texts: one shared empty list, no allocation per recorded event. */
 const NO_TEXT_FIELDS: readonly string[] = []
@@ -102,10 +118,10 @@ export class UdpEndpoint {
   private readonly now: () => number
   sent = 0
   sendErrors = 0
-  /** New tunnel requests shed because SETUP_QUEUE_MAX were already waiting (the peer retransmits). */
-  setupsShed = 0
-  private readonly setups: Array<{ from: Address; bytes: Uint8Array }> = []
-  private setupsScheduled = false
+  /** New SCCRQs, always queued (behind existing tunnels' traffic), fair by source, paced by the SCCRQ rate. */
+  private readonly setups: PacedQueue
+  /** ICRQs past the ICRQ rate wait here, fair by source, instead of being refused first come first served. */
+  private readonly calls: PacedQueue
   /** Text fields cut at the AVP maximum (a peer's strings decoded from bytes may grow in UTF-8). */
   truncatedTexts = 0
   /** Why new tunnels and sessions are refused (drain, outbox pressure, release, shutdown). */
@@ -127,6 +143,23 @@ export class UdpEndpoint {
     this.table = emptyTable(identity.endpointId)
     this.epoch = identity.epoch
     this.now = hooks.clock ?? Date.now
+    const deliver = (w: WaitingSetup): boolean => {
+      if (this.socket === null) return false
+      this.input({ _tag: 'Datagram', from: w.from, bytes: w.bytes })
+      return true
+    }
+    this.setups = new PacedQueue(
+      SETUP_QUEUE_MAX,
+      SETUP_QUEUE_PER_SOURCE,
+      () => sccrqWaitMs(this.engine, this.now()),
+      deliver,
+    )
+    this.calls = new PacedQueue(
+      SETUP_QUEUE_MAX,
+      SETUP_QUEUE_PER_SOURCE,
+      () => icrqWaitMs(this.engine, this.now()),
+      deliver,
+    )
   }
 
   /** Binds the endpoint's address (RFC 2661 §8.1: UDP, normally port 1701). */
@@ -138,7 +171,8 @@ export class UdpEndpoint {
     })
     socket.on('message', (msg, rinfo) => {
       const from = { host: rinfo.address, port: unsafe.port(rinfo.port) }
-      if (isNewTunnelRequest(msg)) this.queueSetup(from, msg)
+      if (isNewTunnelRequest(msg)) this.setups.push({ from, bytes: msg })
+      else if (isIncomingCallRequest(msg) && this.mustWait(from.host)) this.calls.push({ from, bytes: msg })
       else this.input({ _tag: 'Datagram', from, bytes: msg })
     })
     socket.on('error', () => {
@@ -160,7 +194,8 @@ export class UdpEndpoint {
     if (this.timer !== null) clearTimeout(this.timer)
     this.timer = null
     this.timerAt = null
-    this.setups.length = 0
+    this.setups.stop()
+    this.calls.stop()
     const s = this.socket
     this.socket = null
     if (s !== null) await new Promise<void>((r) => s.close(() => r()))
@@ -169,39 +204,30 @@ export class UdpEndpoint {
   /**
    * Under load, the traffic of existing tunnels (HELLO, ZLB acks, StopCCN, session messages) goes
    * ahead of new tunnels: a new SCCRQ waits for the check phase of the event loop, after every
-   * datagram libuv read in this poll; past SETUP_QUEUE_MAX waiting, it is shed and counted (the
-   * peer retransmits it, RFC 2661 §5.8). Requests from one source keep their order.
+   * datagram libuv read in this poll. Waiting requests are served round robin by source host
+   * (FairSetupQueue) and, with an SCCRQ admission rate set, only as the engine's bucket holds a
+   * token, so a flood from many sources delays a legitimate LAC by one turn of the sources
+   * instead of starving it. Over SETUP_QUEUE_MAX in all or SETUP_QUEUE_PER_SOURCE from one
+   * source a request is shed and counted (the peer retransmits it, RFC 2661 §5.8). Requests
+   * from one source keep their order.
+   *
+   * ICRQs go straight to the engine while the ICRQ bucket holds a token; past the rate they wait
+   * the same way (an ICRQ behind a waiting one from the same source waits too, to keep their
+   * order; other messages of its tunnel may pass it, which the control channel's receive window
+   * holds and puts back in order, RFC 2661 §5.8).
    */
-  private queueSetup(from: Address, bytes: Uint8Array): void {
-    if (this.setups.length >= SETUP_QUEUE_MAX) {
-      this.setupsShed++
-      return
-    }
-    this.setups.push({ from, bytes })
-    if (!this.setupsScheduled) {
-      this.setupsScheduled = true
-      setImmediate(this.drainSetups)
-    }
-  }
-
-  private readonly drainSetups = (): void => {
-    this.setupsScheduled = false
-    const n = Math.min(SETUPS_PER_TURN, this.setups.length)
-    const batch = this.setups.splice(0, n)
-    for (const d of batch) {
-      if (this.socket === null) return
-      this.input({ _tag: 'Datagram', from: d.from, bytes: d.bytes })
-    }
-    // Inputs are synchronous: nothing was queued meanwhile, the rest waits for the next turn.
-    if (this.setups.length > 0) {
-      this.setupsScheduled = true
-      setImmediate(this.drainSetups)
-    }
+  private mustWait(host: string): boolean {
+    return this.calls.holds(host) || icrqWaitMs(this.engine, this.now()) > 0
   }
 
   /** New tunnel requests waiting behind existing tunnels' traffic. */
   get setupsQueued(): number {
-    return this.setups.length
+    return this.setups.queue.length + this.calls.queue.length
+  }
+
+  /** New tunnel and call requests shed (over SETUP_QUEUE_MAX, or SETUP_QUEUE_PER_SOURCE from one source). */
+  get setupsShed(): number {
+    return this.setups.queue.shed + this.calls.queue.shed
   }
 
   /** Feeds one input through the engine and carries out its effects. */

@@ -7,7 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { unsafe } from '../../../contracts/index.js'
 import { createEngine, step } from '../../../nodes/engine/engine.js'
 import type { Effect } from '../../../nodes/engine/types.js'
-import { isNewTunnelRequest, SETUP_QUEUE_MAX, UdpEndpoint } from '../../../nodes/shell/udp-endpoint.js'
+import {
+  isIncomingCallRequest,
+  isNewTunnelRequest,
+  SETUP_QUEUE_MAX,
+  UdpEndpoint,
+} from '../../../nodes/shell/udp-endpoint.js'
+import { decodePacket, encodeControl, MessageType } from '../../../nodes/wire/index.js'
 import { waitFor } from '../../support/churn.js'
 import { addr, engineConfig, seededRng } from '../../support/sim.js'
 
@@ -97,6 +103,197 @@ describe('new tunnel requests wait behind the traffic of existing tunnels', () =
       expect(reachedEngine).toBeGreaterThan(0)
     } finally {
       for (const s of sockets) s.close()
+    }
+  }, 60_000)
+})
+
+describe('new tunnel requests under an SCCRQ admission rate, fair across sources', () => {
+  it('a flood of SCCRQs from 16 sources past the rate: every tunnel our LAC asks for meanwhile comes up', async () => {
+    const rated = new UdpEndpoint(
+      engineConfig({
+        role: 'LNS',
+        hostName: 'lns-rated',
+        admission: { sccrq: { perSecond: 200, burst: 20 } },
+      }),
+      { host: '127.0.0.83', port },
+      { endpointId: unsafe.endpointId(`rated-${process.pid}`), nodeId: unsafe.nodeId('n'), epoch: 1 },
+    )
+    await rated.start()
+    const effects: Effect[] = []
+    const lac2 = new UdpEndpoint(
+      engineConfig({ role: 'LAC', hostName: 'lac-rated' }),
+      { host: '127.0.0.84', port },
+      { endpointId: unsafe.endpointId(`rated-lac-${process.pid}`), nodeId: unsafe.nodeId('sim'), epoch: 1 },
+      { onEffect: (f) => effects.push(f) },
+    )
+    await lac2.start()
+    const sockets: Socket[] = []
+    try {
+      for (let i = 0; i < 16; i++) {
+        const s = createSocket('udp4')
+        await new Promise<void>((r) => s.bind(0, `127.0.1.${100 + i}`, () => r()))
+        sockets.push(s)
+      }
+      let assigned = 0
+      const floodSccrq = () =>
+        encodeControl({
+          tunnelId: 0,
+          sessionId: 0,
+          ns: 0,
+          nr: 0,
+          type: MessageType.SCCRQ,
+          avps: {
+            protocolVersion: { ver: 1, rev: 0 },
+            framingCapabilities: { sync: true, async: true },
+            hostName: 'flooder',
+            assignedTunnelId: 1 + (assigned++ % 65_000),
+          },
+        })
+      // 16 sources x 100 SCCRQs every 50 ms for 2 s (32,000 in all, 80x the rate); our LAC asks
+      // for one tunnel every 200 ms meanwhile.
+      for (let round = 0; round < 40; round++) {
+        for (const s of sockets) for (let k = 0; k < 50; k++) s.send(floodSccrq(), port, rated.bind.host)
+        if (round % 4 === 0) lac2.input({ _tag: 'OpenTunnel', peer: rated.bind })
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      await waitFor(
+        'our 10 tunnels up',
+        () => effects.filter((f) => f._tag === 'TunnelUp').length === 10,
+        30_000,
+      )
+      expect(effects.filter((f) => f._tag === 'TunnelDown')).toEqual([])
+      // The flood waited its turn or was shed; what the engine saw stayed within the rate.
+      expect(rated.setupsShed).toBeGreaterThan(0)
+      expect(rated.engine.stats.refusedSccrqRate).toBe(0)
+    } finally {
+      for (const s of sockets) s.close()
+      await lac2.stop()
+      await rated.stop()
+    }
+  }, 60_000)
+})
+
+describe('calls under an ICRQ admission rate, fair across sources', () => {
+  it('tells an ICRQ by its first AVP (RFC 2661 §4.1: Message Type first, never hidden)', () => {
+    const icrq = encodeControl({
+      tunnelId: 5,
+      sessionId: 0,
+      ns: 1,
+      nr: 1,
+      type: MessageType.ICRQ,
+      avps: { assignedSessionId: 1, callSerialNumber: 1 },
+    })
+    expect(isIncomingCallRequest(icrq)).toBe(true)
+    const iccn = Uint8Array.from(icrq)
+    iccn[19] = MessageType.ICCN
+    expect(isIncomingCallRequest(iccn)).toBe(false)
+    expect(isIncomingCallRequest(sccrqBytes())).toBe(false)
+    expect(isIncomingCallRequest(icrq.subarray(0, 19))).toBe(false)
+  })
+
+  it('a flood of ICRQs past the rate from 8 sources’ tunnels: every call our LAC opens meanwhile comes up', async () => {
+    const rated = new UdpEndpoint(
+      engineConfig({
+        role: 'LNS',
+        hostName: 'lns-calls',
+        admission: { icrq: { perSecond: 300, burst: 30 } },
+      }),
+      { host: '127.0.0.85', port },
+      { endpointId: unsafe.endpointId(`calls-${process.pid}`), nodeId: unsafe.nodeId('n'), epoch: 1 },
+    )
+    await rated.start()
+    const effects: Effect[] = []
+    const lac3 = new UdpEndpoint(
+      engineConfig({ role: 'LAC', hostName: 'lac-calls' }),
+      { host: '127.0.0.86', port },
+      { endpointId: unsafe.endpointId(`calls-lac-${process.pid}`), nodeId: unsafe.nodeId('sim'), epoch: 1 },
+      { onEffect: (f) => effects.push(f) },
+    )
+    await lac3.start()
+    const flooders: Array<{ socket: Socket; peer: number | null; ns: number }> = []
+    try {
+      lac3.input({ _tag: 'OpenTunnel', peer: rated.bind })
+      lac3.input({ _tag: 'OpenTunnel', peer: rated.bind })
+      await waitFor('2 tunnels up', () => effects.filter((f) => f._tag === 'TunnelUp').length === 2)
+      // Each flooder completes a tunnel (SCCRP answered with SCCCN), then sends ICRQs in it.
+      for (let i = 0; i < 8; i++) {
+        const socket = createSocket('udp4')
+        await new Promise<void>((r) => socket.bind(0, `127.0.2.${100 + i}`, () => r()))
+        const f = { socket, peer: null as number | null, ns: 2 }
+        socket.on('message', (d) => {
+          const p = decodePacket(new Uint8Array(d))
+          if (p._tag !== 'Right' || p.right._tag !== 'Control') return
+          const m = p.right.msg
+          if (m.type !== MessageType.SCCRP || m.avps.assignedTunnelId === undefined) return
+          f.peer = m.avps.assignedTunnelId
+          socket.send(
+            encodeControl({
+              tunnelId: f.peer,
+              sessionId: 0,
+              ns: 1,
+              nr: 1,
+              type: MessageType.SCCCN,
+              avps: {},
+            }),
+            port,
+            rated.bind.host,
+          )
+        })
+        socket.send(
+          encodeControl({
+            tunnelId: 0,
+            sessionId: 0,
+            ns: 0,
+            nr: 0,
+            type: MessageType.SCCRQ,
+            avps: {
+              protocolVersion: { ver: 1, rev: 0 },
+              framingCapabilities: { sync: true, async: true },
+              hostName: `call-flooder-${i}`,
+              assignedTunnelId: 100 + i,
+            },
+          }),
+          port,
+          rated.bind.host,
+        )
+        flooders.push(f)
+      }
+      await waitFor('the flooders’ tunnels', () => flooders.every((f) => f.peer !== null))
+      await new Promise((r) => setTimeout(r, 100))
+      const tunnels = [...lac3.engine.tunnels.keys()]
+      let call = 0
+      // 8 sources x 40 ICRQs every 50 ms for 2 s (12,800, about 20x the rate); our LAC opens one
+      // call per tunnel every 200 ms meanwhile (20 in all).
+      for (let round = 0; round < 40; round++) {
+        for (const f of flooders)
+          for (let k = 0; k < 40; k++)
+            f.socket.send(
+              encodeControl({
+                tunnelId: f.peer ?? 0,
+                sessionId: 0,
+                ns: f.ns++ & 0xffff,
+                nr: 1,
+                type: MessageType.ICRQ,
+                avps: { assignedSessionId: 1 + (call % 65_000), callSerialNumber: call++ },
+              }),
+              port,
+              rated.bind.host,
+            )
+        if (round % 4 === 0)
+          for (const tunnelId of tunnels) lac3.input({ _tag: 'OpenSession', tunnelId, direction: 'incoming' })
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      await waitFor(
+        'our 20 calls up',
+        () => effects.filter((f) => f._tag === 'SessionUp').length === 20,
+        30_000,
+      )
+      expect(effects.filter((f) => f._tag === 'SessionDown' || f._tag === 'TunnelDown')).toEqual([])
+      expect(rated.setupsShed).toBeGreaterThan(0)
+    } finally {
+      for (const f of flooders) f.socket.close()
+      await lac3.stop()
+      await rated.stop()
     }
   }, 60_000)
 })
