@@ -143,24 +143,31 @@ export const floodDrill = async (argv: readonly string[]): Promise<void> => {
       const sampler = setInterval(() => {
         rssPeak = Math.max(rssPeak, rssMiB(owner.pid()))
       }, 250)
-      // The legitimate LAC opens a tunnel with a session every 200 ms meanwhile.
+      // The legitimate LAC, meanwhile, every 100 ms: a new tunnel, and a new call in one of the
+      // tunnels it holds (in turn).
       const t0 = Date.now()
-      const up0 = { t: ctx.lac.counts.tunnelsUp, s: ctx.lac.counts.sessionsUp }
+      const up0 = { t: ctx.lac.counts.tunnelsUp, s: ctx.lac.counts.sessionsUp, lost: ctx.lac.counts.lost }
+      const held = [...ctx.lac.ep.engine.tunnels.values()].filter((t) => t.state === 'established')
       let attempts = 0
+      let callAttempts = 0
       let legit = true
       const legitLoop = (async () => {
         while (legit) {
           ctx.lac.ep.input({ _tag: 'OpenTunnel', peer: { host: lnsHost, port: unsafe.port(1701) } })
           attempts++
-          await sleep(200)
+          const t = held[callAttempts % Math.max(1, held.length)]
+          if (t !== undefined) {
+            ctx.lac.ep.input({ _tag: 'OpenSession', tunnelId: t.localId, direction: 'incoming' })
+            callAttempts++
+          }
+          await sleep(100)
         }
       })()
       const sent = await flood(flooders, lnsHost, MESSAGES)
       const floodMs = since(t0)
-      await sleep(5000) // the legitimate set-ups in flight finish
-      legit = false
+      legit = false // the legitimate requests are made while the flood runs
       await legitLoop
-      // legitSessionsUp: sessions the LAC's churn-free held tunnels opened meanwhile (none are asked for).
+      await sleep(5000) // the legitimate set-ups in flight finish
       const newTunnels = ctx.lac.counts.tunnelsUp - up0.t
       clearInterval(sampler)
       const m1 = await scrape(port)
@@ -174,7 +181,13 @@ export const floodDrill = async (argv: readonly string[]): Promise<void> => {
         floodMs,
         legitAttempts: attempts,
         legitTunnelsUp: newTunnels,
+        legitCallAttempts: callAttempts,
         legitSessionsUp: ctx.lac.counts.sessionsUp - up0.s,
+        legitSessionsLost: ctx.lac.counts.lost - up0.lost,
+        heldTunnelsStillUp: held.filter(
+          (t) => ctx.lac.ep.engine.tunnels.get(t.localId)?.state === 'established',
+        ).length,
+        heldTunnels: held.length,
         leaseMoves: before === null || after === null ? -1 : after.epoch - before.epoch,
         ownerServing: owner.marks.at(-1)?.msg === 'serving endpoint' && owner.alive(),
         rssBeforeMiB: rss0,
@@ -207,6 +220,8 @@ export const floodDrill = async (argv: readonly string[]): Promise<void> => {
       duplicates: -1,
       legitAttempts: Number(r.legitAttempts ?? 0),
       legitTunnelsUp: Number(r.legitTunnelsUp ?? 0),
+      legitCallAttempts: Number(r.legitCallAttempts ?? 0),
+      legitSessionsUp: Number(r.legitSessionsUp ?? 0),
       leaseMoves: rows.reduce((s, x) => s + Math.max(0, Number(x.leaseMoves)), 0),
       rssPeakMiB: Math.max(...rows.map((x) => Number(x.rssPeakMiB))),
       datagramsCounted: Number(r.datagramsCounted ?? 0),
