@@ -16,6 +16,7 @@ const METRICS_PORT = 29_501
 /** The overload limits the endpoint runs with (README config reference); the drill reports their counters. */
 const LIMITS = {
   maxHalfOpenPerSource: 256, // room for our LAC, which opens its 100 tunnels at once from one address
+  maxHalfOpen: 4096,
   admission: { sccrq: { perSecond: 500, burst: 1000 }, icrq: { perSecond: 5000, burst: 10_000 } },
 }
 

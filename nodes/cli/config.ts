@@ -89,6 +89,7 @@ export const EndpointConfig = exact(
     /** Overload limits (issue 12): tunnels of the endpoint, SCCRQ/ICRQ token buckets, set-up timeout. */
     maxTunnels: t.refinement(t.Int, (n) => n >= 1 && n <= 65535, 'TunnelCount'),
     maxHalfOpenPerSource: PositiveInt,
+    maxHalfOpen: PositiveInt,
     admission: exact('Admission', {}, { sccrq: AdmissionRate, icrq: AdmissionRate }),
     sessionSetupMs: NonNegativeInt,
     /** Tie Breaker in our SCCRQs (RFC 2661 §4.4.3): one tunnel per peer when both open at once. */
@@ -157,6 +158,7 @@ export const CONFIG_KEYS = {
     'maxSessionsPerTunnel',
     'maxTunnels',
     'maxHalfOpenPerSource',
+    'maxHalfOpen',
     'admission',
     'sessionSetupMs',
     'tieBreaker',
@@ -265,6 +267,7 @@ export const engineConfigOf = (ep: EndpointConfig): EngineConfig => {
     dataResyncPackets: ep.dataResyncPackets ?? DEFAULT_DATA_RESYNC,
     maxTunnels: ep.maxTunnels ?? DEFAULT_MAX_TUNNELS,
     ...(ep.maxHalfOpenPerSource === undefined ? {} : { maxHalfOpenPerSource: ep.maxHalfOpenPerSource }),
+    ...(ep.maxHalfOpen === undefined ? {} : { maxHalfOpen: ep.maxHalfOpen }),
     admission: ep.admission ?? {},
     sessionSetupMs: ep.sessionSetupMs ?? DEFAULT_SESSION_SETUP_MS,
   }

@@ -36,6 +36,7 @@ Config file (JSON; an unknown key anywhere is refused, with its path):
     maxSessionsPerTunnel (default 65535)
     maxTunnels           tunnels of the endpoint, any state; a new SCCRQ beyond gets StopCCN 2/4 (default 65535)
     maxHalfOpenPerSource half-open tunnels one source address may hold; beyond: StopCCN 2/4 (default: no limit)
+    maxHalfOpen          half-open tunnels the endpoint holds from all sources; beyond: StopCCN 2/4 (default: no limit)
     admission            {sccrq, icrq}: {perSecond, burst} token buckets; refused: StopCCN / CDN 2/4 (default: none)
     sessionSetupMs       a session not established in time is cleared with a CDN (LAC 10, LNS 2/6), 0 = never (default 60000)
     tieBreaker           send a Tie Breaker AVP in SCCRQ (RFC 2661 §4.4.3, default false)

@@ -54,6 +54,11 @@ export const refuseSccrq = (e: Engine, now: number, source: string): string | nu
     e.stats.refusedTunnelCap++
     return `SCCRQ refused: tunnel limit of the endpoint (${cap}) reached`
   }
+  const all = e.config.maxHalfOpen
+  if (all !== undefined && halfOpenCount(e, now) >= all) {
+    e.stats.refusedHalfOpen++
+    return `SCCRQ refused: ${all} half-open tunnels on the endpoint already`
+  }
   const perSource = e.config.maxHalfOpenPerSource
   if (perSource !== undefined && liveUnder(e, e.halfOpen, source, halfOpen).length >= perSource) {
     e.stats.refusedHalfOpen++
@@ -70,9 +75,29 @@ export const refuseSccrq = (e: Engine, now: number, source: string): string | nu
 const halfOpen = (e: Engine, t: Tunnel): boolean =>
   t.state === 'wait-ctl-conn' && t.originator === 'peer' && e.tunnels.get(t.localId) === t
 
-/** Notes a new peer tunnel under its source (only when `maxHalfOpenPerSource` is set). */
+/** Notes a new peer tunnel under its source and in the endpoint's set (only for the caps set). */
 export const noteHalfOpen = (e: Engine, t: Tunnel): void => {
   if (e.config.maxHalfOpenPerSource !== undefined) fileUnder(e, e.halfOpen, t, halfOpen)
+  if (e.config.maxHalfOpen !== undefined) e.halfOpenAll.tunnels.add(t)
+}
+
+/** How often, at most, the endpoint's half-open set is swept when it is at its cap. */
+const HALF_OPEN_SWEEP_MS = 100
+
+/**
+ * The endpoint's half-open tunnels. The set gains a tunnel when a peer's SCCRQ makes one and is
+ * swept of tunnels that completed or went away only when it reaches the cap, at most every
+ * HALF_OPEN_SWEEP_MS: a flood at the cap costs one sweep per 100 ms, not one per SCCRQ, and a
+ * tunnel that completed meanwhile is counted at most that much longer.
+ */
+const halfOpenCount = (e: Engine, now: number): number => {
+  const h = e.halfOpenAll
+  const cap = e.config.maxHalfOpen ?? Number.POSITIVE_INFINITY
+  if (h.tunnels.size >= cap && now - h.prunedAt >= HALF_OPEN_SWEEP_MS) {
+    h.prunedAt = now
+    for (const t of h.tunnels) if (!halfOpen(e, t)) h.tunnels.delete(t)
+  }
+  return h.tunnels.size
 }
 
 /** Why an ICRQ is refused by the ICRQ token bucket, or null. */

@@ -23,6 +23,7 @@ export const createEngine = (config: EngineConfig, local: Address): Engine => ({
   byPeer: new Map(),
   opening: new Map(),
   halfOpen: new Map(),
+  halfOpenAll: { tunnels: new Set(), prunedAt: Number.NEGATIVE_INFINITY },
   nextCallSerial: 1,
   refusing: new Set(config.refuseNew ? ['drain'] : []),
   refuseNew: config.refuseNew,

@@ -58,6 +58,8 @@ export interface EngineConfig {
   readonly maxTunnels?: number
   /** Half-open tunnels (SCCRQ answered, no SCCCN yet) one source address may hold (none: no limit). */
   readonly maxHalfOpenPerSource?: number
+  /** Half-open tunnels from peers the endpoint holds at most, from all sources (none: no limit). */
+  readonly maxHalfOpen?: number
   /** Token buckets for new SCCRQs and ICRQs (none: unlimited); refused ones get StopCCN / CDN 2/4. */
   readonly admission?: { readonly sccrq?: Rate; readonly icrq?: Rate }
   /** A session not established within this many ms is cleared with a CDN (LAC 10, LNS 2/6) (0: never; default 60 s). */
@@ -158,6 +160,8 @@ export interface Engine {
   readonly opening: HostIndex
   /** Peers' half-open tunnels by source host, when maxHalfOpenPerSource is set (admission.ts). */
   readonly halfOpen: HostIndex
+  /** Every peer's half-open tunnel, when maxHalfOpen is set; pruned lazily (admission.ts). */
+  readonly halfOpenAll: { readonly tunnels: Set<Tunnel>; prunedAt: number }
   nextCallSerial: number
   /**
    * Why new tunnels and sessions are refused (operator drain, outbox pressure, release,

@@ -51,6 +51,7 @@ describe('l2tp-node config', () => {
       /at \.endpoints\.0\.admission\.icrq\.burst/,
     ],
     ['a zero half-open cap', withEp({ maxHalfOpenPerSource: 0 }), /at \.endpoints\.0\.maxHalfOpenPerSource/],
+    ['a fractional endpoint half-open cap', withEp({ maxHalfOpen: 2.5 }), /at \.endpoints\.0\.maxHalfOpen/],
     ['a negative set-up timeout', withEp({ sessionSetupMs: -1 }), /at \.endpoints\.0\.sessionSetupMs/],
     [
       'a backoff cap under 8 s (RFC 2661 §5.8)',
@@ -162,6 +163,7 @@ describe('l2tp-node config', () => {
             maxSessionsPerTunnel: 10,
             maxTunnels: 100,
             maxHalfOpenPerSource: 8,
+            maxHalfOpen: 64,
             admission: { sccrq: { perSecond: 50, burst: 100 }, icrq: { perSecond: 500, burst: 1000 } },
             sessionSetupMs: 20_000,
             tieBreaker: true,

@@ -70,6 +70,30 @@ describe('overload limits', () => {
     expect(s.engine.stats.refusedHalfOpen).toBe(1)
   })
 
+  it('maxHalfOpen: the endpoint holding its cap of half-open tunnels refuses every source; a completed tunnel frees room by the next sweep (100 ms)', () => {
+    const s = given(
+      { ...LNS, maxHalfOpen: 2 },
+      sccrqFrom(1, addr('127.0.0.61')),
+      sccrqFrom(2, addr('127.0.0.62')),
+    )
+    s.when(sccrqFrom(3, addr('127.0.0.63'))).then(sends(MT.StopCCN, refusedWith24(3)), sendsNo(MT.SCCRP))
+    expect(s.engine.stats.refusedHalfOpen).toBe(1)
+    const first = [...s.engine.tunnels.values()].find((t) => t.channel.peerTunnelId === 1)
+    if (first === undefined) throw new Error('no tunnel')
+    s.when(
+      datagram(
+        { tunnelId: first.localId, sessionId: 0, ns: 1, nr: 1, type: MT.SCCCN, avps: {} },
+        addr('127.0.0.61'),
+      ),
+    )
+    expect(first.state).toBe('established')
+    // Swept at most every 100 ms: right after the SCCCN the count is the last sweep's.
+    s.when(sccrqFrom(4, addr('127.0.0.64'))).then(sends(MT.StopCCN))
+    s.when(sccrqFrom(5, addr('127.0.0.65')), 100).then(sends(MT.SCCRP))
+    expect(s.engine.stats.refusedHalfOpen).toBe(2)
+    s.when(sccrqFrom(6, addr('127.0.0.66')), 100).then(sends(MT.StopCCN))
+  })
+
   it('SCCRQ token bucket: the burst passes, the next is refused (StopCCN 2/4), time refills it', () => {
     const s = given({ ...LNS, admission: { sccrq: { perSecond: 10, burst: 3 } } })
     for (let i = 1; i <= 3; i++) s.when(sccrqFrom(i, addr(`127.0.0.${40 + i}`))).then(sends(MT.SCCRP))
