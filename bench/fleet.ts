@@ -154,6 +154,33 @@ const caughtUp = async (instances: Instance[], highs: ReadonlyMap<number, bigint
   }
 }
 
+/**
+ * Seconds until the group has split the partitions (each held by exactly one instance, every
+ * instance holding some) and every partition is folded up to `highs`. Waiting for "every
+ * partition caught up by someone" alone let the first instance fold everything before the
+ * second had joined (the earlier 1,000,000 + 451,420 "split": the second got the partitions only
+ * when the first was stopped).
+ */
+const caughtUpSplit = async (instances: Instance[], highs: ReadonlyMap<number, bigint>): Promise<number> => {
+  const t0 = performance.now()
+  for (;;) {
+    const split = [...highs.keys()].every(
+      (p) => instances.filter((i) => i.latest[String(p)] !== undefined).length === 1,
+    )
+    const all = instances.every((i) => Object.keys(i.latest).length > 0)
+    const done = [...highs].every(([p, high]) =>
+      instances.some((i) => {
+        const at = i.latest[String(p)]
+        return at !== undefined && BigInt(at) >= high
+      }),
+    )
+    if (split && all && done) return (performance.now() - t0) / 1000
+    if (performance.now() - t0 > 30 * 60_000)
+      throw new Error('the group did not split and catch up in 30 minutes')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
 const highsOf = async (kafka: Kafka, topic: string): Promise<Map<number, bigint>> => {
   const o = await partitionOffsets({ kafka, names: topicNames() }, topic)()
   if (E.isLeft(o)) throw new Error(o.left.detail)
@@ -207,8 +234,12 @@ export const fleetBench = async (): Promise<void> => {
     console.log('rebuild from offset 0, two instances in one group…')
     const c1 = spawnInstance(names2, `fleet-c-${tag}`)
     const c2 = spawnInstance(names2, `fleet-c-${tag}`)
-    const rebuildSeconds2 = await caughtUp([c1, c2], highs)
-    const [f1, f2] = [await stop(c1), await stop(c2)]
+    const rebuildSeconds2 = await caughtUpSplit([c1, c2], highs)
+    // What each held once split and caught up (its last progress report), before either stops:
+    // the first to stop hands its partitions to the other.
+    await new Promise((r) => setTimeout(r, 500))
+    const held: readonly [number, number] = [c1.sessions, c2.sessions]
+    const [f1, f2] = await Promise.all([stop(c1), stop(c2)])
 
     if (
       finalA.kind !== 'final' ||
@@ -239,8 +270,10 @@ export const fleetBench = async (): Promise<void> => {
       ...Object.fromEntries(Object.entries(q.p99Ms).map(([k, v]) => [`${k}P99Ms`, v])),
       ...Object.fromEntries(Object.entries(q.p50Ms).map(([k, v]) => [`${k}P50Ms`, v])),
       rebuildSeconds2: r3(rebuildSeconds2),
-      instance1Sessions: f1.kind === 'final' ? f1.sessions : -1,
-      instance2Sessions: f2.kind === 'final' ? f2.sessions : -1,
+      instance1Sessions: held[0],
+      instance2Sessions: held[1],
+      /** The two instances' tables together against the one-instance rebuild (must be equal). */
+      splitSessionsMatch: held[0] + held[1] === finalA.sessions ? 'yes' : 'NO',
       instance1PeakRssMiB: f1.kind === 'final' ? f1.maxRssMiB : -1,
       instance2PeakRssMiB: f2.kind === 'final' ? f2.maxRssMiB : -1,
     }
