@@ -70,10 +70,6 @@ export class FairSetupQueue {
     return w
   }
 
-  holds(host: string): boolean {
-    return this.bySource.has(host)
-  }
-
   clear(): void {
     this.bySource.clear()
     this.heaviest = null
@@ -105,11 +101,6 @@ export class PacedQueue {
 
   push(w: WaitingSetup): void {
     if (this.queue.push(w)) this.schedule(0)
-  }
-
-  /** True while requests from `host` wait (later ones must queue behind them to keep their order). */
-  holds(host: string): boolean {
-    return this.queue.holds(host)
   }
 
   stop(): void {

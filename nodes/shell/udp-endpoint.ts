@@ -99,8 +99,13 @@ export const isIncomingCallRequest = (b: Uint8Array): boolean =>
 
 /** New tunnel requests held behind the traffic of existing tunnels, at most this many. */
 export const SETUP_QUEUE_MAX = 1024
-/** ... and at most this many from one source host (a LAC asks for a few at a time). */
-export const SETUP_QUEUE_PER_SOURCE = 64
+/**
+ * ... and at most this many from one source host: all of it. One peer may legitimately send a
+ * storm (a recovery endpoint sends one recovery SCCRQ per tunnel at once, a LAC opens hundreds),
+ * so fairness comes from the round robin and from longest-queue drop when full, not from a
+ * per-source share that would shed a lone peer's storm with the queue empty otherwise.
+ */
+export const SETUP_QUEUE_PER_SOURCE = SETUP_QUEUE_MAX
 
 /** Events without peer texts: one shared empty list, no allocation per recorded event. */
 const NO_TEXT_FIELDS: readonly string[] = []
@@ -172,7 +177,7 @@ export class UdpEndpoint {
     socket.on('message', (msg, rinfo) => {
       const from = { host: rinfo.address, port: unsafe.port(rinfo.port) }
       if (isNewTunnelRequest(msg)) this.setups.push({ from, bytes: msg })
-      else if (isIncomingCallRequest(msg) && this.mustWait(from.host)) this.calls.push({ from, bytes: msg })
+      else if (isIncomingCallRequest(msg) && this.mustWait()) this.calls.push({ from, bytes: msg })
       else this.input({ _tag: 'Datagram', from, bytes: msg })
     })
     socket.on('error', () => {
@@ -212,12 +217,14 @@ export class UdpEndpoint {
    * from one source keep their order.
    *
    * ICRQs go straight to the engine while the ICRQ bucket holds a token; past the rate they wait
-   * the same way (an ICRQ behind a waiting one from the same source waits too, to keep their
-   * order; other messages of its tunnel may pass it, which the control channel's receive window
-   * holds and puts back in order, RFC 2661 §5.8).
+   * the same way (while any waits, every ICRQ queues: fair, and in order per source; other
+   * messages of its tunnel may pass it, which the control channel's receive window holds and
+   * puts back in order, RFC 2661 §5.8).
    */
-  private mustWait(host: string): boolean {
-    return this.calls.holds(host) || icrqWaitMs(this.engine, this.now()) > 0
+  private mustWait(): boolean {
+    // While any ICRQ waits, every ICRQ queues: one arriving when a token has just refilled would
+    // otherwise take it ahead of those waiting for it.
+    return this.calls.queue.length > 0 || icrqWaitMs(this.engine, this.now()) > 0
   }
 
   /** New tunnel requests waiting behind existing tunnels' traffic. */
