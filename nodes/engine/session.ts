@@ -252,83 +252,114 @@ export const findSession = (t: Tunnel, m: ControlMessage): Session | undefined =
 
 /** A session-scoped message on an established tunnel. */
 export const onSessionMessage = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
-  const role = ctx.engine.config.role
-  if (m.type === MessageType.ICRQ || m.type === MessageType.OCRQ) {
-    const expected = m.type === MessageType.ICRQ ? 'LNS' : 'LAC'
-    if (role !== expected)
-      return refuse(
-        ctx,
-        t,
-        m,
-        CdnResult.ErrorCode,
-        ErrorCode.VendorSpecific,
-        `a ${role} does not take ${m.type === MessageType.ICRQ ? 'ICRQ' : 'OCRQ'}`,
-      )
-    const clash = syncCollision(t, m)
-    if (clash !== undefined) return collide(ctx, t, clash)
-    if (ctx.engine.refuseNew)
-      return refuse(ctx, t, m, CdnResult.NoFacilitiesTemporary, ErrorCode.NoResources, REFUSED.session)
-    if (t.sessions.size >= ctx.engine.config.maxSessionsPerTunnel) {
-      return refuse(ctx, t, m, CdnResult.NoFacilitiesTemporary, ErrorCode.NoResources, REFUSED.sessionLimit)
-    }
-    // Overload (issue 12): past the ICRQ admission rate, CDN 2/4 (RFC 2661 §4.4.2).
-    const overload = m.type === MessageType.ICRQ ? refuseIcrq(ctx.engine, ctx.now) : null
-    if (overload !== null) return refuse(ctx, t, m, CdnResult.ErrorCode, ErrorCode.NoResources, overload)
-    return m.type === MessageType.ICRQ ? onIcrq(ctx, t, m) : onOcrq(ctx, t, m)
-  }
+  if (m.type === MessageType.ICRQ || m.type === MessageType.OCRQ) return onCallRequest(ctx, t, m)
   const s = findSession(t, m)
-  if (s === undefined) return // idle + ICRP/ICCN/OCRP/OCCN/CDN/WEN/SLI: clean up, nothing to answer (RFC 2661 §7.4, §7.5)
-  switch (m.type) {
-    case MessageType.CDN: {
-      const r = m.avps.resultCode
-      return gone(
-        ctx,
-        t,
-        s,
-        r?.result ?? 0,
-        r?.error ?? null,
-        r?.message ?? null,
-        'peer',
-        m.avps.q931CauseCode ?? null,
-      )
-    }
-    case MessageType.ICRP:
-      return inState(
-        ctx,
-        t,
-        s,
-        m,
-        role === 'LAC' && s.direction === 'incoming' && s.state === 'wait-reply',
-        () => onIcrp(ctx, t, s, m),
-      )
-    case MessageType.ICCN:
-      return inState(ctx, t, s, m, role === 'LNS' && s.state === 'wait-connect', () => onIccn(ctx, t, s, m))
-    case MessageType.OCRP:
-      return inState(ctx, t, s, m, role === 'LNS' && s.state === 'wait-reply', () => {
-        s.peerId = m.avps.assignedSessionId ?? 0
-        s.physicalChannelId = m.avps.physicalChannelId ?? null
-        s.state = 'wait-connect'
-      })
-    case MessageType.OCCN:
-      return inState(ctx, t, s, m, role === 'LNS' && s.state === 'wait-connect', () =>
-        onConnected(ctx, t, s, m),
-      )
-    case MessageType.WEN:
-      ctx.engine.stats.wen++
-      s.wanErrors++
-      return
-    case MessageType.SLI:
-      ctx.engine.stats.sli++
-      s.accm = m.avps.accm ? { send: m.avps.accm.send, receive: m.avps.accm.receive } : s.accm
-      return
-    default:
-      return
-  }
+  // Idle + ICRP/ICCN/OCRP/OCCN/CDN/WEN/SLI: clean up, nothing to answer (RFC 2661 §7.4, §7.5).
+  if (s === undefined || m.type === null) return
+  const step = CALL_FSM[m.type]
+  if (step !== undefined) return inState(ctx, t, s, m, step.accepts(ctx.engine.config.role, s), step.apply)
+  CALL_INFO[m.type]?.(ctx, t, s, m)
+}
+
+/**
+ * A new call (ICRQ to an LNS, OCRQ to a LAC: RFC 2661 §7.4, §7.5): the role, the session-id
+ * collision of RFC 4951 §5.9, then what refuses new work (drain, the tunnel's session cap, the
+ * ICRQ admission rate: CDN 2/4, §4.4.2).
+ */
+const onCallRequest = (ctx: Ctx, t: Tunnel, m: ControlMessage): void => {
+  const role = ctx.engine.config.role
+  const icrq = m.type === MessageType.ICRQ
+  if (role !== (icrq ? 'LNS' : 'LAC'))
+    return refuse(
+      ctx,
+      t,
+      m,
+      CdnResult.ErrorCode,
+      ErrorCode.VendorSpecific,
+      `a ${role} does not take ${icrq ? 'ICRQ' : 'OCRQ'}`,
+    )
+  const clash = syncCollision(t, m)
+  if (clash !== undefined) return collide(ctx, t, clash)
+  if (ctx.engine.refuseNew)
+    return refuse(ctx, t, m, CdnResult.NoFacilitiesTemporary, ErrorCode.NoResources, REFUSED.session)
+  if (t.sessions.size >= ctx.engine.config.maxSessionsPerTunnel)
+    return refuse(ctx, t, m, CdnResult.NoFacilitiesTemporary, ErrorCode.NoResources, REFUSED.sessionLimit)
+  const overload = icrq ? refuseIcrq(ctx.engine, ctx.now) : null
+  if (overload !== null) return refuse(ctx, t, m, CdnResult.ErrorCode, ErrorCode.NoResources, overload)
+  return icrq ? onIcrq(ctx, t, m) : onOcrq(ctx, t, m)
+}
+
+type CallHandler = (ctx: Ctx, t: Tunnel, s: Session, m: ControlMessage) => void
+
+/**
+ * The call state tables of RFC 2661 §7.4 (incoming) and §7.5 (outgoing), by message: the (role,
+ * direction, state) in which a session takes it. Any other combination is out of sequence and
+ * clears the session with a CDN (inState, L2-62).
+ */
+const CALL_FSM: Partial<
+  Record<number, { accepts: (role: 'LAC' | 'LNS', s: Session) => boolean; apply: CallHandler }>
+> = {
+  // §7.4.1: LAC, incoming call, wait-reply -> ICRP -> send ICCN.
+  [MessageType.ICRP]: {
+    accepts: (role, s) => role === 'LAC' && s.direction === 'incoming' && s.state === 'wait-reply',
+    apply: (ctx, t, s, m) => onIcrp(ctx, t, s, m),
+  },
+  // §7.4.2: LNS, incoming call, wait-connect -> ICCN -> established.
+  [MessageType.ICCN]: {
+    accepts: (role, s) => role === 'LNS' && s.direction === 'incoming' && s.state === 'wait-connect',
+    apply: (ctx, t, s, m) => onIccn(ctx, t, s, m),
+  },
+  // §7.5.2: LNS, outgoing call, wait-reply -> OCRP -> wait-connect.
+  [MessageType.OCRP]: {
+    accepts: (role, s) => role === 'LNS' && s.direction === 'outgoing' && s.state === 'wait-reply',
+    apply: (_ctx, _t, s, m) => {
+      s.peerId = m.avps.assignedSessionId ?? 0
+      s.physicalChannelId = m.avps.physicalChannelId ?? null
+      s.state = 'wait-connect'
+    },
+  },
+  // §7.5.2: LNS, outgoing call, wait-connect -> OCCN -> established.
+  [MessageType.OCCN]: {
+    accepts: (role, s) => role === 'LNS' && s.direction === 'outgoing' && s.state === 'wait-connect',
+    apply: (ctx, t, s, m) => onConnected(ctx, t, s, m),
+  },
+}
+
+/** Messages a session takes in any state: CDN clears it (§5.7), WEN and SLI update it (§6.14, §6.15). */
+const CALL_INFO: Partial<Record<number, CallHandler>> = {
+  [MessageType.CDN]: (ctx, t, s, m) => {
+    const r = m.avps.resultCode
+    gone(
+      ctx,
+      t,
+      s,
+      r?.result ?? 0,
+      r?.error ?? null,
+      r?.message ?? null,
+      'peer',
+      m.avps.q931CauseCode ?? null,
+    )
+  },
+  [MessageType.WEN]: (ctx, _t, s) => {
+    ctx.engine.stats.wen++
+    s.wanErrors++
+  },
+  [MessageType.SLI]: (ctx, _t, s, m) => {
+    ctx.engine.stats.sli++
+    s.accm = m.avps.accm ? { send: m.avps.accm.send, receive: m.avps.accm.receive } : s.accm
+  },
 }
 
 /** Out-of-sequence call messages get a CDN and the session is cleared (L2-62). */
-const inState = (ctx: Ctx, t: Tunnel, s: Session, m: ControlMessage, ok: boolean, then: () => void): void => {
-  if (ok) then()
+const inState = (
+  ctx: Ctx,
+  t: Tunnel,
+  s: Session,
+  m: ControlMessage,
+  ok: boolean,
+  then: CallHandler,
+): void => {
+  if (ok) then(ctx, t, s, m)
   else
     closeSession(
       ctx,

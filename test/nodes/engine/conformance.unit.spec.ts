@@ -367,6 +367,25 @@ describe('RFC 2661 conformance (engine as DUT)', () => {
     expect(tp.types(out)).toContain(CDN)
   })
 
+  it('L2-62: the call state tables are per direction (RFC 2661 §7.4, §7.5): OCCN to an LNS with an incoming call in wait-connect gets a CDN', () => {
+    const tp = new Tp()
+    const tid = tp.openTunnel()
+    const [icrp] = tp.send({
+      tunnelId: tid,
+      sessionId: 0,
+      type: MT.ICRQ,
+      avps: { assignedSessionId: 4, callSerialNumber: 2 },
+    })
+    const out = tp.send({
+      tunnelId: tid,
+      sessionId: icrp?.avps.assignedSessionId as number,
+      type: MT.OCCN,
+      avps: { txConnectSpeed: 1000, framingType: { sync: true, async: false } },
+    })
+    expect(tp.types(out)).toContain(CDN)
+    expect(tp.dut.tunnels.get(tid)?.sessions.size).toBe(0)
+  })
+
   it('L2-63: a malformed non-mandatory AVP (Rx Connect Speed of length 8) is ignored and the session established', () => {
     const tp = new Tp()
     const tid = tp.openTunnel()
