@@ -49,97 +49,87 @@ export const createEngine = (config: EngineConfig, local: Address): Engine => ({
   admission: { sccrq: bucket(config.admission?.sccrq), icrq: bucket(config.admission?.icrq) },
 })
 
+/**
+ * One input in, its effects out: the engine's only entry (sans-IO: no clock, no randomness, no
+ * I/O but what `now`, `rng` and the returned effects carry).
+ */
 export const step = (engine: Engine, input: Input, now: number, rng: Rng): Effect[] => {
   const ctx: Ctx = { engine, now, rng, fx: [] }
-  switch (input._tag) {
-    case 'Datagram':
-      onDatagram(ctx, input.from, input.bytes)
-      break
-    case 'Timer':
-      onTimer(ctx, input.tunnelId)
-      break
-    case 'OpenTunnel': {
-      if (!tunnelIdLeft(engine)) {
-        engine.stats.discarded++
-        ctx.fx.push({ _tag: 'Dropped', reason: 'OpenTunnel refused: every tunnel id (1..65535) is in use' })
-        break
-      }
-      const t = newTunnel(ctx, input.peer, 'local')
-      startTunnel(ctx, t)
-      break
-    }
-    case 'OpenSession': {
-      const t = engine.tunnels.get(input.tunnelId)
-      if (t !== undefined && t.state !== 'closing') openSession(ctx, t, input.direction, input.params)
-      if (t !== undefined) arm(ctx, t)
-      break
-    }
-    case 'CloseSession': {
-      const t = engine.tunnels.get(input.tunnelId)
-      const s = t?.sessions.get(input.sessionId)
-      if (t !== undefined && s !== undefined) {
-        closeSession(ctx, t, s, input.resultCode, null, input.reason, 'operator')
-        arm(ctx, t)
-      }
-      break
-    }
-    case 'SendData': {
-      const t = engine.tunnels.get(input.tunnelId)
-      const s = t?.sessions.get(input.sessionId)
-      if (t === undefined || s === undefined || !sendData(ctx, t, s, input.payload)) {
-        engine.stats.dataDropped++
-        ctx.fx.push({ _tag: 'Dropped', reason: `no established session ${input.sessionId} to send data on` })
-      }
-      break
-    }
-    case 'QuerySessions': {
-      const t = engine.tunnels.get(input.tunnelId)
-      if (t === undefined || !queryable(t)) break
-      // Only toward a peer that advertised RFC 4951: a legacy one may clear the tunnel on the
-      // mandatory FSS AVP before it looks at the Message Type (xl2tpd does; docs/decisions.md).
-      if (!syncCapable(t)) {
-        ctx.fx.push({
-          _tag: 'Dropped',
-          reason: `tunnel ${t.localId}: peer did not advertise failover; no FSQ`,
-        })
-        break
-      }
-      queryAll(ctx, t)
-      arm(ctx, t)
-      break
-    }
-    case 'SetRefuseNew':
-      if (input.on) engine.refusing.add(input.reason)
-      else engine.refusing.delete(input.reason)
-      engine.refuseNew = engine.refusing.size > 0
-      break
-    case 'TakeOver':
-      takeOver(ctx, input.table, input.epoch)
-      break
-    case 'RecoverQueued':
-      recoverQueued(ctx, input.max)
-      break
-    case 'Recover':
-      startRecovery(ctx, input.tunnel)
-      break
-    case 'Bury':
-      for (const t of input.tunnels)
-        engine.tombstones.set(t.localTunnelId, { peer: t.peer, remoteTunnelId: t.remoteTunnelId })
-      break
-    case 'QueueRecovery':
-      for (const r of input.tunnels) engine.pending.set(r.localTunnelId, r)
-      break
-    case 'CloseTunnel': {
-      const t = engine.tunnels.get(input.tunnelId)
-      if (t !== undefined) {
-        stopTunnel(ctx, t, input.resultCode, null, input.reason, input.closedBy ?? 'operator')
-        arm(ctx, t)
-      }
-      break
-    }
-  }
+  // ON_INPUT is keyed by tag, so the handler found is the one for this input's variant.
+  ;(ON_INPUT[input._tag] as (ctx: Ctx, input: Input) => void)(ctx, input)
   return ctx.fx
 }
+
+type InputHandlers = { readonly [K in Input['_tag']]: (ctx: Ctx, input: Extract<Input, { _tag: K }>) => void }
+
+/** What each input does; a tunnel an input touched is re-armed (its one timer, arm()). */
+const ON_INPUT: InputHandlers = {
+  Datagram: (ctx, i) => onDatagram(ctx, i.from, i.bytes),
+  Timer: (ctx, i) => onTimer(ctx, i.tunnelId),
+  OpenTunnel: (ctx, i) => {
+    if (!tunnelIdLeft(ctx.engine)) {
+      ctx.engine.stats.discarded++
+      ctx.fx.push({ _tag: 'Dropped', reason: 'OpenTunnel refused: every tunnel id (1..65535) is in use' })
+      return
+    }
+    startTunnel(ctx, newTunnel(ctx, i.peer, 'local'))
+  },
+  OpenSession: (ctx, i) => {
+    const t = ctx.engine.tunnels.get(i.tunnelId)
+    if (t === undefined) return
+    if (t.state !== 'closing') openSession(ctx, t, i.direction, i.params)
+    arm(ctx, t)
+  },
+  CloseSession: (ctx, i) => {
+    const t = ctx.engine.tunnels.get(i.tunnelId)
+    const s = t?.sessions.get(i.sessionId)
+    if (t === undefined || s === undefined) return
+    closeSession(ctx, t, s, i.resultCode, null, i.reason, 'operator')
+    arm(ctx, t)
+  },
+  SendData: (ctx, i) => {
+    const t = ctx.engine.tunnels.get(i.tunnelId)
+    const s = t?.sessions.get(i.sessionId)
+    if (t !== undefined && s !== undefined && sendData(ctx, t, s, i.payload)) return
+    ctx.engine.stats.dataDropped++
+    ctx.fx.push({ _tag: 'Dropped', reason: `no established session ${i.sessionId} to send data on` })
+  },
+  QuerySessions: (ctx, i) => {
+    const t = ctx.engine.tunnels.get(i.tunnelId)
+    if (t === undefined || !queryable(t)) return
+    // Only toward a peer that advertised RFC 4951: a legacy one may clear the tunnel on the
+    // mandatory FSS AVP before it looks at the Message Type (xl2tpd does; docs/decisions.md).
+    if (!syncCapable(t)) {
+      ctx.fx.push({ _tag: 'Dropped', reason: `tunnel ${t.localId}: peer did not advertise failover; no FSQ` })
+      return
+    }
+    queryAll(ctx, t)
+    arm(ctx, t)
+  },
+  SetRefuseNew: (ctx, i) => {
+    const e = ctx.engine
+    if (i.on) e.refusing.add(i.reason)
+    else e.refusing.delete(i.reason)
+    e.refuseNew = e.refusing.size > 0
+  },
+  TakeOver: (ctx, i) => takeOver(ctx, i.table, i.epoch),
+  RecoverQueued: (ctx, i) => recoverQueued(ctx, i.max),
+  Recover: (ctx, i) => startRecovery(ctx, i.tunnel),
+  Bury: (ctx, i) => {
+    for (const t of i.tunnels)
+      ctx.engine.tombstones.set(t.localTunnelId, { peer: t.peer, remoteTunnelId: t.remoteTunnelId })
+  },
+  QueueRecovery: (ctx, i) => {
+    for (const r of i.tunnels) ctx.engine.pending.set(r.localTunnelId, r)
+  },
+  CloseTunnel: (ctx, i) => {
+    const t = ctx.engine.tunnels.get(i.tunnelId)
+    if (t === undefined) return
+    stopTunnel(ctx, t, i.resultCode, null, i.reason, i.closedBy ?? 'operator')
+    arm(ctx, t)
+  },
+}
+
 const onTimer = (ctx: Ctx, tunnelId: number): void => {
   const t = ctx.engine.tunnels.get(tunnelId)
   if (t === undefined) return
