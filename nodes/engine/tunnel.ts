@@ -10,12 +10,8 @@ import {
 } from '../wire/index.js'
 import { fileUnder, liveUnder } from './host-index.js'
 import { discardTunnel, tieOrder } from './make.js'
-import {
-  onRecoverySccrq,
-  recoveredAsInitiator,
-  recoveredAsResponder,
-  recoveryTunnelClosed,
-} from './recovery.js'
+import { recoveredAsInitiator, recoveryTunnelClosed } from './recovery.js'
+import { onRecoverySccrq, recoveredAsResponder } from './recovery-remote.js'
 import { arm, type Ctx, emit, sendControl, startAvps } from './step-context.js'
 import { type Engine, REFUSED, type Tunnel } from './types.js'
 import { DEFAULT_WINDOW, setPeerWindowOf } from './window.js'
