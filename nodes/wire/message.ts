@@ -98,89 +98,72 @@ export const decodePacket = (d: Uint8Array, secretFor: SecretLookup = null): Dec
  */
 export const MAX_HIDDEN_AVPS = 32
 
+/** What one message's AVPs decode into, filled AVP by AVP (takeAvp). */
+interface AvpScan {
+  readonly avps: Avps
+  readonly hidden: number[]
+  readonly unknown: UnknownAvp[]
+  readonly malformed: MalformedAvp[]
+  /** The last Random Vector seen: it reveals the hidden AVPs after it (RFC 2661 §4.3). */
+  randomVector: Uint8Array | null
+  hiddenSeen: number
+}
+
+/** One AVP's header fields (RFC 2661 §4.1), read into one reused record: no allocation per AVP. */
+const avp = { flags: 0, len: 0, vendor: 0, attr: 0 }
+
+const readAvpHeader = (v: DataView, at: number, end: number): WireError | null => {
+  if (at + AVP_HEADER_LEN > end)
+    return { _tag: 'MalformedAvp', offset: at, avpType: null, reason: 'truncated AVP header' }
+  avp.flags = v.getUint16(at)
+  avp.len = avp.flags & AVP_LENGTH_MASK
+  avp.vendor = v.getUint16(at + 2)
+  avp.attr = v.getUint16(at + 4)
+  if (avp.len < AVP_HEADER_LEN || at + avp.len > end)
+    return {
+      _tag: 'MalformedAvp',
+      offset: at,
+      avpType: avp.attr,
+      reason: `length ${avp.len} does not fit the message`,
+    }
+  return null
+}
+
 const decodeAvps = (
   d: Uint8Array,
   header: Header,
   secret: Uint8Array | null,
 ): ControlMessage | { left: WireError } => {
   const v = new DataView(d.buffer, d.byteOffset, d.byteLength)
-  const avps: Avps = {}
-  const hidden: number[] = []
-  const unknown: UnknownAvp[] = []
-  const malformed: MalformedAvp[] = []
+  let at = header.bodyOffset
+  // Message Type MUST be the first AVP (RFC 2661 §4.4.1); a ZLB has none (§5.8).
   let type: number | null = null
   let typeMandatory = true
-  let randomVector: Uint8Array | null = null
-  let at = header.bodyOffset
-  let hiddenSeen = 0
+  if (at < header.end) {
+    const bad = readAvpHeader(v, at, header.end)
+    if (bad !== null) return { left: bad }
+    if (avp.vendor !== 0 || avp.attr !== AvpType.MessageType)
+      return { left: { _tag: 'MissingMessageType', offset: at } }
+    if (avp.len - AVP_HEADER_LEN !== 2)
+      return { left: { _tag: 'MalformedAvp', offset: at, avpType: 0, reason: 'Message Type length' } }
+    type = v.getUint16(at + AVP_HEADER_LEN)
+    typeMandatory = (avp.flags & AVP_M) !== 0
+    at += avp.len
+  }
+  const scan: AvpScan = {
+    avps: {},
+    hidden: [],
+    unknown: [],
+    malformed: [],
+    randomVector: null,
+    hiddenSeen: 0,
+  }
   while (at < header.end) {
-    if (at + AVP_HEADER_LEN > header.end)
-      return { left: { _tag: 'MalformedAvp', offset: at, avpType: null, reason: 'truncated AVP header' } }
-    const flags = v.getUint16(at)
-    const len = flags & AVP_LENGTH_MASK
-    const vendor = v.getUint16(at + 2)
-    const attr = v.getUint16(at + 4)
-    if (len < AVP_HEADER_LEN || at + len > header.end) {
-      return {
-        left: {
-          _tag: 'MalformedAvp',
-          offset: at,
-          avpType: attr,
-          reason: `length ${len} does not fit the message`,
-        },
-      }
-    }
-    const mandatory = (flags & AVP_M) !== 0
-    const value = d.subarray(at + AVP_HEADER_LEN, at + len)
-    const first = at === header.bodyOffset
-    at += len
-    if (first) {
-      // Message Type MUST be the first AVP (RFC 2661 §4.4.1).
-      if (vendor !== 0 || attr !== AvpType.MessageType)
-        return { left: { _tag: 'MissingMessageType', offset: at - len } }
-      if (value.length !== 2)
-        return { left: { _tag: 'MalformedAvp', offset: at - len, avpType: 0, reason: 'Message Type length' } }
-      type = v.getUint16(at - len + AVP_HEADER_LEN)
-      typeMandatory = mandatory
-      continue
-    }
-    const spec = vendor === 0 && (flags & AVP_RESERVED) === 0 ? AVP_BY_TYPE.get(attr) : undefined
-    if (vendor === 0 && attr === AvpType.RandomVector && (flags & AVP_RESERVED) === 0) {
-      randomVector = value.slice()
-      continue
-    }
-    if (spec === undefined) {
-      unknown.push({ vendor, type: attr, mandatory, value: value.slice() })
-      continue
-    }
-    let plain: Uint8Array | null = value
-    if ((flags & AVP_H) !== 0) {
-      if (++hiddenSeen > MAX_HIDDEN_AVPS)
-        return {
-          left: {
-            _tag: 'MalformedAvp',
-            offset: at - len,
-            avpType: attr,
-            reason: `more than ${MAX_HIDDEN_AVPS} hidden AVPs in one message`,
-          },
-        }
-      plain = secret === null || randomVector === null ? null : revealValue(value, attr, secret, randomVector)
-      if (plain === null) {
-        malformed.push({
-          type: attr,
-          mandatory,
-          reason: secret === null ? 'hidden, and no shared secret' : 'hidden value does not reveal',
-        })
-        continue
-      }
-      hidden.push(attr)
-    }
-    const r = spec.codec.decode(plain)
-    if (!r.ok) {
-      malformed.push({ type: attr, mandatory, reason: r.reason })
-      continue
-    }
-    setField(avps, spec.field, r.value, spec.repeated === true)
+    const bad =
+      readAvpHeader(v, at, header.end) ??
+      takeAvp(scan, d.subarray(at + AVP_HEADER_LEN, at + avp.len), at, secret)
+    if (bad !== null) return { left: bad }
+    at += avp.len
   }
   return {
     tunnelId: header.tunnelId,
@@ -189,11 +172,61 @@ const decodeAvps = (
     nr: header.nr ?? 0,
     type,
     typeMandatory,
-    avps,
-    hidden,
-    unknown,
-    malformed,
+    avps: scan.avps,
+    hidden: scan.hidden,
+    unknown: scan.unknown,
+    malformed: scan.malformed,
   }
+}
+
+/**
+ * One AVP after the Message Type (its header in `avp`): a Random Vector is kept for the hidden
+ * AVPs after it; an unknown one is listed (L2-14); a hidden one is revealed (§4.3; at most
+ * MAX_HIDDEN_AVPS per message, else the message is malformed); a value its codec refuses is
+ * listed as malformed (the caller decides by its M bit, §4.1). Only the hidden cap is fatal.
+ */
+const takeAvp = (
+  scan: AvpScan,
+  value: Uint8Array,
+  at: number,
+  secret: Uint8Array | null,
+): WireError | null => {
+  const { flags, vendor, attr } = avp
+  const mandatory = (flags & AVP_M) !== 0
+  const standard = vendor === 0 && (flags & AVP_RESERVED) === 0
+  if (standard && attr === AvpType.RandomVector) {
+    scan.randomVector = value.slice()
+    return null
+  }
+  const spec = standard ? AVP_BY_TYPE.get(attr) : undefined
+  if (spec === undefined) {
+    scan.unknown.push({ vendor, type: attr, mandatory, value: value.slice() })
+    return null
+  }
+  let plain: Uint8Array | null = value
+  if ((flags & AVP_H) !== 0) {
+    if (++scan.hiddenSeen > MAX_HIDDEN_AVPS)
+      return {
+        _tag: 'MalformedAvp',
+        offset: at,
+        avpType: attr,
+        reason: `more than ${MAX_HIDDEN_AVPS} hidden AVPs in one message`,
+      }
+    plain =
+      secret === null || scan.randomVector === null
+        ? null
+        : revealValue(value, attr, secret, scan.randomVector)
+    if (plain === null) {
+      const reason = secret === null ? 'hidden, and no shared secret' : 'hidden value does not reveal'
+      scan.malformed.push({ type: attr, mandatory, reason })
+      return null
+    }
+    scan.hidden.push(attr)
+  }
+  const r = spec.codec.decode(plain)
+  if (!r.ok) scan.malformed.push({ type: attr, mandatory, reason: r.reason })
+  else setField(scan.avps, spec.field, r.value, spec.repeated === true)
+  return null
 }
 
 const setField = (avps: Avps, field: AvpField, value: unknown, repeated: boolean): void => {
