@@ -18,10 +18,11 @@ import {
   StopCcnResult,
 } from '../wire/index.js'
 import { noteHalfOpen, refuseSccrq } from './admission.js'
+import { findSession, onSessionMessage, refuse } from './calls.js'
 import { receiveData } from './data.js'
 import { discardTunnel, newTunnel } from './make.js'
 import { peerSpokeAgain } from './recovery.js'
-import { closeSession, findSession, onSessionMessage, refuse, sendRequest } from './session.js'
+import { closeSession, sendRequest } from './session.js'
 import { onFsq, onFsr } from './session-sync.js'
 import { arm, type Ctx, peerKey, transmit, tunnelIdLeft } from './step-context.js'
 import { fsmError, onScccn, onSccrp, onSccrq, onStopCcn, stopTunnel } from './tunnel.js'
