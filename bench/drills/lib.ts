@@ -189,11 +189,12 @@ export const startHa = async (o: HaOptions): Promise<HaContext> => {
  * the LAC's established sessions. eventsLost counts seq gaps plus sessions on one side only.
  */
 export const logVerdict = async (ctx: HaContext, settleMs = 60_000) => {
-  const { log, mismatch } = await settle(ctx.names, ctx.endpointId, ctx.lac, settleMs)
+  const { log, mismatch, onlyInLog, onlyAtLac } = await settle(ctx.names, ctx.endpointId, ctx.lac, settleMs)
   return {
     eventsLost: log.seqGaps + mismatch,
     seqGaps: log.seqGaps,
     tableMismatch: mismatch,
+    ...(mismatch === 0 ? {} : { onlyInLog: onlyInLog.join(' '), onlyAtLac: onlyAtLac.join(' ') }),
     duplicates: log.duplicates,
     epochs: log.epochs.length,
     staleEpochRecords: log.staleEpochRecords,

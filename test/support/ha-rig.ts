@@ -426,12 +426,18 @@ export const settle = async (
   endpointId: string,
   lac: Lac,
   ms = 60_000,
-): Promise<{ log: LogCheck; mismatch: number }> => {
+): Promise<{ log: LogCheck; mismatch: number; onlyInLog: string[]; onlyAtLac: string[] }> => {
   const until = Date.now() + ms
   for (;;) {
     const log = await checkLog(names, endpointId)
-    const mismatch = difference(log.sessions, lac.peerView())
-    if (mismatch === 0 || Date.now() > until) return { log, mismatch }
+    const lacView = lac.peerView()
+    const mismatch = difference(log.sessions, lacView)
+    if (mismatch === 0 || Date.now() > until) {
+      // Which side holds what the other lacks (tunnel/session, the node's ids), a few of each.
+      const onlyInLog = [...log.sessions].filter((k) => !lacView.has(k)).slice(0, 10)
+      const onlyAtLac = [...lacView].filter((k) => !log.sessions.has(k)).slice(0, 10)
+      return { log, mismatch, onlyInLog, onlyAtLac }
+    }
     await sleep(500)
   }
 }
