@@ -60,6 +60,9 @@ export interface HaOptions {
 /** How long a takeover waits for the warm table to read the tail before reading it cold. */
 const TAIL_TIMEOUT_MS = 15_000
 
+/** How long a node that lost an endpoint keeps flushing that endpoint's events (see lose). */
+const LOSE_DRAIN_MS = 3000
+
 export class HaEndpoint {
   private lease: EndpointLease
   private current: { ep: UdpEndpoint; publishing: Publishing; service: Service | null } | null = null
@@ -208,6 +211,11 @@ export class HaEndpoint {
   /**
    * Stop serving at once, send nothing more for this endpoint, and hand the lease back (it is
    * never renewed again), whatever the reason: lease lost, guard tripped, writer fenced.
+   * Events of what happened while we served still go to the log, for up to LOSE_DRAIN_MS: they
+   * are facts of our epoch, and the next owner fences our writer before it reads the tail, so
+   * whatever commits first is in its table and nothing can commit after (dropping them, as this
+   * did, left sessions set up or closed in the last moments out of the log: the nats-server
+   * drill's lease-leader kills found 1 and 8).
    */
   private lose(why: string): void {
     void this.lease.handBack()
@@ -216,8 +224,18 @@ export class HaEndpoint {
     this.current = null
     this.log('warn', 'stopped serving endpoint', { endpoint: this.identity.endpointId, why })
     void stopService(c.service)
-    void c.publishing.outbox.close()
     void c.ep.stop()
+    const outbox = c.publishing.outbox
+    const pending = outbox.pending
+    void outbox.drain(LOSE_DRAIN_MS).then(async (drained) => {
+      if (pending > 0)
+        this.log(drained ? 'info' : 'warn', 'events of the lost endpoint flushed to the log', {
+          endpoint: this.identity.endpointId,
+          events: pending,
+          left: outbox.pending,
+        })
+      await outbox.close()
+    })
     this.runHook('lose', c.publishing.epoch)
     if (!this.stopped) this.warm?.start()
   }

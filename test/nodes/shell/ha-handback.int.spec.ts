@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type TopicNames, unsafe } from '../../../contracts/index.js'
 import { HaEndpoint } from '../../../nodes/shell/ha-endpoint.js'
 import { EndpointLease, type LeaseOptions } from '../../../nodes/shell/lease.js'
-import { type EventLogDeps, openEndpointWriter } from '../../../registry/shell/index.js'
+import { type EventLogDeps, openEndpointWriter, readEndpointHistory } from '../../../registry/shell/index.js'
 import { eventLogDeps, freshTopics, rightOrThrow } from '../../support/brokers.js'
 import { waitFor } from '../../support/churn.js'
 import { FakeClock, FakeKv } from '../../support/fake-lease.js'
@@ -89,6 +89,42 @@ describe('any stop of serving hands the lease over', () => {
       expect(ownWrites(kv)).toHaveLength(written) // never renewed again
       await other.close()
     } finally {
+      b.stop()
+      await a.stop()
+    }
+  })
+
+  it('events recorded just before the lease lapsed still reach the log: the stopped owner flushes its outbox (the next owner fences it first)', async () => {
+    const id = `hb-flush-${RUN}`
+    const { clock, a, b } = await owner(id, '127.0.0.63')
+    const sock = createSocket('udp4')
+    try {
+      await clock.advance(1000)
+      const ep = a.endpoint
+      if (ep === null) throw new Error('not serving')
+      // 2,000 events: four transactions of 500; the first is in flight when the lease lapses.
+      for (let i = 0; i < 2000; i++)
+        ep.record({
+          type: 'CommandApplied',
+          v: 1,
+          command: 'Test',
+          subject: 'test',
+          issuer: 'test',
+          result: 'applied',
+          detail: `event ${i}`,
+          localTunnelId: null,
+          localSessionId: null,
+        } as never)
+      clock.jump(OPTIONS.detectionMs)
+      await new Promise<void>((r) =>
+        sock.send(Buffer.from([0xc8, 0x02, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0]), 1701, '127.0.0.63', () => r()),
+      )
+      await waitFor('a to stop serving', () => !a.isServing, 10_000)
+      await new Promise((r) => setTimeout(r, 3500)) // past the flush bound (LOSE_DRAIN_MS)
+      const h = rightOrThrow(await readEndpointHistory(deps, id)())
+      expect(h.events.filter((e) => e.event.type === 'CommandApplied')).toHaveLength(2000)
+    } finally {
+      sock.close()
       b.stop()
       await a.stop()
     }
