@@ -6,7 +6,12 @@
 import * as E from 'fp-ts/lib/Either.js'
 import type * as TE from 'fp-ts/lib/TaskEither.js'
 import { encodeEventBinary, type L2tpEvent, type Offset, unsafe } from '../../contracts/index.js'
-import { describeInfraError, type EndpointWriter, type InfraError } from '../../registry/shell/index.js'
+import {
+  type Appended,
+  describeInfraError,
+  type EndpointWriter,
+  type InfraError,
+} from '../../registry/shell/index.js'
 
 export interface OutboxOptions {
   /** Most events held while Kafka is away. */
@@ -130,70 +135,77 @@ export class Outbox {
     this.flushing = true
     try {
       while (this.pending > 0 && !this.stopped) {
-        if (this.writer === null) {
-          const w = await this.open()()
-          if (E.isLeft(w)) {
-            await this.backoff(w.left)
-            continue
-          }
-          if (this.stopped) {
-            // Closed while it opened: nobody else will close this one.
-            await w.right.close().catch(() => undefined)
-            break
-          }
-          this.writer = w.right
-          this.scanFrom ??= w.right.openedAt
-        }
         // close() may clear this.writer while an append is in flight: use our own reference.
-        const writer = this.writer
+        const writer = this.writer ?? (await this.openWriter())
+        if (writer === null) continue
         if (this.unsure && !(await this.skipCommitted(writer))) continue
-        const n = this.takeable()
-        if (n === 0) {
-          await this.deadLetterHead(
-            `event of ${this.sizes[this.head]} bytes exceeds the transaction limit of ${this.bytesCap}`,
-          )
-          continue
-        }
-        const batch = this.queue.slice(this.head, this.head + n)
-        const r = await writer.append(batch)()
-        if (E.isLeft(r) && r.left._tag !== 'Fenced' && isTooLarge(r.left.detail)) {
-          // The broker's limit is below ours: halve the cap; a lone event it refuses is dead-lettered.
-          if (n === 1) await this.deadLetterHead(`refused by the broker: ${r.left.detail}`)
-          else this.bytesCap = Math.max(1, Math.floor(this.bytesCap / 2))
-          this.hooks.log('warn', 'event batch refused for its size; cutting smaller', {
-            events: n,
-            bytesCap: this.bytesCap,
-          })
-          continue
-        }
-        if (E.isRight(r)) {
-          this.scanFrom = offsetAfter(r.right.firstOffset, r.right.count)
-          this.head += batch.length
-          this.appended += batch.length
-          if (this.failures > 0)
-            this.hooks.log('info', 'event log reachable again', { pending: this.pending })
-          this.failures = 0
-          this.compact()
-          this.checkPressure()
-        } else if (r.left._tag === 'Fenced') {
-          this.stopped = true
-          this.hooks.log('error', 'event writer fenced: another owner took the endpoint over', {
-            detail: r.left.detail,
-          })
-          this.hooks.onFenced(r.left)
-        } else {
-          // The transaction was aborted, or committed with its response lost: reopen the writer
-          // (InitProducerId settles the transaction either way) and read what landed before
-          // resending, so the log never holds an event twice.
-          this.unsure = true
-          await writer.close().catch(() => undefined)
-          if (this.writer === writer) this.writer = null
-          await this.backoff(r.left)
-        }
+        await this.appendNext(writer)
       }
     } finally {
       this.flushing = false
     }
+  }
+
+  /** A writer, or null after a failed open (backed off) or when closed meanwhile. */
+  private async openWriter(): Promise<EndpointWriter | null> {
+    const w = await this.open()()
+    if (E.isLeft(w)) {
+      await this.backoff(w.left)
+      return null
+    }
+    if (this.stopped) {
+      // Closed while it opened: nobody else will close this one.
+      await w.right.close().catch(() => undefined)
+      return null
+    }
+    this.writer = w.right
+    this.scanFrom ??= w.right.openedAt
+    return w.right
+  }
+
+  /** One transaction of what fits from the head, and what its outcome means for the queue. */
+  private async appendNext(writer: EndpointWriter): Promise<void> {
+    const n = this.takeable()
+    if (n === 0)
+      return this.deadLetterHead(
+        `event of ${this.sizes[this.head]} bytes exceeds the transaction limit of ${this.bytesCap}`,
+      )
+    const r = await writer.append(this.queue.slice(this.head, this.head + n))()
+    if (E.isRight(r)) return this.onAppended(r.right, n)
+    if (r.left._tag === 'Fenced') return this.onFencedWriter(r.left)
+    if (isTooLarge(r.left.detail)) {
+      // The broker's limit is below ours: halve the cap; a lone event it refuses is dead-lettered.
+      if (n === 1) await this.deadLetterHead(`refused by the broker: ${r.left.detail}`)
+      else this.bytesCap = Math.max(1, Math.floor(this.bytesCap / 2))
+      this.hooks.log('warn', 'event batch refused for its size; cutting smaller', {
+        events: n,
+        bytesCap: this.bytesCap,
+      })
+      return
+    }
+    // The transaction was aborted, or committed with its response lost: reopen the writer
+    // (InitProducerId settles the transaction either way) and read what landed before
+    // resending, so the log never holds an event twice.
+    this.unsure = true
+    await writer.close().catch(() => undefined)
+    if (this.writer === writer) this.writer = null
+    await this.backoff(r.left)
+  }
+
+  private onAppended(a: Appended, n: number): void {
+    this.scanFrom = offsetAfter(a.firstOffset, a.count)
+    this.head += n
+    this.appended += n
+    if (this.failures > 0) this.hooks.log('info', 'event log reachable again', { pending: this.pending })
+    this.failures = 0
+    this.compact()
+    this.checkPressure()
+  }
+
+  private onFencedWriter(e: InfraError): void {
+    this.stopped = true
+    this.hooks.log('error', 'event writer fenced: another owner took the endpoint over', { detail: e.detail })
+    this.hooks.onFenced(e)
   }
 
   /**
