@@ -20,8 +20,10 @@ import {
   type Reply,
   SERVICE_NODE,
 } from '../../contracts/index.js'
+import type { EndpointTable } from '../../registry/index.js'
 import {
   describeInfraError,
+  type EndpointWriter,
   type EventLogDeps,
   issuedEndpoint,
   type KvBucket,
@@ -127,68 +129,24 @@ export class HaEndpoint {
   private async gain(leaseEpoch: number): Promise<void> {
     const id = this.identity.endpointId
     const t0 = performance.now()
-    const w = await openEndpointWriter(this.deps, id)()
-    if (E.isLeft(w)) {
-      this.warm?.start()
-      throw new Error(`cannot open the event writer of ${id}: ${describeInfraError(w.left)}`)
-    }
-    const writer = w.right
+    const writer = await this.fence(id)
     const fencedAt = performance.now()
     const undo = async (lose: boolean, epoch: number) => {
       await writer.close().catch(() => undefined)
       if (lose) this.runHook('lose', epoch)
       if (!this.stopped) this.warm?.start()
     }
-    let table: Awaited<ReturnType<typeof rehydrateOrRefuse>>
-    let tailEvents: number | null = null
-    try {
-      this.stillOwner('fence')
-      const warm = (await this.warm?.take(TAIL_TIMEOUT_MS)) ?? null
-      tailEvents = warm?.tailEvents ?? null
-      table = warm?.table ?? (await rehydrateOrRefuse(this.deps, id))
-      this.stillOwner('rehydrate')
-    } catch (e) {
+    const { table, tailEvents } = await this.rehydrate(id).catch(async (e: unknown) => {
       await undo(false, leaseEpoch)
       throw e
-    }
+    })
     const rehydratedAt = performance.now()
     const epoch = Math.max(table.epoch + 1, leaseEpoch)
     if (!(await this.awaitHook('gain', epoch)) || !this.lease.isOwner) {
       await undo(true, epoch)
       throw new Error('the gain hook failed (or the lease was lost meanwhile)')
     }
-    const ep = new UdpEndpoint(
-      this.config,
-      this.bind,
-      { ...this.identity, epoch },
-      {
-        ...(this.options.endpointHooks ?? {}),
-        guard: () => this.lease.valid(),
-        onGuardFailed: () =>
-          queueMicrotask(() => this.lose('lease validity ran out (this process was stopped or cut off)')),
-        reuseAddr: true,
-      },
-    )
-    // The outbox is subscribed before the socket is bound: no event of the endpoint is missed.
-    const outbox = attachOutbox(
-      ep,
-      this.deps,
-      table,
-      epoch,
-      this.log,
-      this.options.outbox ?? DEFAULT_OUTBOX,
-      () => this.lose('event writer fenced'),
-      writer,
-    )
-    try {
-      await ep.start()
-      this.stillOwner('bind')
-    } catch (e) {
-      await ep.stop()
-      await outbox.close()
-      await undo(true, epoch)
-      throw new Error(`cannot serve ${id} on ${this.bind.host}:${this.bind.port}: ${String(e)}`)
-    }
+    const { ep, outbox } = await this.bindServing(table, epoch, writer, () => undo(true, epoch))
     const { rehydratedTunnels, recovering } = activate(ep, table, epoch)
     const publishing: Publishing = { outbox, epoch, rehydratedTunnels, recovering }
     this.current = { ep, publishing, service: null }
@@ -206,6 +164,69 @@ export class HaEndpoint {
     const service = this.nc === null ? null : await this.serveCommands(this.nc, ep).catch(() => null)
     if (this.current?.ep === ep) this.current = { ep, publishing, service }
     else await stopService(service)
+  }
+
+  /** Step 1: open the endpoint's transactional writer; its InitProducerId fences the old owner. */
+  private async fence(id: EndpointId): Promise<EndpointWriter> {
+    const w = await openEndpointWriter(this.deps, id)()
+    if (E.isRight(w)) return w.right
+    this.warm?.start()
+    throw new Error(`cannot open the event writer of ${id}: ${describeInfraError(w.left)}`)
+  }
+
+  /** Step 2: the table, from the warm standby (the tail only) or cold (snapshot + tail). */
+  private async rehydrate(id: EndpointId): Promise<{ table: EndpointTable; tailEvents: number | null }> {
+    this.stillOwner('fence')
+    const warm = (await this.warm?.take(TAIL_TIMEOUT_MS)) ?? null
+    const table = warm?.table ?? (await rehydrateOrRefuse(this.deps, id))
+    this.stillOwner('rehydrate')
+    return { table, tailEvents: warm?.tailEvents ?? null }
+  }
+
+  /**
+   * Step 4: the endpoint, its outbox subscribed before the socket is bound (no event of the
+   * endpoint is missed), then the bind. A failed bind closes both and undoes the takeover.
+   */
+  private async bindServing(
+    table: EndpointTable,
+    epoch: number,
+    writer: EndpointWriter,
+    undo: () => Promise<void>,
+  ): Promise<{ ep: UdpEndpoint; outbox: Outbox }> {
+    const ep = new UdpEndpoint(
+      this.config,
+      this.bind,
+      { ...this.identity, epoch },
+      {
+        ...(this.options.endpointHooks ?? {}),
+        guard: () => this.lease.valid(),
+        onGuardFailed: () =>
+          queueMicrotask(() => this.lose('lease validity ran out (this process was stopped or cut off)')),
+        reuseAddr: true,
+      },
+    )
+    const outbox = attachOutbox(
+      ep,
+      this.deps,
+      table,
+      epoch,
+      this.log,
+      this.options.outbox ?? DEFAULT_OUTBOX,
+      () => this.lose('event writer fenced'),
+      writer,
+    )
+    try {
+      await ep.start()
+      this.stillOwner('bind')
+      return { ep, outbox }
+    } catch (e) {
+      await ep.stop()
+      await outbox.close()
+      await undo()
+      throw new Error(
+        `cannot serve ${this.identity.endpointId} on ${this.bind.host}:${this.bind.port}: ${String(e)}`,
+      )
+    }
   }
 
   /**
