@@ -57,6 +57,20 @@ const owner = async (id: string, host: string) => {
   return { kv, clock, a, b, acquired, logs }
 }
 
+/** An event the endpoint records as it would for an operator command (body only: the endpoint adds the envelope). */
+const testCommand = (detail: string | null) =>
+  ({
+    type: 'CommandApplied',
+    v: 1,
+    command: 'Test',
+    subject: 'test',
+    issuer: 'test',
+    result: 'applied',
+    detail,
+    localTunnelId: null,
+    localSessionId: null,
+  }) as never
+
 const ownWrites = (kv: FakeKv) => kv.log.filter((w) => w.node === 'node-a' && w.outcome === 'Written')
 
 describe('any stop of serving hands the lease over', () => {
@@ -68,17 +82,7 @@ describe('any stop of serving hands the lease over', () => {
       expect(acquired).toEqual([])
       // Another writer opens the endpoint's transactional id: a's producer is fenced.
       const other = rightOrThrow(await openEndpointWriter(deps, id)())
-      a.endpoint?.record({
-        type: 'CommandApplied',
-        v: 1,
-        command: 'Test',
-        subject: 'test',
-        issuer: 'test',
-        result: 'applied',
-        detail: null,
-        localTunnelId: null,
-        localSessionId: null,
-      } as never)
+      a.endpoint?.record(testCommand(null))
       await waitFor('a to stop serving', () => !a.isServing, 30_000)
       expect(logs.some((l) => l.includes('stopped serving endpoint') && l.includes('fenced'))).toBe(true)
       await waitFor('the lease to be released', () => kv.value(id)?.released === true, 5000)
@@ -103,18 +107,7 @@ describe('any stop of serving hands the lease over', () => {
       const ep = a.endpoint
       if (ep === null) throw new Error('not serving')
       // 2,000 events: four transactions of 500; the first is in flight when the lease lapses.
-      for (let i = 0; i < 2000; i++)
-        ep.record({
-          type: 'CommandApplied',
-          v: 1,
-          command: 'Test',
-          subject: 'test',
-          issuer: 'test',
-          result: 'applied',
-          detail: `event ${i}`,
-          localTunnelId: null,
-          localSessionId: null,
-        } as never)
+      for (let i = 0; i < 2000; i++) ep.record(testCommand(`event ${i}`))
       clock.jump(OPTIONS.detectionMs)
       await new Promise<void>((r) =>
         sock.send(Buffer.from([0xc8, 0x02, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0]), 1701, '127.0.0.63', () => r()),
